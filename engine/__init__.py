@@ -1,0 +1,1 @@
+"""The scenario engine: parse -> match -> plan -> execute -> report."""

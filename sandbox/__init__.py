@@ -1,0 +1,1 @@
+"""The embedded sandbox: a real Salt cluster in network namespaces."""
