@@ -1,0 +1,101 @@
+"""
+Shared fixtures for functional tests: Salt loaders over this repository, run
+against real tools.
+
+Fixtures
+--------
+``minion_config``
+    Extra minion config keys for ``loaders`` (default ``{}``). Override it in a test
+    module, or with ``@pytest.mark.parametrize("minion_config", [...], indirect=True)``.
+``loaders``
+    saltfactories ``Loaders`` of a masterless minion rooted in a temp dir, loading
+    ``_modules/`` and ``_states/`` of this repository (``module_dirs``):
+    ``loaders.modules.pkgcheck.verify(...)``, ``loaders.states.nrpe.passing(...)``
+    (a ``StateResult``: ``.result``, ``.changes``, ``.comment``), and
+    ``loaders.context`` (the modules' ``__context__``, e.g. ``"retcode"``).
+    Runs in the test process, so it sees the machine's own network: never use it
+    for firewall calls.
+``netns_factory``
+    ``netns_factory()`` creates a throwaway network namespace ``lbt-<random>``
+    (loopback up) and returns its name; all are deleted at teardown, also on failure.
+    Needs root.
+``netns``
+    One such namespace.
+``netns_minion``
+    ``netns_minion(ns, config=None)`` starts the same minion loaders inside network
+    namespace ``ns`` (a child process under ``ip netns exec``, see _in_netns.py)
+    and returns a ``NetnsMinion``: ``.call(fun, *args, **kwargs)``,
+    ``.call_full(...)`` -> ``(return, retcode)``, ``.state(fun, **kwargs)``. Salt
+    exceptions raised inside come back as the same exception class. Every minion is
+    stopped at teardown.
+"""
+import os
+import secrets
+import shutil
+import subprocess
+
+import pytest
+from _in_netns import NetnsMinion
+from _salt_loaders import make_loaders
+
+
+@pytest.fixture
+def minion_config():
+    return {}
+
+
+@pytest.fixture
+def loaders(tmp_path, minion_config):
+    made = make_loaders(tmp_path / "minion", minion_config)
+    try:
+        yield made
+    finally:
+        made.reset_state()
+
+
+def _need_netns():
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    if not shutil.which("ip"):
+        pytest.skip("the ip command (iproute2) is not installed")
+
+
+@pytest.fixture
+def netns_factory():
+    _need_netns()
+    made = []
+
+    def create():
+        name = f"lbt-{secrets.token_hex(4)}"
+        subprocess.run(["ip", "netns", "add", name], check=True)
+        made.append(name)
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        return name
+
+    try:
+        yield create
+    finally:
+        for name in reversed(made):
+            subprocess.run(["ip", "netns", "delete", name], check=False)
+
+
+@pytest.fixture
+def netns(netns_factory):
+    return netns_factory()
+
+
+@pytest.fixture
+def netns_minion(tmp_path, netns_factory):  # pylint: disable=unused-argument
+    # Depending on netns_factory makes the minions stop before their namespaces go.
+    started = []
+
+    def start(ns, config=None):
+        minion = NetnsMinion(ns, tmp_path / f"minion-{ns}-{len(started)}", config)
+        started.append(minion)
+        return minion
+
+    try:
+        yield start
+    finally:
+        for minion in started:
+            minion.close()
