@@ -111,6 +111,7 @@ def _split_perfdata(text):
         if i >= n:
             break
         if text[i] == "'":
+            opened, closed = i, False
             label, i = [], i + 1
             while i < n:
                 if text[i] == "'":
@@ -119,9 +120,18 @@ def _split_perfdata(text):
                         i += 2
                         continue
                     i += 1
+                    closed = True
                     break
                 label.append(text[i])
                 i += 1
+            if not closed:
+                # An unterminated quote would swallow every later item: drop
+                # only the word it opens.
+                i = opened
+                while i < n and not text[i].isspace():
+                    i += 1
+                log.debug("nrpe: perfdata label quote not closed: %r", text[opened:i])
+                continue
             label = "".join(label)
             if i >= n or text[i] != "=":
                 # Quoted label without '=value': skip to the next blank.
