@@ -28,7 +28,7 @@ def _changes(before, after):
     changes = {}
     if before["blocked"] != after["blocked"]:
         changes["blocked"] = {"old": before["blocked"], "new": after["blocked"]}
-    if after["blocked"] and before["target"] != after["target"]:
+    if before["blocked"] and after["blocked"] and before["target"] != after["target"]:
         changes["target"] = {"old": before["target"], "new": after["target"]}
     if not changes:
         # The ruleset changed without changing the verdict, e.g. a duplicate rule
