@@ -1,0 +1,182 @@
+"""scenario-sandbox: stand up, use and remove an embedded Salt cluster (see --help)."""
+import argparse
+import json
+import os
+import sys
+
+from .cluster import Sandbox
+from .errors import SandboxError
+
+USAGE = "scenario-sandbox [--name NAME] COMMAND [ARGS...]"
+
+DESCRIPTION = """\
+A real Salt cluster on this machine, in network and mount namespaces of its own:
+a salt-master, one salt-minion per host of the spec (each with private dpkg/apt state,
+/opt, nrpe.cfg and a small web service on port 80), and a load-balancer namespace.
+Addresses come from 198.51.100.0/24; nothing is routed to the real network. Needs root.
+
+commands:
+  up [--spec FILE] [--file-root DIR ...]   build and start the cluster (default spec: web1-4, db1)
+  status [--json]                          what runs; exit 0 when everything is up, 1 otherwise
+  down                                     remove everything (idempotent)
+  salt ARGS...                             salt on the sandbox master
+  salt-run ARGS...                         salt-run on the sandbox master
+  salt-call HOST ARGS...                   salt-call on HOST, inside its namespaces
+  probe HOST                               TCP from the LB to HOST's web port:
+                                           prints reachable (exit 0) or blocked (exit 1)
+  stop HOST | start HOST                   stop/start HOST's salt-minion only
+  exec HOST -- CMD...                      run CMD inside HOST's namespaces
+"""
+
+EPILOG = """\
+examples:
+  scenario-sandbox up
+  scenario-sandbox salt -C 'G@roles:dev_server and G@country:de' test.ping
+  scenario-sandbox salt-call web1 pkg.version mywebapp
+  scenario-sandbox probe web1
+  scenario-sandbox exec web1 -- iptables -I INPUT -s 198.51.100.10 -j DROP
+  scenario-sandbox salt-run scenario.run update_website
+  scenario-sandbox --name ci2 up --spec my-spec.yaml --file-root ./salt
+  scenario-sandbox down
+
+The sandbox name also comes from $SCENARIO_SANDBOX; state lives in
+/run/scenario-sandbox/NAME (root dir: $SCENARIO_SANDBOX_ROOT). Pass-through commands
+exit with the wrapped command's exit code.
+"""
+
+COMMANDS = {"up", "status", "down", "salt", "salt-run", "salt-call", "probe", "stop", "start", "exec"}
+
+
+def _global_parser():
+    parser = argparse.ArgumentParser(
+        prog="scenario-sandbox", usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--name", default=os.environ.get("SCENARIO_SANDBOX", "default"),
+                        help="which sandbox (default: $SCENARIO_SANDBOX or 'default')")
+    parser.add_argument("command", metavar="COMMAND", choices=sorted(COMMANDS), help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def _split(argv):
+    """Global options stop at the command; everything after it belongs to the command verbatim."""
+    for index, token in enumerate(argv):
+        if token in COMMANDS:
+            prefix = argv[:index]
+            if prefix and prefix[-1] == "--name" and index == len(prefix) and len(prefix) % 2 == 1:
+                continue  # `--name up`: a sandbox called "up"
+            return prefix + [token], argv[index + 1 :]
+    return argv, []
+
+
+def _sub_parser(command, description, epilog=None):
+    return argparse.ArgumentParser(prog=f"scenario-sandbox {command}", description=description, epilog=epilog,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _host_arg(command, args, description):
+    parser = _sub_parser(command, description)
+    parser.add_argument("host")
+    return parser.parse_args(args).host
+
+
+def _print_status(status):
+    if not status.get("exists"):
+        print(f"sandbox {status['name']}: down")
+        return
+    state = "up" if status["up"] else ("incomplete" if not status.get("complete") else "degraded")
+    master = status["master"]
+    print(f"sandbox {status['name']}: {state}   (state {status['state_dir']})")
+    print(f"  master  {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8} pid {master['pid']}"
+          f"   salt -c {master['conf_dir']}")
+    print(f"  lb      {status['lb']['address']:<15}")
+    for name, host in status["hosts"].items():
+        minion = "running" if host["minion"]["running"] else "STOPPED"
+        web = "running" if host["web"]["running"] else "STOPPED"
+        grains = " ".join(f"{k}={v}" for k, v in host["grains"].items())
+        print(f"  {name:<7} {host['address']:<15} minion {minion:<8} web {web:<8} {grains}")
+    for note in status.get("notes", []):
+        print(f"  note: {note}")
+    if status.get("timings", {}).get("up"):
+        print(f"  up took {status['timings']['up']} s")
+
+
+def run(argv):
+    head, rest = _split(argv)
+    opts = _global_parser().parse_args(head)
+    sandbox = Sandbox(opts.name)
+    command = opts.command
+
+    if command == "up":
+        parser = _sub_parser("up", "Build and start the sandbox.",
+                             "example: scenario-sandbox up --spec spec.yaml --file-root ./salt")
+        parser.add_argument("--spec", help="YAML spec (default: the shipped default-spec.yaml)")
+        parser.add_argument("--file-root", action="append", default=[], metavar="DIR",
+                            help="extra master file_roots dir, after the repository root (repeatable)")
+        args = parser.parse_args(rest)
+        sandbox.up(spec=args.spec, file_roots=args.file_root)
+        _print_status(sandbox.status())
+        return 0
+    if command == "status":
+        parser = _sub_parser("status", "Show what runs. Exit 0 when everything is up.")
+        parser.add_argument("--json", action="store_true", help="machine-readable output")
+        args = parser.parse_args(rest)
+        status = sandbox.status()
+        if args.json:
+            print(json.dumps(status, indent=2, sort_keys=True))
+        else:
+            _print_status(status)
+        return 0 if status["up"] else 1
+    if command == "down":
+        _sub_parser("down", "Stop and remove everything of this sandbox.").parse_args(rest)
+        sandbox.down()
+        print(f"sandbox {opts.name}: down")
+        return 0
+    if command == "salt":
+        return sandbox.salt(*rest, capture=False).returncode
+    if command == "salt-run":
+        return sandbox.salt_run(*rest, capture=False).returncode
+    if command == "salt-call":
+        if not rest or rest[0].startswith("-"):
+            raise SandboxError("usage: scenario-sandbox salt-call HOST ARGS...")
+        return sandbox.salt_call(rest[0], *rest[1:], capture=False).returncode
+    if command == "probe":
+        host = _host_arg("probe", rest, "TCP from the LB to HOST's web port: reachable (0) or blocked (1).")
+        reachable = sandbox.probe(host)
+        print("reachable" if reachable else "blocked")
+        return 0 if reachable else 1
+    if command == "stop":
+        sandbox.stop(_host_arg("stop", rest, "Stop HOST's salt-minion (namespaces and web stay)."))
+        return 0
+    if command == "start":
+        sandbox.start(_host_arg("start", rest, "Start HOST's salt-minion and wait until it is connected."))
+        return 0
+    if command == "exec":
+        if not rest or rest[0].startswith("-"):
+            raise SandboxError("usage: scenario-sandbox exec HOST -- CMD...")
+        host, cmd = rest[0], rest[1:]
+        if cmd and cmd[0] == "--":
+            cmd = cmd[1:]
+        if not cmd:
+            raise SandboxError("usage: scenario-sandbox exec HOST -- CMD...")
+        return sandbox.exec(host, cmd, capture=False).returncode
+    raise SandboxError(f"unknown command {command!r}")  # argparse's choices make this unreachable
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if os.geteuid() != 0 and not ({"-h", "--help"} & set(_split(argv)[0])):
+        print("scenario-sandbox: needs root (network and mount namespaces)", file=sys.stderr)
+        return 2
+    try:
+        return run(argv)
+    except SandboxError as exc:
+        print(f"scenario-sandbox: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,471 @@
+"""The Sandbox: bring a spec'd Salt cluster up in namespaces, talk to it, take it down.
+
+Everything a sandbox owns is written to <root>/<name>/state.json *before* it is created, so
+`down` from a fresh process (or after a half-failed `up`) finds and removes all of it.
+"""
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from . import aptrepo, netns, procs
+from .errors import SandboxError
+from .hosts import WEB_PORT, Host
+from .master import Master
+from .spec import MASTER_ADDRESS, address6, load_spec
+
+ROOT_ENV = "SCENARIO_SANDBOX_ROOT"
+DEFAULT_ROOT = "/run/scenario-sandbox"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,23}$")
+SALT_TOOLS = {"salt", "salt-run", "salt-call", "salt-key", "salt-cp", "salt-master", "salt-minion"}
+UNIX_PATH_MAX = 107
+
+READY_TIMEOUT = 90
+STOP_GRACE = 2.0
+
+
+def _system_path():
+    # Minions run iptables, dpkg, apt-get...: make sure the sbin dirs are on PATH whatever ours is.
+    parts = [str(Path(sys.executable).parent)] + os.environ.get("PATH", "").split(os.pathsep)
+    for extra in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"):
+        if extra not in parts:
+            parts.append(extra)
+    return os.pathsep.join(p for p in parts if p)
+
+
+class Sandbox:
+    """One named sandbox. Cheap to construct; `up` builds it, `down` removes it."""
+
+    def __init__(self, name="default", root=None):
+        if not isinstance(name, str) or not NAME.match(name):
+            raise SandboxError(f"sandbox name {name!r}: use 1-24 characters [A-Za-z0-9_.-]")
+        self.name = name
+        self.tag = netns.tag_of(name)
+        self.root_dir = Path(root or os.environ.get(ROOT_ENV) or DEFAULT_ROOT)
+        self.state_dir = self.root_dir / name
+        self.state_file = self.state_dir / "state.json"
+        self.bin_dir = Path(sys.executable).parent
+        self._lock = threading.Lock()
+        self._record = None
+        self._children = []  # Popen objects of this process, reaped at stop/down
+
+    def __repr__(self):
+        return f"Sandbox(name={self.name!r}, state_dir={str(self.state_dir)!r})"
+
+    # -- the record ----------------------------------------------------------------------------
+    @property
+    def record(self):
+        if self._record is None:
+            try:
+                self._record = json.loads(self.state_file.read_text())
+            except FileNotFoundError:
+                raise SandboxError(f"sandbox {self.name!r} is not up (no {self.state_file})") from None
+            except (OSError, ValueError) as exc:
+                raise SandboxError(f"sandbox {self.name!r}: unreadable {self.state_file}: {exc}") from exc
+        return self._record
+
+    def _save(self):
+        with self._lock:
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._record, indent=1))
+            tmp.replace(self.state_file)
+
+    @property
+    def spec(self):
+        return self.record["spec"]
+
+    @property
+    def hosts(self):
+        return list(self.spec["hosts"])
+
+    @property
+    def lb(self):
+        return self.spec["lb"]
+
+    @property
+    def master_conf_dir(self):
+        return self.state_dir / "m" / "conf"
+
+    def _host(self, name):
+        if name not in self.spec["hosts"]:
+            raise SandboxError(f"sandbox {self.name!r} has no host {name!r}; hosts: {', '.join(self.hosts)}")
+        entry = self.record["hosts"][name]
+        return Host(self.state_dir, name, self.spec["hosts"][name], entry["netns"], self.bin_dir, self.spec["app"])
+
+    def _holder_pid(self, name):
+        self._host(name)
+        holder = self.record["hosts"][name].get("holder")
+        if not procs.alive(holder):
+            raise SandboxError(f"sandbox {self.name!r}: the namespaces of host {name!r} are gone")
+        return holder["pid"]
+
+    def _env(self):
+        env = dict(os.environ)
+        env["PATH"] = _system_path()
+        env["DEBIAN_FRONTEND"] = "noninteractive"
+        return env
+
+    # -- up --------------------------------------------------------------------------------------
+    def up(self, spec=None, file_roots=()):
+        """Build and start the cluster described by ``spec`` (None = the default spec)."""
+        if self.state_dir.exists():
+            try:
+                running = self.record.get("up") and procs.alive(self.record["master"].get("proc"))
+            except SandboxError:
+                running = False
+            if running:
+                raise SandboxError(f"sandbox {self.name!r} is already up; run down first")
+            self.down()  # leftovers of a crashed run
+        normal = load_spec(spec)
+        for root in file_roots:
+            if not Path(root).is_dir():
+                raise SandboxError(f"--file-root {root}: not a directory")
+        self._check_path_lengths(normal)
+
+        started = time.monotonic()
+        self.state_dir.mkdir(parents=True, exist_ok=False)
+        self._record = {
+            "name": self.name,
+            "tag": self.tag,
+            "instance": f"{self.name}-{uuid.uuid4().hex}",
+            "spec": normal,
+            "up": False,
+            "netns": [],
+            "master": {"netns": netns.ns_name(self.tag, "ma"), "address": MASTER_ADDRESS, "proc": None},
+            "lb": {"netns": netns.ns_name(self.tag, "lb"), "address": normal["lb"]},
+            "hosts": {
+                name: {
+                    "netns": netns.ns_name(self.tag, f"h{index}"),
+                    "address": host["address"],
+                    "address6": address6(host["address"]),
+                    "holder": None,
+                    "web": None,
+                    "minion": None,
+                }
+                for index, (name, host) in enumerate(normal["hosts"].items())
+            },
+            "file_roots": [str(Path(r).resolve()) for r in file_roots],
+            "notes": [],
+            "timings": {},
+        }
+        self._save()
+        try:
+            self._up(normal, file_roots)
+        except BaseException:
+            self.down()
+            raise
+        self._record["timings"]["up"] = round(time.monotonic() - started, 2)
+        self._save()
+        return self
+
+    def _check_path_lengths(self, normal):
+        longest = max(len(h) for h in normal["hosts"])
+        sock = self.state_dir / "h" / ("x" * longest) / "s" / "minion_event_0123456789_pull.ipc"
+        if len(str(sock)) > UNIX_PATH_MAX:
+            raise SandboxError(
+                f"state dir {self.state_dir} is too long for unix sockets ({len(str(sock))} > {UNIX_PATH_MAX});"
+                f" use a shorter name, host names or {ROOT_ENV}"
+            )
+
+    def _timed(self, key, started):
+        self._record["timings"][key] = round(time.monotonic() - started, 2)
+
+    def _up(self, spec, file_roots):
+        record = self._record
+        t0 = time.monotonic()
+        nodes = [("lb", spec["lb"], address6(spec["lb"])), ("ma", MASTER_ADDRESS, address6(MASTER_ADDRESS))]
+        nodes += [(entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
+                  for entry in record["hosts"].values()]
+
+        def remember(names):
+            record["netns"] = names
+            self._save()
+
+        netns.create(self.tag, nodes, on_created=remember)
+        self._timed("network", t0)
+
+        env = self._env()
+        master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
+        master.write_config(spec["lb"], file_roots)
+        proc, record["master"]["proc"] = master.start(record["instance"], env)
+        self._children.append(proc)
+        self._save()
+
+        t1 = time.monotonic()
+        repos = self._build_repos(spec)
+        self._timed("repos", t1)
+
+        t2 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(spec["hosts"]))) as pool:
+            jobs = {pool.submit(self._prepare_host, name, repos[name], env): name for name in spec["hosts"]}
+            for job in concurrent.futures.as_completed(jobs):
+                job.result()
+        self._timed("hosts", t2)
+
+        t3 = time.monotonic()
+        self._wait(lambda: master.listening(record["master"]["proc"]["pid"]), 60, "the salt-master to listen",
+                   record["master"]["proc"], master.root / "master.out")
+        self._timed("master", t0)
+
+        offsets = {}
+        for name in spec["hosts"]:
+            host = self._host(name)
+            offsets[name] = host.log_size()
+            proc, record["hosts"][name]["minion"] = host.start_minion(record["hosts"][name]["holder"]["pid"],
+                                                                      record["instance"], env)
+            self._children.append(proc)
+        self._save()
+        for name in spec["hosts"]:
+            host = self._host(name)
+            self._wait(lambda h=host, o=offsets[name]: h.ready_since(o), READY_TIMEOUT,
+                       f"minion {name} to connect", record["hosts"][name]["minion"], host.root / "minion.out")
+        self._timed("minions", t3)
+
+        t4 = time.monotonic()
+        self._ping_all()
+        self._sync_all()
+        self._timed("ping+sync", t4)
+        record["up"] = True
+
+    def _build_repos(self, spec):
+        debs = self.state_dir / "debs"
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda pv: aptrepo.build_deb(debs, *pv), aptrepo.all_versions(spec)))
+        main = self.state_dir / "repo" / "main"
+        repos, jobs = {}, {main: spec["repo"]}
+        for name, host in spec["hosts"].items():
+            if host["repo"] is not None:
+                repos[name] = self.state_dir / "repo" / f"host-{name}"
+                jobs[repos[name]] = host["repo"]
+            else:
+                repos[name] = main
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda item: aptrepo.build_repo(item[0], item[1], debs), jobs.items()))
+        return repos
+
+    def _prepare_host(self, name, repo_dir, env):
+        host = self._host(name)
+        entry = self._record["hosts"][name]
+        host.write_files(repo_dir)
+        proc, holder = host.start_holder(self._record["instance"], env)
+        self._children.append(proc)
+        with self._lock:
+            entry["holder"] = holder
+        self._save()
+        notes = host.mount_all(holder["pid"])
+        if notes:
+            with self._lock:
+                self._record["notes"] += [f"{name}: {n}" for n in notes]
+        debs = [aptrepo.deb_path(self.state_dir / "debs", p, v) for p, v in self.spec["hosts"][name]["packages"].items()]
+        host.preinstall(holder["pid"], debs, env)
+        host.apt_update(holder["pid"], env)
+        proc, web = host.start_web(holder["pid"], self._record["instance"], env)
+        self._children.append(proc)
+        with self._lock:
+            entry["web"] = web
+        self._save()
+
+    @staticmethod
+    def _wait(ready, timeout, what, proc_record=None, log=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if proc_record is not None and not procs.alive(proc_record):
+                raise SandboxError(f"gave up waiting for {what}: the process exited; {_tail(log)}")
+            time.sleep(0.05)
+        raise SandboxError(f"gave up waiting for {what} after {timeout} s; {_tail(log)}")
+
+    def _ping_all(self, attempts=5):
+        missing = self.hosts
+        for _ in range(attempts):
+            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json", "--static",
+                                                 "-t", "10", timeout=60))
+            missing = [h for h in missing if answered.get(h) is not True]
+            if not missing:
+                return
+            time.sleep(0.5)
+        raise SandboxError(f"minions did not answer test.ping: {', '.join(missing)}")
+
+    def _sync_all(self):
+        proc = self.salt("-L", ",".join(self.hosts), "saltutil.sync_all", "--out=json", "--static", "-t", "60",
+                         timeout=120)
+        answered = self._json_call(proc)
+        bad = [h for h in self.hosts if not isinstance(answered.get(h), dict)]
+        if bad:
+            raise SandboxError(f"saltutil.sync_all failed on {', '.join(bad)}: {proc.stdout.strip()} {proc.stderr.strip()}")
+
+    @staticmethod
+    def _json_call(proc):
+        try:
+            data = json.loads(proc.stdout or "{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    # -- talking to the cluster ---------------------------------------------------------------------
+    def _master_argv(self, argv):
+        argv = list(argv)
+        if argv and argv[0] in SALT_TOOLS:
+            tool = argv[0]
+            argv[0] = str(self.bin_dir / tool)
+            if not any(a in ("-c", "--config-dir") or a.startswith("--config-dir=") for a in argv[1:]):
+                argv[1:1] = ["-c", str(self.master_conf_dir)]
+        return ["nsenter", f"--net={netns.ns_path(self.record['master']['netns'])}", "--"] + argv
+
+    @staticmethod
+    def _run(argv, check=False, timeout=None, capture=True, input=None):  # noqa: A002 - subprocess's name
+        extra = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL} if capture else {}
+        return subprocess.run(  # noqa: S603 - argv list
+            argv, check=check, timeout=timeout, text=True, capture_output=capture, **extra
+        )
+
+    def salt(self, *args, check=False, timeout=None, capture=True):
+        """`salt -c <master conf> ARGS` inside the master's netns."""
+        return self._run(self._master_argv(["salt", *args]), check, timeout, capture)
+
+    def salt_run(self, *args, check=False, timeout=None, capture=True):
+        """`salt-run -c <master conf> ARGS` inside the master's netns."""
+        return self._run(self._master_argv(["salt-run", *args]), check, timeout, capture)
+
+    def salt_call(self, host, *args, check=False, timeout=None, capture=True):
+        """`salt-call` on ``host``, inside its namespaces and with its minion config."""
+        h = self._host(host)
+        argv = h.enter(self._holder_pid(host), [str(self.bin_dir / "salt-call"), "-c", str(h.conf_dir), *args])
+        return self._run(argv, check, timeout, capture)
+
+    def exec(self, host, argv, check=False, timeout=None, capture=True, input=None):  # noqa: A002
+        """Run ``argv`` inside ``host``'s network, mount and UTS namespaces."""
+        if isinstance(argv, str) or not argv:
+            raise SandboxError("exec: argv must be a non-empty list, not a shell string")
+        h = self._host(host)
+        return self._run(h.enter(self._holder_pid(host), argv), check, timeout, capture, input)
+
+    def popen_in_master(self, argv, **kwargs):
+        """Popen ``argv`` in the master's netns. A salt tool name as argv[0] gets the venv path and -c."""
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        kwargs.setdefault("text", True)
+        return subprocess.Popen(self._master_argv(argv), **kwargs)  # noqa: S603
+
+    def probe(self, host, timeout=1.0):
+        """True if the LB (source address = LB address) can open TCP to ``host``'s web port."""
+        self._host(host)
+        entry = self.record["hosts"][host]
+        return netns.connect_from(self.record["lb"]["netns"], self.lb, entry["address"], WEB_PORT, timeout).returncode == 0
+
+    def web(self, host, timeout=2.0):
+        """The body of GET / on ``host`` as the LB sees it, or None when unreachable."""
+        self._host(host)
+        entry = self.record["hosts"][host]
+        proc = netns.connect_from(self.record["lb"]["netns"], self.lb, entry["address"], WEB_PORT, timeout, get=True)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def stop(self, host):
+        """Stop ``host``'s salt-minion (and its jobs); namespaces and web service stay."""
+        self._host(host)
+        entry = self.record["hosts"][host]
+        procs.stop([entry["minion"]] if entry.get("minion") else [], grace=STOP_GRACE)
+        entry["minion"] = None
+        self._save()
+        self._reap()
+
+    def start(self, host, wait=True, timeout=READY_TIMEOUT):
+        """Start ``host``'s salt-minion again; with ``wait``, return once it is connected."""
+        h = self._host(host)
+        entry = self.record["hosts"][host]
+        if procs.alive(entry.get("minion")):
+            return
+        offset = h.log_size()
+        proc, entry["minion"] = h.start_minion(self._holder_pid(host), self.record["instance"], self._env())
+        self._children.append(proc)
+        self._save()
+        if wait:
+            self._wait(lambda: h.ready_since(offset), timeout, f"minion {host} to connect", entry["minion"],
+                       h.root / "minion.out")
+
+    def status(self):
+        """What is there and what runs: {name, up, master, lb, hosts: {name: {...}}}."""
+        base = {"name": self.name, "tag": self.tag, "state_dir": str(self.state_dir)}
+        try:
+            record = self.record
+        except SandboxError:
+            leftovers = netns.existing(self.tag)
+            return {**base, "exists": bool(leftovers), "up": False, "netns_leftovers": leftovers, "hosts": {}}
+
+        def proc_info(rec):
+            return {"pid": rec["pid"] if rec else None, "running": procs.alive(rec)}
+
+        hosts = {}
+        for name, entry in record["hosts"].items():
+            hosts[name] = {
+                "address": entry["address"],
+                "address6": entry["address6"],
+                "netns": entry["netns"],
+                "grains": record["spec"]["hosts"][name]["grains"],
+                "namespaces": proc_info(entry.get("holder")),
+                "minion": proc_info(entry.get("minion")),
+                "web": proc_info(entry.get("web")),
+            }
+        master = {"address": record["master"]["address"], "netns": record["master"]["netns"],
+                  "conf_dir": str(self.master_conf_dir), **proc_info(record["master"].get("proc"))}
+        running = (master["running"] and all(h["minion"]["running"] and h["web"]["running"] and
+                                             h["namespaces"]["running"] for h in hosts.values()))
+        return {
+            **base,
+            "exists": True,
+            "up": bool(record.get("up")) and running,
+            "complete": bool(record.get("up")),
+            "master": master,
+            "lb": {"address": record["lb"]["address"], "netns": record["lb"]["netns"]},
+            "hosts": hosts,
+            "notes": record.get("notes", []),
+            "timings": record.get("timings", {}),
+        }
+
+    # -- down -----------------------------------------------------------------------------------------
+    def down(self):
+        """Stop every process, delete every namespace and the state dir. Idempotent."""
+        try:
+            record = self.record
+        except SandboxError:
+            record = {}
+        records = []
+        if record:
+            records.append(record.get("master", {}).get("proc"))
+            for entry in record.get("hosts", {}).values():
+                records += [entry.get("minion"), entry.get("web"), entry.get("holder")]
+        procs.stop([r for r in records if r], instance=record.get("instance"), grace=STOP_GRACE)
+        self._reap()
+        failed = netns.delete(sorted(set(record.get("netns", [])) | set(netns.existing(self.tag))))
+        if self.state_dir.exists():
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+        try:
+            self.root_dir.rmdir()  # only when no other sandbox lives there
+        except OSError:
+            pass
+        self._record = None
+        if failed or self.state_dir.exists():
+            raise SandboxError(f"down {self.name!r} left things behind: {failed or [str(self.state_dir)]}")
+
+    def _reap(self):
+        for proc in list(self._children):
+            if proc.poll() is not None:
+                self._children.remove(proc)
+
+
+def _tail(path, lines=8):
+    if not path:
+        return ""
+    try:
+        text = Path(path).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return "last log lines: " + " | ".join(text[-lines:]) if text else ""

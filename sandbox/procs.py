@@ -1,0 +1,100 @@
+"""Start, find and stop the sandbox's own processes.
+
+Every process the sandbox starts carries an environment marker naming its sandbox instance,
+and is started in a session (process group) of its own. Stopping kills recorded process
+groups whose leader is verifiably the process we started (pid + start time), then sweeps
+/proc for stragglers carrying the marker. Nothing is ever killed by name.
+"""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+MARKER = "SCENARIO_SANDBOX_INSTANCE"
+
+
+def start_time(pid):
+    """Kernel start time of ``pid`` (clock ticks since boot), or None if it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 2 (comm) may hold spaces and parentheses; the rest follows the last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def alive(record):
+    """True if the process described by ``record`` ({pid, start}) is still the one we started."""
+    return bool(record) and start_time(record["pid"]) == record.get("start")
+
+
+def spawn(argv, instance, log_path, env=None, cwd="/"):
+    """Start a daemon in a new session with our marker; return (Popen, record)."""
+    full_env = dict(os.environ if env is None else env)
+    full_env[MARKER] = instance
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    return proc, {"pid": proc.pid, "start": start_time(proc.pid)}
+
+
+def marked(instance):
+    """Pids of all live processes carrying ``instance`` as their marker."""
+    needle = f"{MARKER}={instance}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and start_time(int(entry.name)) is not None:
+            found.append(int(entry.name))
+    return found
+
+
+def _signal_group(record, sig):
+    try:
+        os.killpg(record["pid"], sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop(records, instance=None, grace=2.0):
+    """TERM the process groups of ``records`` (verified), KILL what is left after ``grace`` s.
+
+    With ``instance``, finish by KILLing any process still carrying that marker.
+    """
+    live = [r for r in records if alive(r)]
+    for record in live:
+        _signal_group(record, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(r) for r in live):
+        time.sleep(0.05)
+    for record in live:
+        if alive(record):
+            _signal_group(record, signal.SIGKILL)
+    if instance:
+        # Group members that outlived their leader, or daemons that changed session.
+        for _ in range(20):
+            pids = marked(instance)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)

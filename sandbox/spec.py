@@ -1,0 +1,189 @@
+"""Load and validate a sandbox spec (design.md section 6) into one normal form.
+
+The normal form is what the rest of the sandbox reads, so every default is filled in here:
+
+    {"lb": "198.51.100.10", "app": "mywebapp",
+     "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
+     "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
+                        "repo": None | {...}, "nrpe": {...}}, ...}}
+
+Errors name the offending key (``hosts.web1.packages.mywebapp: ...``).
+"""
+import ipaddress
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import SandboxError
+
+DEFAULT_SPEC = Path(__file__).with_name("default-spec.yaml")
+
+SUBNET = ipaddress.ip_network("198.51.100.0/24")
+SUBNET6_PREFIX = "2001:db8:100::"
+MASTER_ADDRESS = "198.51.100.2"
+FIRST_HOST = 11
+
+TOP_KEYS = {"lb", "repo", "hosts", "app"}
+HOST_KEYS = {"grains", "packages", "repo", "nrpe"}
+
+# Host names end up in netns-side file names and unix socket paths (108 byte limit).
+HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
+# Debian policy 5.6.1 / 5.6.12.
+PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+DEB_VERSION = re.compile(r"^(?:[0-9]+:)?[0-9][A-Za-z0-9.+~-]*(?<!-)$")
+NRPE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def load_spec(spec=None):
+    """Return the normal form of ``spec``: None (the default spec), a path to YAML, or a dict."""
+    if spec is None:
+        spec = DEFAULT_SPEC
+    if isinstance(spec, (str, Path)):
+        path = Path(spec)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SandboxError(f"spec {path}: cannot read: {exc.strerror}") from exc
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SandboxError(f"spec {path}: not valid YAML: {exc}") from exc
+    elif isinstance(spec, dict):
+        data = spec
+    else:
+        raise SandboxError(f"spec: expected None, a path or a dict, got {type(spec).__name__}")
+    return validate(data)
+
+
+def validate(data):
+    """Check a raw spec dict and return its normal form, or raise SandboxError naming the key."""
+    if not isinstance(data, dict):
+        raise SandboxError("spec: the top level must be a mapping")
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise SandboxError(f"spec: unknown key(s) {sorted(unknown)}; allowed: {sorted(TOP_KEYS)}")
+
+    repo = _repo(data.get("repo"), "repo", required=True)
+    hosts_raw = data.get("hosts")
+    if not isinstance(hosts_raw, dict) or not hosts_raw:
+        raise SandboxError("hosts: must be a non-empty mapping of host name -> settings")
+    last = FIRST_HOST + len(hosts_raw) - 1
+    if last > 254:
+        raise SandboxError(f"hosts: at most {255 - FIRST_HOST} hosts fit in {SUBNET}")
+
+    lb = _lb(data.get("lb", "198.51.100.10"), last)
+    app = data.get("app", next(iter(repo)))
+    if not isinstance(app, str) or app not in repo:
+        raise SandboxError(f"app: must name a package of repo {sorted(repo)}, got {app!r}")
+
+    hosts = {}
+    for index, (name, settings) in enumerate(hosts_raw.items()):
+        if not isinstance(name, str) or not HOST_NAME.match(name):
+            raise SandboxError(
+                f"hosts.{name}: bad host name; use 1-20 characters [a-z0-9-], starting with a letter or digit"
+            )
+        hosts[name] = _host(name, settings, repo, str(SUBNET.network_address + FIRST_HOST + index))
+    return {"lb": lb, "app": app, "repo": repo, "hosts": hosts}
+
+
+def _lb(value, last_host):
+    try:
+        address = ipaddress.IPv4Address(str(value))
+    except ValueError as exc:
+        raise SandboxError(f"lb: not an IPv4 address: {value!r}") from exc
+    if address not in SUBNET:
+        raise SandboxError(f"lb: {address} is outside the sandbox network {SUBNET}")
+    last = int(address) - int(SUBNET.network_address)
+    if last in (0, 255) or str(address) == MASTER_ADDRESS or FIRST_HOST <= last <= last_host:
+        raise SandboxError(
+            f"lb: {address} collides with the network, broadcast, master ({MASTER_ADDRESS}) "
+            f"or host addresses (.{FIRST_HOST}-.{last_host})"
+        )
+    return str(address)
+
+
+def _version(value, where):
+    # YAML reads 4.2 as a float and would silently lose "4.20"; make the author quote it.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise SandboxError(f"{where}: version must be a string (quote it in YAML), got {value!r}")
+    text = str(value)
+    if not DEB_VERSION.match(text):
+        raise SandboxError(f"{where}: {text!r} is not a valid Debian version")
+    return text
+
+
+def _package(name, where):
+    if not isinstance(name, str) or not PACKAGE_NAME.match(name):
+        raise SandboxError(f"{where}: {name!r} is not a valid Debian package name")
+    return name
+
+
+def _repo(value, where, required=False):
+    if value is None and not required:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise SandboxError(f"{where}: must be a non-empty mapping of package -> [versions]")
+    repo = {}
+    for name, versions in value.items():
+        _package(name, f"{where}.{name}")
+        if isinstance(versions, (str, int, float)):
+            versions = [versions]
+        if not isinstance(versions, list) or not versions:
+            raise SandboxError(f"{where}.{name}: must be a non-empty list of versions")
+        repo[name] = [_version(v, f"{where}.{name}") for v in versions]
+        if len(set(repo[name])) != len(repo[name]):
+            raise SandboxError(f"{where}.{name}: duplicate versions {repo[name]}")
+    return repo
+
+
+def _host(name, settings, repo, address):
+    where = f"hosts.{name}"
+    if settings is None:
+        settings = {}
+    if not isinstance(settings, dict):
+        raise SandboxError(f"{where}: must be a mapping")
+    unknown = set(settings) - HOST_KEYS
+    if unknown:
+        raise SandboxError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(HOST_KEYS)}")
+
+    grains = settings.get("grains") or {}
+    if not isinstance(grains, dict) or not all(isinstance(k, str) for k in grains):
+        raise SandboxError(f"{where}.grains: must be a mapping with string keys")
+
+    host_repo = _repo(settings.get("repo"), f"{where}.repo")
+    packages = {}
+    raw_packages = settings.get("packages") or {}
+    if not isinstance(raw_packages, dict):
+        raise SandboxError(f"{where}.packages: must be a mapping of package -> version")
+    for pkg, version in raw_packages.items():
+        _package(pkg, f"{where}.packages.{pkg}")
+        version = _version(version, f"{where}.packages.{pkg}")
+        offered = set(repo.get(pkg, [])) | set((host_repo or {}).get(pkg, []))
+        if version not in offered:
+            raise SandboxError(
+                f"{where}.packages.{pkg}: version {version} is in neither repo nor {where}.repo"
+            )
+        packages[pkg] = version
+
+    nrpe = settings.get("nrpe") or {}
+    if not isinstance(nrpe, dict):
+        raise SandboxError(f"{where}.nrpe: must be a mapping of check name -> command line")
+    for check, command in nrpe.items():
+        if not isinstance(check, str) or not NRPE_NAME.match(check):
+            raise SandboxError(f"{where}.nrpe.{check}: bad check name; use [A-Za-z0-9_.-]")
+        if not isinstance(command, str) or not command.strip() or "\n" in command:
+            raise SandboxError(f"{where}.nrpe.{check}: must be a one-line command string")
+
+    return {
+        "address": address,
+        "grains": dict(grains),
+        "packages": packages,
+        "repo": host_repo,
+        "nrpe": dict(nrpe),
+    }
+
+
+def address6(address):
+    """The IPv6 twin of a sandbox IPv4 address: 198.51.100.11 -> 2001:db8:100::11."""
+    return SUBNET6_PREFIX + address.rsplit(".", 1)[1]
