@@ -1,0 +1,104 @@
+"""
+Render scenario runs like cucumber's pretty output.
+
+The scenario runner's returns carry ``outputter: scenario``, so ``salt-run`` picks this
+by default; ``--out=json`` etc. still win. Progress events print as their one line.
+
+CLI Example:
+
+.. code-block:: bash
+
+    salt-run scenario.run update_website --out=scenario
+"""
+import salt.utils.color
+
+MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
+
+
+def _colors():
+    c = salt.utils.color.get_colors(__opts__.get("color"), __opts__.get("color_theme"))
+    return {"passed": c["GREEN"], "failed": c["RED"], "skipped": c["CYAN"], "dim": c["LIGHT_GRAY"],
+            "warn": c["LIGHT_YELLOW"], "end": c["ENDC"]}
+
+
+def _step_lines(step, col, with_hosts):
+    status = step.get("status")
+    color = col.get(status, "")
+    mark = MARKS.get(status, "\u2192")
+    line = f"    {color}{mark} {step['keyword']} {step['text']}{col['end']}  {col['dim']}# {step['location']}{col['end']}"
+    call = step.get("call")
+    if with_hosts and call:
+        hosts = step.get("hosts", {})
+        passed = sum(1 for h in hosts.values() if h.get("status") == "passed")
+        failed = sum(1 for h in hosts.values() if h.get("status") == "failed")
+        if status != "skipped":
+            line += f"  {passed} passed, {failed} failed, {step.get('duration', 0):.2f}s"
+    out = [line]
+    if not with_hosts and call:
+        args = " ".join(str(a) for a in call.get("args", []))
+        kwargs = " ".join(f"{k}={v}" for k, v in call.get("kwargs", {}).items())
+        within = f"  (retried for {call['within']}s)" if call.get("within") else ""
+        out.append(f"        {col['dim']}\u2192 {call['fun']} {args} {kwargs}".rstrip() + f"{within}{col['end']}")
+    if with_hosts:
+        for host, res in sorted(step.get("hosts", {}).items()):
+            if res.get("status") == "failed":
+                out.append(f"        {col['failed']}{host}: {res.get('reason')}{col['end']}")
+    return out
+
+
+def _feature(data, col, with_hosts):
+    out = [f"Feature: {data.get('feature', '')}  {col['dim']}# {data.get('uri', '')}{col['end']}"]
+    if "target" in data:
+        out.append(f"  target: {data['target']}")
+    if "pinned" in data:
+        out.append(f"  pinned: {', '.join(data['pinned']) or '(none)'}")
+    batches = data.get("batches") or []
+    if len(batches) > 1:
+        out.append("  batches: " + " | ".join(", ".join(b) for b in batches))
+    for scenario in data.get("scenarios", []):
+        out.append("")
+        out.append(f"  Scenario: {scenario['name']}  {col['dim']}# {scenario['location']}{col['end']}")
+        for step in scenario["steps"]:
+            out.extend(_step_lines(step, col, with_hosts))
+    return out
+
+
+def _run(data, col):
+    out = _feature(data, col, with_hosts=True)
+    if data.get("failed_hosts"):
+        out += ["", f"{col['failed']}Failed hosts:{col['end']}"]
+        for host, why in sorted(data["failed_hosts"].items()):
+            out.append(f"  {host}: {why['step']}  # {why['location']}: {why['reason']}")
+    if data.get("still_blocked"):
+        out += ["", f"{col['warn']}Still blocked at the load balancer: {', '.join(data['still_blocked'])}{col['end']}"]
+    if data.get("not_started"):
+        out += [f"{col['warn']}Not started (later batches): {', '.join(data['not_started'])}{col['end']}"]
+    return out
+
+
+def output(data, **kwargs):  # pylint: disable=unused-argument
+    """Render a scenario runner return (or one of its progress events) as text."""
+    col = _colors()
+    if isinstance(data, dict) and data.get("suffix") == "progress":
+        return str(data.get("event", {}).get("message", ""))
+    if not isinstance(data, dict):
+        return str(data)
+    kind = data.get("result")
+    if kind == "error":
+        return f"{col['failed']}ERROR (exit {data.get('retcode')}): {data.get('error')}{col['end']}"
+    if kind in ("passed", "failed"):
+        out = _run(data, col)
+    elif kind in ("plan", "valid"):
+        out = _feature(data, col, with_hosts=False)
+    elif "features" in data:
+        return "\n".join(data["features"]) or "(no features)"
+    elif "steps" in data:
+        return "\n".join(f"{s['kind'].capitalize():5} {s['pattern']}  {col['dim']}# {s['origin']}{col['end']}"
+                         for s in data["steps"])
+    else:
+        return "\n".join(f"{k}: {v}" for k, v in data.items() if k != "outputter")
+    for warning in data.get("warnings") or []:
+        out.append(f"{col['warn']}warning: {warning}{col['end']}")
+    color = col["passed"] if data.get("retcode") == 0 else col["failed"]
+    out += ["", f"{color}{data.get('summary', '')}{col['end']}"]
+    return "\n".join(out)

@@ -1,0 +1,155 @@
+"""
+Test-driven deployment: run Gherkin features across a pinned fleet.
+
+Thin: arguments -> saltext.scenario.engine -> a dict with ``retcode``. Exit codes:
+0 passed, 1 a step failed, 2 invalid scenario or arguments (nothing ran),
+3 discovery shortfall (nothing ran), 4 another run of the scenario holds the lock.
+
+Features come from the master's fileserver: ``update_website`` is
+``salt://features/update_website.feature``.
+"""
+import logging
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "scenario"
+__func_alias__ = {"list_": "list"}
+
+try:
+    from saltext.scenario.engine import api as _api
+    from saltext.scenario.engine.source import FileserverSource as _FileserverSource
+    from saltext.scenario.engine.transport import SaltTransport as _SaltTransport
+
+    _IMPORT_ERROR = None
+except ImportError as exc:  # the engine (and gherkin-official) must be installed on the master
+    _IMPORT_ERROR = exc
+
+
+def __virtual__():
+    if _IMPORT_ERROR is not None:
+        return (False, f"scenario runner: the saltext.scenario engine is not importable: {_IMPORT_ERROR}")
+    return __virtualname__
+
+
+def _finish(ret):
+    # salt-run exits with the returned retcode; orchestrate's salt.runner state reads __context__.
+    __context__["retcode"] = ret["retcode"]
+    ret.setdefault("outputter", "scenario")
+    return ret
+
+
+def _progress(line):
+    log.info("%s", line)
+    try:
+        __jid_event__.fire_event({"message": line, "outputter": "scenario"}, "progress")
+    except NameError:  # called outside a runner job (e.g. from Python)
+        pass
+
+
+def _source(saltenv):
+    return _FileserverSource(__opts__, saltenv=saltenv)
+
+
+def _transport(timeout):
+    return lambda: _SaltTransport(__opts__, timeout=timeout)
+
+
+def _with_source(saltenv, func):
+    source = _source(saltenv)
+    try:
+        return func(source)
+    finally:
+        source.close()
+
+
+def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, saltenv="base"):
+    """
+    Run the feature ``name`` (``salt://features/<name>.feature``) on the fleet its Given
+    steps describe. Every step of the chosen scenarios is matched first; the hosts are
+    discovered once and pinned; the first failed step halts the run.
+
+    scenario
+        Run only the scenario with this name.
+    tags
+        A tag expression, e.g. ``"@deploy and not @slow"``.
+    test : False
+        Resolve, match and discover only; show the pinned hosts and the Salt call per
+        step and change nothing (same as ``scenario.plan``).
+    batch
+        Rolling batch size, a count (``2``) or a percentage (``25%``); overrides the
+        feature's ``Given I update N hosts at a time``.
+    timeout
+        Seconds to wait for the hosts on each step (default 10, master option
+        ``scenario_timeout``).
+    saltenv : base
+        The fileserver environment to read the feature from.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.run update_website
+        salt-run scenario.run update_website batch=1 timeout=30
+        salt-run scenario.run update_website tags="@web and not @slow" test=True
+    """
+    return _finish(_with_source(saltenv, lambda src: _api.run(
+        __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch,
+        test=bool(test), progress=_progress)))
+
+
+def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
+    """
+    Dry run: resolve and match the feature, discover and pin the hosts, and show the
+    Salt call each step would make. Nothing is changed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.plan update_website
+        salt-run scenario.plan update_website batch=25%
+    """
+    return _finish(_with_source(saltenv, lambda src: _api.plan(
+        __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch)))
+
+
+def validate(name, scenario=None, tags=None, batch=None, saltenv="base"):
+    """
+    Parse the feature and match every step, including typed parameters. No minion is
+    contacted. Exit code 2 names file:line for every problem.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.validate update_website
+    """
+    return _finish(_with_source(saltenv, lambda src: _api.validate(
+        __opts__, name, src, scenario=scenario, tags=tags, batch=batch)))
+
+
+def list_(saltenv="base"):
+    """
+    List the features in ``salt://features/``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.list
+    """
+    return _finish(_with_source(saltenv, _api.list_features))
+
+
+def steps(saltenv="base"):
+    """
+    List every step definition: the built-in ones and those of the site step
+    libraries in ``salt://features/steps/*.yaml``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.steps
+    """
+    return _finish(_with_source(saltenv, lambda src: _api.steps(__opts__, src)))

@@ -1,0 +1,74 @@
+"""What a When/Then step asks of each host: one Salt call and the assertion over its return."""
+from dataclasses import dataclass, field
+
+
+def short(value, limit=200):
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass
+class SaltCall:
+    fun: str
+    args: list = field(default_factory=list)
+    kwargs: dict = field(default_factory=dict)
+    check: object = None  # callable(ret) -> reason (str) when the assertion fails, else None
+    within: int = None  # retry failing hosts until this many seconds have passed
+    lb_effect: str = None  # "block" / "unblock": tracked to report still-blocked hosts
+
+    def describe(self):
+        parts = [repr(a) if not isinstance(a, str) else a for a in self.args]
+        parts += [f"{k}={v!r}" if not isinstance(v, str) else f"{k}={v}" for k, v in self.kwargs.items()]
+        return " ".join([self.fun, *parts])
+
+    def as_dict(self):
+        data = {"fun": self.fun, "args": list(self.args), "kwargs": dict(self.kwargs)}
+        if self.within:
+            data["within"] = self.within
+        return data
+
+    def judge(self, ret):
+        """None when the returned data satisfies the step, else why not."""
+        return self.check(ret) if self.check else None
+
+
+def expect_ok(detail=None):
+    """The module's verification dict must say ok: True."""
+    def check(ret):
+        if not isinstance(ret, dict):
+            return f"unexpected return {short(ret)}"
+        if ret.get("ok") is True:
+            return None
+        return detail(ret) if detail else f"not ok: {short(ret)}"
+    return check
+
+
+def expect_key(key, value):
+    def check(ret):
+        if not isinstance(ret, dict):
+            return f"unexpected return {short(ret)}"
+        if ret.get(key) != value:
+            return f"{key} is {ret.get(key)!r}, expected {value!r}"
+        return None
+    return check
+
+
+def expect_dict():
+    def check(ret):
+        return None if isinstance(ret, dict) else f"unexpected return {short(ret)}"
+    return check
+
+
+def expect_value(value):
+    def check(ret):
+        return None if ret == value else f"returned {short(ret)}, expected {value!r}"
+    return check
+
+
+def expect_subset(wanted):
+    def check(ret):
+        if not isinstance(ret, dict):
+            return f"returned {short(ret)}, expected a dict with {wanted!r}"
+        wrong = {k: ret.get(k) for k, v in wanted.items() if ret.get(k) != v}
+        return None if not wrong else "; ".join(f"{k} is {v!r}, expected {wanted[k]!r}" for k, v in wrong.items())
+    return check

@@ -1,0 +1,26 @@
+"""What the Given steps establish for a run: LB address, target, expectations, batch size."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Context:
+    opts: dict = field(default_factory=dict, repr=False)
+    lb: str = None
+    lb_location: str = None
+    filters: list = field(default_factory=list)  # [(compound part, location)]
+    prediscover: bool = False
+    expect_exact: int = None
+    expect_min: int = None
+    batch: tuple = None  # ("n", 2) or ("percent", 25)
+
+    def add_filter(self, expr, location):
+        self.filters.append((expr, location))
+
+    @property
+    def compound(self):
+        """All filters AND-ed; multi-word parts get spaced parentheses, as Salt's compound matcher wants."""
+        parts = [f"( {expr} )" if " " in expr else expr for expr, _ in self.filters]
+        return " and ".join(parts)
+
+    def signature(self):
+        return (self.lb, self.compound, self.prediscover, self.expect_exact, self.expect_min, self.batch)

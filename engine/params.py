@@ -1,0 +1,125 @@
+"""Typed step parameters, validated when a step is matched.
+
+Each type has a regex fragment used for matching (broad, so a bad value reaches the
+validator and gets a precise message instead of "undefined step") and a converter that
+raises ValueError. Anything a shell would need quoted is rejected here.
+"""
+import ipaddress
+import re
+from dataclasses import dataclass
+
+_ANY = r".+?"
+_INT = r"[0-9]+"
+
+_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.\-_]*$")
+_VERSION_RE = re.compile(r"^(<=|>=|==|<|>|=)?([0-9A-Za-z.+~:\-]+)$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$")
+_CHECK_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_PATH_RE = re.compile(r"^/[A-Za-z0-9_.\-+@/]*$")
+_GRAIN_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(:[A-Za-z0-9_.\-*]+)+$")
+_CLASS_RE = re.compile(r"^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)*$")
+_FACT_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.]*)=([A-Za-z0-9_.\-*]+)$")
+_COMPOUND_RE = re.compile(r"^[A-Za-z0-9_:@.*,/\-() ]+$")
+_WORD_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]*$")
+
+
+@dataclass(frozen=True)
+class ParamType:
+    name: str
+    regex: str
+    convert: object  # callable(str) -> value, raises ValueError(why)
+    describe: str
+
+
+def _pattern(regex, what):
+    def convert(value):
+        if not regex.match(value):
+            raise ValueError(f"not a valid {what}")
+        return value
+    return convert
+
+
+def _ip(value):
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("not an IPv4 or IPv6 address") from None
+
+
+def _version(value):
+    m = _VERSION_RE.match(value)
+    if not m or m.group(2).startswith("-"):
+        raise ValueError("not a version (digits, letters, . + ~ : -, optionally after <, <=, =, >=, >)")
+    return value
+
+
+def _int_at_least_1(value):
+    n = int(value)
+    if n < 1:
+        raise ValueError("must be at least 1")
+    return n
+
+
+def _percent(value):
+    n = int(value)
+    if not 1 <= n <= 100:
+        raise ValueError("must be between 1 and 100")
+    return n
+
+
+def _path(value):
+    if not _PATH_RE.match(value) or "/../" in value + "/" or "//" in value:
+        raise ValueError("not an absolute path without '..' (letters, digits, _ . - + @ /)")
+    return value
+
+
+def _class(value):
+    if not _CLASS_RE.match(value):
+        raise ValueError("not a class like roles::dev_server")
+    return value
+
+
+def _fact(value):
+    if not _FACT_RE.match(value):
+        raise ValueError("not a fact like country=de")
+    return value
+
+
+def _compound(value):
+    value = value.strip()
+    if not value or not _COMPOUND_RE.match(value) or value.startswith("-"):
+        raise ValueError("not a compound target (letters, digits, _ : @ . * , / - ( ) and spaces)")
+    return value
+
+
+def _grain(value):
+    if not _GRAIN_RE.match(value):
+        raise ValueError("not a grain match like roles:dev_server")
+    return value
+
+
+TYPES = {t.name: t for t in [
+    ParamType("ip", _ANY, _ip, "IP address"),
+    ParamType("package", _ANY, _pattern(_PACKAGE_RE, "package name"), "package name"),
+    ParamType("version", _ANY, _version, "package version"),
+    ParamType("service", _ANY, _pattern(_NAME_RE, "service name"), "service name"),
+    ParamType("check", _ANY, _pattern(_CHECK_RE, "NRPE check name"), "NRPE check name"),
+    ParamType("grain", _ANY, _grain, "grain match"),
+    ParamType("pillar", _ANY, _grain, "pillar match"),
+    ParamType("class", _ANY, _class, "class"),
+    ParamType("fact", _ANY, _fact, "fact"),
+    ParamType("compound", _ANY, _compound, "compound target"),
+    ParamType("nodegroup", _ANY, _pattern(_WORD_RE, "nodegroup name"), "nodegroup name"),
+    ParamType("word", _ANY, _pattern(_WORD_RE, "word"), "word"),
+    ParamType("path", _ANY, _path, "absolute path"),
+    ParamType("n", _INT, _int_at_least_1, "count"),
+    ParamType("int", _INT, _int_at_least_1, "count"),
+    ParamType("percent", _INT, _percent, "percentage"),
+]}
+
+
+def get(name):
+    try:
+        return TYPES[name]
+    except KeyError:
+        raise KeyError(f"unknown parameter type {name!r} (known: {', '.join(sorted(TYPES))})") from None

@@ -1,0 +1,81 @@
+"""The only place the engine talks to Salt's client side: discovery, calls, the event bus.
+
+Every call goes to an explicit list of pinned minion ids with expect_minions, full_return
+and a short gather_job_timeout, so a dead host comes back as "failed" within about
+timeout + gather_job_timeout instead of Salt's defaults.
+"""
+import logging
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10
+DEFAULT_GATHER_JOB_TIMEOUT = 2
+
+
+class SaltTransport:
+    def __init__(self, opts, timeout=None, gather_job_timeout=None):
+        import salt.client  # pylint: disable=import-outside-toplevel
+
+        self.opts = opts
+        self.timeout = int(timeout or opts.get("scenario_timeout") or DEFAULT_TIMEOUT)
+        self.gather_job_timeout = int(gather_job_timeout or opts.get("scenario_gather_job_timeout")
+                                      or DEFAULT_GATHER_JOB_TIMEOUT)
+        self.client = salt.client.get_local_client(mopts=opts)
+        self._event = None
+
+    def expected(self, target):
+        """Minion ids the master expects for a compound target (from its grains/pillar cache)."""
+        import salt.utils.minions  # pylint: disable=import-outside-toplevel
+
+        return list(salt.utils.minions.CkMinions(self.opts).check_minions(target, "compound")["minions"])
+
+    def _iter(self, tgt, fun, args, kwargs, tgt_type):
+        jid, replies = None, {}
+        for item in self.client.cmd_iter(tgt, fun, arg=list(args), kwarg=dict(kwargs) or None, tgt_type=tgt_type,
+                                         timeout=self.timeout, gather_job_timeout=self.gather_job_timeout,
+                                         expect_minions=True, full_return=True, yield_pub_data=True):
+            if not item:
+                continue
+            if "jid" in item and "minions" in item:
+                jid = item["jid"]
+                continue
+            for minion, data in item.items():
+                replies[minion] = data if isinstance(data, dict) else {"ret": data}
+        return jid, replies
+
+    def ping(self, target):
+        """Ids answering test.ping for the compound target: the hosts that get pinned."""
+        _jid, replies = self._iter(target, "test.ping", (), {}, "compound")
+        return [m for m, r in replies.items() if not r.get("failed") and r.get("ret") is True]
+
+    def call(self, hosts, fun, args, kwargs):
+        """(jid, {host: {"ret", "retcode", "failed"}}) with every requested host present."""
+        jid, replies = self._iter(list(hosts), fun, args, kwargs, "list")
+        out = {}
+        for host in hosts:
+            reply = replies.get(host)
+            if reply is None or reply.get("failed"):
+                out[host] = {"ret": None, "retcode": None, "failed": True}
+            else:
+                out[host] = {"ret": reply.get("ret"), "retcode": reply.get("retcode", 0) or 0, "failed": False}
+        return jid, out
+
+    def fire(self, data, tag):
+        """Best effort: a run does not fail because the bus is unavailable."""
+        try:
+            if self._event is None:
+                import salt.utils.event  # pylint: disable=import-outside-toplevel
+
+                self._event = salt.utils.event.get_master_event(self.opts, self.opts["sock_dir"], listen=False)
+            self._event.fire_event(data, tag)
+        except Exception as exc:  # pylint: disable=broad-except
+            log.warning("could not fire %s on the master bus: %s", tag, exc)
+
+    def close(self):
+        for thing in (self._event, self.client):
+            destroy = getattr(thing, "destroy", None)
+            if destroy:
+                try:
+                    destroy()
+                except Exception:  # pylint: disable=broad-except
+                    pass
