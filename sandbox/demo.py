@@ -1,0 +1,88 @@
+"""`make demo`: bring a sandbox up, show the LB's view, run the main job, take it all down.
+
+The main job is `salt-run scenario.run update_website` when the runner is installed; until
+then it is a real command against the cluster. The sandbox is always removed, also on
+failure, Ctrl-C and SIGTERM. The exit code is the main job's.
+"""
+import json
+import signal
+import sys
+import time
+
+from .cluster import Sandbox
+from .errors import SandboxError
+
+NAME = "demo"
+
+
+def _say(text):
+    print(f"\n== {text}", flush=True)
+
+
+def show_probes(sandbox):
+    for host in sandbox.hosts:
+        reachable = sandbox.probe(host)
+        body = sandbox.web(host) if reachable else "-"
+        address = sandbox.record["hosts"][host]["address"]
+        print(f"  {host:<6} {address:<15} {'reachable' if reachable else 'blocked':<10} {body}", flush=True)
+
+
+def runner_available(sandbox):
+    proc = sandbox.salt_run("sys.list_runner_functions", "scenario", "--out=json", timeout=60)
+    try:
+        return "scenario.run" in json.loads(proc.stdout or "[]")
+    except ValueError:
+        return False
+
+
+def main_job(sandbox):
+    if runner_available(sandbox):
+        _say("salt-run scenario.run update_website")
+        return sandbox.salt_run("scenario.run", "update_website", capture=False).returncode
+    _say("the scenario runner is not installed yet; running real commands on the cluster instead")
+    code = 0
+    for args in (("*", "pkg.version", "mywebapp"), ("-C", "G@roles:dev_server and G@country:de", "test.ping")):
+        print("$ salt " + " ".join(repr(a) if " " in a or "*" in a else a for a in args), flush=True)
+        code = max(code, sandbox.salt(*args, capture=False).returncode)
+    return code
+
+
+def _terminate(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main():
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    sandbox = Sandbox(NAME)
+    code = 1
+    try:
+        if sandbox.state_dir.exists():
+            _say(f"removing a leftover sandbox {NAME!r}")
+            sandbox.down()
+        _say(f"bringing up sandbox {NAME!r} (default spec: web1..web4, db1, an LB, a master)")
+        started = time.monotonic()
+        sandbox.up()
+        print(f"  up in {time.monotonic() - started:.1f} s", flush=True)
+        _say(f"probe from the load balancer ({sandbox.lb}) before")
+        show_probes(sandbox)
+        code = main_job(sandbox)
+        _say(f"probe from the load balancer ({sandbox.lb}) after")
+        show_probes(sandbox)
+    except KeyboardInterrupt:
+        code = 130
+        print("\ninterrupted", file=sys.stderr)
+    except SandboxError as exc:
+        code = 2
+        print(f"demo: {exc}", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the cleanup
+        _say(f"taking sandbox {NAME!r} down")
+        started = time.monotonic()
+        sandbox.down()
+        print(f"  down in {time.monotonic() - started:.1f} s; exit code {code}", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
