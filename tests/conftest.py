@@ -1,0 +1,63 @@
+"""
+Session-wide fixtures.
+
+``salt_factories_config``
+    pytest-salt-factories writes under a per-run temp dir, never the shared system temp dir
+    (design.md section 7).
+``sandbox``
+    A running sandbox on the default spec (web1..web4, db1), named ``t<pid>``, up for the
+    whole session and removed at its end. Skips (with the reason) when not root.
+``make_sandbox``
+    ``make_sandbox(spec, name, up=True, file_roots=())`` -> a Sandbox; everything it made is
+    taken down at session end, also when a test failed half-way.
+"""
+import os
+
+import pytest
+
+
+def _require_root():
+    if os.geteuid() != 0:
+        pytest.skip("the sandbox needs root (network and mount namespaces)")
+
+
+@pytest.fixture(scope="session")
+def salt_factories_config(tmp_path_factory):
+    return {"root_dir": str(tmp_path_factory.mktemp("salt-factories"))}
+
+
+@pytest.fixture(scope="session")
+def make_sandbox():
+    made = []
+
+    def factory(spec, name, up=True, file_roots=()):
+        _require_root()
+        from saltext.scenario.sandbox import Sandbox  # pylint: disable=import-outside-toplevel
+
+        sandbox = Sandbox(name=name)
+        made.append(sandbox)
+        if up:
+            sandbox.up(spec=spec, file_roots=file_roots)
+        return sandbox
+
+    yield factory
+    errors = []
+    for sandbox in made:
+        try:
+            sandbox.down()
+        except Exception as exc:  # pylint: disable=broad-except
+            errors.append(f"{sandbox.name}: {exc}")
+    assert not errors, f"sandbox teardown failed: {errors}"
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    _require_root()
+    from saltext.scenario.sandbox import Sandbox  # pylint: disable=import-outside-toplevel
+
+    sandbox = Sandbox(name=f"t{os.getpid()}")
+    try:
+        sandbox.up()
+        yield sandbox
+    finally:
+        sandbox.down()
