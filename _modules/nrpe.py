@@ -381,6 +381,12 @@ def _timeout(value, config):
     return int(seconds) if seconds == int(seconds) else seconds
 
 
+def _set_retcode(ok):
+    # Always set, also to 0: cmd.run_all leaves the plugin's exit code in
+    # __context__, and a WARNING allowed by allow_warning must not fail `salt`.
+    __context__["retcode"] = 0 if ok else 1
+
+
 def _check_bool(name, value):
     if not isinstance(value, bool):
         raise SaltInvocationError(f"{name} must be True or False, not {value!r}")
@@ -470,8 +476,7 @@ def run(command, timeout=None, allow_warning=False):
     if command not in config["commands"]:
         raise _unknown(command, config["commands"])
     result = _run_defined(command, config["commands"][command], seconds, allow_warning)
-    if not result["ok"]:
-        __context__["retcode"] = 1
+    _set_retcode(result["ok"])
     return result
 
 
@@ -493,8 +498,7 @@ def run_all(allow_warning=False, timeout=None):
     results = {}
     for name, cmdline in sorted(config["commands"].items()):
         results[name] = _run_defined(name, cmdline, seconds, allow_warning)
-    if not all(r["ok"] for r in results.values()):
-        __context__["retcode"] = 1
+    _set_retcode(all(r["ok"] for r in results.values()))
     return results
 
 
@@ -528,6 +532,5 @@ def query(command, host, port=5666, timeout=10, allow_warning=False, ssl=True):
         argv.insert(1, "-n")
     # check_nrpe enforces its own -t; ours only catches a hung client.
     result = _execute(command, argv, timeout + 5, allow_warning)
-    if not result["ok"]:
-        __context__["retcode"] = 1
+    _set_retcode(result["ok"])
     return result

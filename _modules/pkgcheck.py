@@ -129,8 +129,9 @@ def verify(name, version):
     operator, expected = _parse_spec(version)
     installed = _installed_versions(name)
     ok = bool(installed) and all(_satisfies(v, operator, expected) for v in installed)
-    if not ok:
-        __context__["retcode"] = 1
+    # Always set, also to 0: the package tools called on the way (dpkg
+    # --compare-versions exits 1 for "no") leave their exit code in __context__.
+    __context__["retcode"] = 0 if ok else 1
     return {
         "name": name,
         "installed": ",".join(installed) if installed else None,
@@ -167,6 +168,11 @@ def _install(name, version, refresh):
         errors = info.get("errors") or []
         detail = "; ".join(str(e).strip() for e in errors) or str(exc)
         raise CommandExecutionError(f"installing {name} failed: {detail}") from exc
+
+
+def _unchanged(name, installed):
+    __context__["retcode"] = 0
+    return {"name": name, "old": installed, "new": installed, "changed": False}
 
 
 def update(name, version=None, refresh=False):
@@ -206,7 +212,7 @@ def update(name, version=None, refresh=False):
 
     if version is not None:
         if old and all(_compare(v, version) == 0 for v in old):
-            return {"name": name, "old": old_text, "new": old_text, "changed": False}
+            return _unchanged(name, old_text)
         if refresh:
             __salt__["pkg.refresh_db"]()
             refresh = False
@@ -221,7 +227,7 @@ def update(name, version=None, refresh=False):
         refresh = False
         if old and not latest:
             # latest_version is '' when the installed version is the newest.
-            return {"name": name, "old": old_text, "new": old_text, "changed": False}
+            return _unchanged(name, old_text)
         if not old and not latest:
             raise CommandExecutionError(f"package {name} is not available")
         version = latest
@@ -233,4 +239,5 @@ def update(name, version=None, refresh=False):
         raise CommandExecutionError(
             f"installing {name} {version} left {new_text or 'nothing'} installed"
         )
+    __context__["retcode"] = 0
     return {"name": name, "old": old_text, "new": new_text, "changed": new_text != old_text}

@@ -90,7 +90,7 @@ def test_run_splits_with_shlex_and_never_uses_a_shell(cfg, run_all):
         "long_output": "",
         "ok": True,
     }
-    assert "retcode" not in mod.__context__
+    assert mod.__context__["retcode"] == 0
 
 
 def test_run_timeout_argument_wins(cfg, run_all):
@@ -118,8 +118,19 @@ def test_run_warning_policy(cfg, run_all):
     assert mod.__context__["retcode"] == 1
     mod = make(cfg, run_all)
     assert mod.run("check_warn", allow_warning=True)["ok"] is True
-    assert "retcode" not in mod.__context__
+    assert mod.__context__["retcode"] == 0
     assert mod.run("check_crit", allow_warning=True)["ok"] is False
+
+
+def test_allowed_warning_resets_the_retcode_cmd_run_all_left(cfg):
+    def like_cmd_run_all(argv, **kwargs):
+        # The real cmd.run_all stores the exit code in the shared __context__.
+        mod.__context__["retcode"] = 1
+        return dummy_run_all(argv, **kwargs)
+
+    mod = make(cfg, Recorder(like_cmd_run_all))
+    assert mod.run("check_warn", allow_warning=True)["ok"] is True
+    assert mod.__context__["retcode"] == 0
 
 
 def test_run_dotted_name(cfg, run_all):
@@ -200,7 +211,7 @@ def test_run_all_passing(tmp_path, run_all):
     cfg.write_text("command[a]=/bin/echo OK\ncommand[w]=/usr/lib/nagios/plugins/check_dummy 1 w\n", encoding="utf-8")
     mod = make(cfg, run_all)
     assert all(r["ok"] for r in mod.run_all(allow_warning=True).values())
-    assert "retcode" not in mod.__context__
+    assert mod.__context__["retcode"] == 0
 
 
 def test_query_argv(cfg, run_all):
