@@ -28,8 +28,8 @@ def dep_venv(tmp_path_factory):
     venv = tmp_path_factory.mktemp("pkgvenv") / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], cwd=venv.parent)
     # The same pins setup.py declares; pip's wheel cache makes this quick after the first time.
-    _run([str(venv / "bin/pip"), "install", "-q", "salt==3008.4", "pyyaml", "setuptools>=68", "wheel", "gherkin-official>=37,<40"],
-         cwd=venv.parent)
+    deps = ["salt==3008.4", "pyyaml", "gherkin-official>=37,<40", "setuptools>=68", "wheel"]
+    _run([str(venv / "bin/pip"), "install", "-q", *deps], cwd=venv.parent)
     return venv
 
 
