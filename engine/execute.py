@@ -17,9 +17,12 @@ def judge(call, reply):
         return False, NO_RESPONSE
     ret = reply.get("ret")
     retcode = reply.get("retcode") or 0
-    if retcode:
-        return False, f"retcode {retcode}: {short(ret)}"
     reason = call.judge(ret)
+    if retcode:
+        # The assertion's wording ("installed 1, expected 2") says more than the bare retcode.
+        if reason and isinstance(ret, dict):
+            return False, reason
+        return False, f"retcode {retcode}: {short(ret)}"
     return (reason is None), reason
 
 

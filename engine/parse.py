@@ -117,7 +117,6 @@ def parse_feature(text, uri):
         doc = _gherkin("\n".join(lines) + "\n", uri)
         feature = doc["feature"]
         warnings.append(f"{uri}:{inserted}: {IMPLICIT_BACKGROUND_WARNING}")
-        log.warning("%s:%s: %s", uri, inserted, IMPLICIT_BACKGROUND_WARNING)
 
     def real_line(line):
         # The synthetic Background: line sits at `inserted`; everything after moved down one.

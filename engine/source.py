@@ -41,6 +41,9 @@ class DirSource:
                 out.append(os.path.relpath(os.path.join(dirpath, name), self.root))
         return sorted(out)
 
+    def close(self):
+        pass
+
 
 class FileserverSource:
     """salt://<path> in one saltenv through the master's own fileserver (no minion involved)."""
