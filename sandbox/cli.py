@@ -124,7 +124,7 @@ def run(argv):
         args = parser.parse_args(rest)
         status = sandbox.status()
         if args.json:
-            print(json.dumps(status, indent=2, sort_keys=True))
+            print(json.dumps(status, indent=2))
         else:
             _print_status(status)
         return 0 if status["up"] else 1
