@@ -75,6 +75,9 @@ def _parse_spec(spec):
 
 
 def _installed_versions(name):
+    # pkg providers cache list_pkgs in __context__ for the life of the loader;
+    # a verification must read the live package database.
+    __context__.pop("pkg.list_pkgs", None)
     # pkg.version gives '' when not installed and 'v1,v2' when several are
     # (multi-arch, kernels).
     raw = __salt__["pkg.version"](name)
@@ -224,6 +227,9 @@ def update(name, version=None, refresh=False):
             )
     else:
         latest = __salt__["pkg.latest_version"](name, refresh=refresh)
+        if isinstance(latest, dict):
+            # aptpkg answers {name: ''} instead of '' for a package it does not know.
+            latest = latest.get(name, "")
         refresh = False
         if old and not latest:
             # latest_version is '' when the installed version is the newest.

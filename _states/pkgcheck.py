@@ -66,6 +66,8 @@ def updated(name, version=None, refresh=False):  # pylint: disable=redefined-out
         else:
             old = __salt__["pkg.version"](name) or None
             latest = __salt__["pkg.latest_version"](name, refresh=refresh)
+            if isinstance(latest, dict):
+                latest = latest.get(name, "")
             if old and not latest:
                 ret["result"] = True
                 ret["comment"] = f"{name} is already the newest version ({old})"

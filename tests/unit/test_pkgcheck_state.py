@@ -2,7 +2,7 @@
 import pytest
 
 from fake_dunders import load
-from test_pkgcheck import FakePkg
+from fake_pkg import FakePkg
 
 
 @pytest.fixture
