@@ -431,18 +431,25 @@ class Sandbox:
         }
 
     # -- down -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _proc_records(record):
+        records = [record.get("master", {}).get("proc")]
+        for entry in record.get("hosts", {}).values():
+            records += [entry.get("minion"), entry.get("web"), entry.get("holder")]
+        return [r for r in records if r]
+
+    def pids(self):
+        """Every live process of this sandbox (daemons, their children, namespace holders)."""
+        record = self.record
+        return sorted(set(procs.members(self._proc_records(record))) | set(procs.marked(record["instance"])))
+
     def down(self):
         """Stop every process, delete every namespace and the state dir. Idempotent."""
         try:
             record = self.record
         except SandboxError:
             record = {}
-        records = []
-        if record:
-            records.append(record.get("master", {}).get("proc"))
-            for entry in record.get("hosts", {}).values():
-                records += [entry.get("minion"), entry.get("web"), entry.get("holder")]
-        procs.stop([r for r in records if r], instance=record.get("instance"), grace=STOP_GRACE)
+        procs.stop(self._proc_records(record), instance=record.get("instance"), grace=STOP_GRACE)
         self._reap()
         failed = netns.delete(sorted(set(record.get("netns", [])) | set(netns.existing(self.tag))))
         if self.state_dir.exists():

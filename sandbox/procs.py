@@ -1,9 +1,11 @@
 """Start, find and stop the sandbox's own processes.
 
-Every process the sandbox starts carries an environment marker naming its sandbox instance,
-and is started in a session (process group) of its own. Stopping kills recorded process
+Every process the sandbox starts is started in a session (and process group) of its own and
+carries an environment marker naming its sandbox instance. Stopping kills recorded process
 groups whose leader is verifiably the process we started (pid + start time), then sweeps
-/proc for stragglers carrying the marker. Nothing is ever killed by name.
+/proc for stragglers: members of those sessions started no earlier than their leader (Salt
+rewrites its children's process titles, which clobbers /proc/PID/environ, so the marker alone
+misses them), and anything still carrying the marker. Nothing is ever killed by name.
 """
 import os
 import signal
@@ -14,15 +16,19 @@ from pathlib import Path
 MARKER = "SCENARIO_SANDBOX_INSTANCE"
 
 
-def start_time(pid):
-    """Kernel start time of ``pid`` (clock ticks since boot), or None if it is gone or a zombie."""
+def _stat(pid):
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # Field 2 (comm) may hold spaces and parentheses; the rest follows the last ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def start_time(pid):
+    """Kernel start time of ``pid`` (clock ticks since boot), or None if it is gone or a zombie."""
+    fields = _stat(pid)
+    if fields is None or fields[0] in ("Z", "X"):
         return None
     return int(fields[19])
 
@@ -65,6 +71,24 @@ def marked(instance):
     return found
 
 
+def members(records):
+    """Live pids in the sessions/process groups led by ``records``, started no earlier than the leader."""
+    leaders = {r["pid"]: r["start"] for r in records if r and r.get("start") is not None}
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(entry.name)
+        if fields is None or fields[0] in ("Z", "X"):
+            continue
+        group, session, started = int(fields[2]), int(fields[3]), int(fields[19])
+        for leader in (session, group):
+            if leader in leaders and started >= leaders[leader]:
+                found.append(int(entry.name))
+                break
+    return found
+
+
 def _signal_group(record, sig):
     try:
         os.killpg(record["pid"], sig)
@@ -86,15 +110,14 @@ def stop(records, instance=None, grace=2.0):
     for record in live:
         if alive(record):
             _signal_group(record, signal.SIGKILL)
-    if instance:
-        # Group members that outlived their leader, or daemons that changed session.
-        for _ in range(20):
-            pids = marked(instance)
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
+    # Members that outlived their leader, or marked processes that left the session.
+    for _ in range(20):
+        pids = set(members(records)) | set(marked(instance) if instance else [])
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
