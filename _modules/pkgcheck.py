@@ -220,11 +220,15 @@ def update(name, version=None, refresh=False):
             __salt__["pkg.refresh_db"]()
             refresh = False
         available = _available_versions(name)
-        if available is not None and not any(_compare(v, version) == 0 for v in available):
-            raise CommandExecutionError(
-                f"version {version} of {name} is not available "
-                f"(available: {', '.join(available) or 'none'})"
-            )
+        if available is not None:
+            same = [v for v in available if _compare(v, version) == 0]
+            if not same:
+                raise CommandExecutionError(
+                    f"version {version} of {name} is not available "
+                    f"(available: {', '.join(available) or 'none'})"
+                )
+            # The package manager wants the repository's spelling: 2.0-3, not 2.0-03.
+            version = same[0]
     else:
         latest = __salt__["pkg.latest_version"](name, refresh=refresh)
         if isinstance(latest, dict):

@@ -98,6 +98,12 @@ def test_update_is_idempotent(root):
     assert package_set(root) == before
 
 
+def test_update_uses_the_repository_spelling(root):
+    # 2.0-03 equals 2.0-3 for dpkg; apt only knows the latter.
+    result = root.call("pkgcheck.update", PACKAGE, "2.0-03")
+    assert result == {"name": PACKAGE, "old": None, "new": "2.0-3", "changed": True}
+
+
 def test_update_to_newest_respects_epoch(root):
     result = root.call("pkgcheck.update", PACKAGE)
     assert result == {"name": PACKAGE, "old": None, "new": "1:0.9-1", "changed": True}
