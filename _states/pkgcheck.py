@@ -58,11 +58,14 @@ def updated(name, version=None, refresh=False):  # pylint: disable=redefined-out
     try:
         if version is not None:
             found = __salt__["pkgcheck.verify"](name, version)
+            if found["expected"][0] in "<>!":
+                ret["comment"] = f"pkgcheck.updated needs an exact version, not {found['expected']}"
+                return ret
             if found["ok"]:
                 ret["result"] = True
                 ret["comment"] = f"{name} is already {found['installed']}"
                 return ret
-            target, old = str(version), found["installed"]
+            target, old = found["expected"], found["installed"]
         else:
             old = __salt__["pkg.version"](name) or None
             latest = __salt__["pkg.latest_version"](name, refresh=refresh)

@@ -1,9 +1,12 @@
 """Unit tests of the Salt-facing functions of _modules/nrpe.py and _states/nrpe.py,
 with a fake cmd.run_all and config.get."""
+import ast
+import sys
+
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from fake_dunders import Recorder, load
+from fake_dunders import REPO, Recorder, load
 
 CONFIG = """\
 command_timeout=42
@@ -280,3 +283,11 @@ def test_passing_state_unknown_command_is_result_false(cfg, run_all):
     assert ret["result"] is False and "invalid NRPE command name" in ret["comment"]
     ret = state(cfg, run_all).passing("check_nope")
     assert ret["result"] is False and "unknown NRPE command" in ret["comment"]
+
+
+def test_self_contained_stdlib_and_salt_only():
+    # saltutil.sync_modules is all a minion gets: nothing else may be imported.
+    tree = ast.parse((REPO / "_modules/nrpe.py").read_text(encoding="utf-8"))
+    roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {r for r in roots if r != "salt" and r not in sys.stdlib_module_names} == set()

@@ -1,8 +1,11 @@
 """Unit tests of _modules/pkgcheck.py with a fake pkg provider."""
+import ast
+import sys
+
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from fake_dunders import Recorder, load
+from fake_dunders import REPO, Recorder, load
 from fake_pkg import FakePkg, fake_cmp
 
 
@@ -236,3 +239,11 @@ def test_update_refresh_is_passed_once(pkg):
     assert pkg.install.calls[0][1]["refresh"] is False
     with pytest.raises(SaltInvocationError):
         mod.update("mywebapp", "4.2.6-3", refresh="yes")
+
+
+def test_self_contained_stdlib_and_salt_only():
+    # saltutil.sync_modules is all a minion gets: nothing else may be imported.
+    tree = ast.parse((REPO / "_modules/pkgcheck.py").read_text(encoding="utf-8"))
+    roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert {r for r in roots if r != "salt" and r not in sys.stdlib_module_names} == set()

@@ -75,3 +75,15 @@ def test_updated_unavailable_is_result_false(pkg):
     ret = state(pkg).updated("mywebapp", "2.0-3")
     assert ret["result"] is False and "not available" in ret["comment"]
     assert ret["changes"] == {}
+
+
+@pytest.mark.parametrize("test", [False, True])
+def test_updated_refuses_operators(pkg, test):
+    ret = state(pkg, test).updated("mywebapp", ">=4.2")
+    assert ret["result"] is False and "exact version" in ret["comment"]
+    assert pkg.install.calls == []
+
+
+def test_updated_normalises_the_exact_operator(pkg):
+    ret = state(pkg, test=True).updated("mywebapp", "==4.2.6-3")
+    assert ret["changes"] == {"old": "4.2.5-1", "new": "4.2.6-3"}
