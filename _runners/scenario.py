@@ -79,8 +79,10 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         Rolling batch size, a count (``2``) or a percentage (``25%``); overrides the
         feature's ``Given I update N hosts at a time``.
     timeout
-        Seconds to wait for the hosts on each step (default 10, master option
-        ``scenario_timeout``).
+        Seconds to wait for the hosts on each step before asking whether they still
+        run the job (master option ``scenario_timeout``, else the master's ``timeout``,
+        5 by default). A host that does not answer fails the step with "no response"
+        after about timeout + 2 s.
     saltenv : base
         The fileserver environment to read the feature from.
 

@@ -8,8 +8,10 @@ import logging
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 10
+DEFAULT_TIMEOUT = 5
 DEFAULT_GATHER_JOB_TIMEOUT = 2
+# test.ping answers in well under a second; a known host that is down should cost seconds, not tens.
+DEFAULT_DISCOVERY_TIMEOUT = 3
 
 
 class SaltTransport:
@@ -17,7 +19,10 @@ class SaltTransport:
         import salt.client  # pylint: disable=import-outside-toplevel
 
         self.opts = opts
-        self.timeout = int(timeout or opts.get("scenario_timeout") or DEFAULT_TIMEOUT)
+        # Long jobs are not cut off at `timeout`: Salt keeps waiting while find_job says they run.
+        self.timeout = int(timeout or opts.get("scenario_timeout") or opts.get("timeout") or DEFAULT_TIMEOUT)
+        self.discovery_timeout = int(opts.get("scenario_discovery_timeout") or min(self.timeout,
+                                                                                    DEFAULT_DISCOVERY_TIMEOUT))
         self.gather_job_timeout = int(gather_job_timeout or opts.get("scenario_gather_job_timeout")
                                       or DEFAULT_GATHER_JOB_TIMEOUT)
         self.client = salt.client.get_local_client(mopts=opts)
@@ -29,10 +34,10 @@ class SaltTransport:
 
         return list(salt.utils.minions.CkMinions(self.opts).check_minions(target, "compound")["minions"])
 
-    def _iter(self, tgt, fun, args, kwargs, tgt_type):
+    def _iter(self, tgt, fun, args, kwargs, tgt_type, timeout=None):
         jid, replies = None, {}
         for item in self.client.cmd_iter(tgt, fun, arg=list(args), kwarg=dict(kwargs) or None, tgt_type=tgt_type,
-                                         timeout=self.timeout, gather_job_timeout=self.gather_job_timeout,
+                                         timeout=timeout or self.timeout, gather_job_timeout=self.gather_job_timeout,
                                          expect_minions=True, full_return=True, yield_pub_data=True):
             if not item:
                 continue
@@ -45,7 +50,7 @@ class SaltTransport:
 
     def ping(self, target):
         """Ids answering test.ping for the compound target: the hosts that get pinned."""
-        _jid, replies = self._iter(target, "test.ping", (), {}, "compound")
+        _jid, replies = self._iter(target, "test.ping", (), {}, "compound", self.discovery_timeout)
         return [m for m, r in replies.items() if not r.get("failed") and r.get("ret") is True]
 
     def call(self, hosts, fun, args, kwargs):

@@ -1,0 +1,160 @@
+"""Acceptance of issue 4 on the default spec: salt-run scenario.* against a real sandbox.
+
+One sandbox for the module (default spec; its file_roots add tests/integration/scenario_files,
+which holds the test features and step libraries). Tests compare states before and after,
+so their order does not matter.
+"""
+import os
+import time
+
+import pytest
+
+from scenario_cli import (FILES, LB, WEB, BlockSampler, minion_job_ids, parse, probes, reset, scenario, statuses, step,
+                          unbuffered_env, versions)
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sb(make_sandbox):
+    return make_sandbox(None, f"sa{os.getpid() % 100000}", file_roots=[str(FILES)])
+
+
+def test_update_website_passes_on_exactly_web1_to_web3_and_reruns_without_change(sb):
+    code, ret, progress = scenario(sb, "run", "update_website")
+    assert code == 0, ret
+    assert ret["retcode"] == 0 and ret["result"] == "passed"
+    assert ret["pinned"] == WEB
+    assert set(statuses(ret)) == {"passed"}
+    for st in ret["scenarios"][0]["steps"]:
+        if st["call"]:
+            assert sorted(st["hosts"]) == WEB and all(h["status"] == "passed" for h in st["hosts"].values())
+    assert ret["summary"].startswith("1 scenario (1 passed), 12 steps (12 passed), 3 hosts")
+    assert versions(sb) == {"web1": "4.2.6-3", "web2": "4.2.6-3", "web3": "4.2.6-3", "web4": "4.2.5-1"}
+    assert all(probes(sb, ["web1", "web2", "web3", "web4"]).values())
+    # live progress: one line per step, with location and host counts
+    block = next(line for line in progress if "I block the load balancer" in line)
+    assert "features/update_website.feature:9" in block and "3 passed, 0 failed" in block
+
+    code, again, _ = scenario(sb, "run", "update_website")
+    assert code == 0, again
+    update = step(again, "features/update_website.feature:11")
+    assert all(h["ret"]["changed"] is False for h in update["hosts"].values())
+    block = step(again, "features/update_website.feature:9")
+    assert all(h["ret"]["changed"] is True for h in block["hosts"].values())  # unblocked at the end of run 1
+
+
+def test_plan_and_test_mode_show_calls_and_change_nothing(sb):
+    before = (versions(sb), probes(sb, ["web1", "web2", "web3", "web4"]))
+    for func, extra in (("plan", ()), ("run", ("test=True",))):
+        code, ret, _ = scenario(sb, func, "update_website", *extra)
+        assert code == 0, ret
+        assert ret["result"] == "plan" and ret["pinned"] == WEB
+        calls = [st["call"] for st in ret["scenarios"][0]["steps"] if st["call"]]
+        assert calls[0] == {"fun": "lbgate.block", "args": [LB], "kwargs": {}}
+        assert {"fun": "pkgcheck.verify", "args": ["mywebapp", "4.2.6-3"], "kwargs": {}} in calls
+    assert (versions(sb), probes(sb, ["web1", "web2", "web3", "web4"])) == before
+    human = sb.salt_run("scenario.plan", "update_website", timeout=120)
+    assert human.returncode == 0
+    assert "pinned: web1, web2, web3" in human.stdout and "\u2192 lbgate.block 198.51.100.10" in human.stdout
+
+
+@pytest.mark.parametrize("name,location,words", [
+    ("undefined_step", "features/undefined_step.feature:8", "undefined step"),
+    ("ambiguous", "features/ambiguous.feature:7", "ambiguous"),
+    ("bad_ip", "features/bad_ip.feature:3", "198.51.100.300"),
+    ("shell_package", "features/shell_package.feature:7", "mywebapp; rm -rf /"),
+    ("jinja", "features/jinja.feature:4", "Jinja"),
+])
+def test_invalid_features_exit_2_and_run_nothing(sb, name, location, words):
+    jobs = minion_job_ids(sb)
+    for func in ("validate", "run"):
+        code, ret, _ = scenario(sb, func, name)
+        assert code == 2, ret
+        assert location in ret["error"] and words in ret["error"]
+    assert minion_job_ids(sb) == jobs  # not even a discovery ping was published
+
+
+@pytest.mark.parametrize("name,why", [("../../etc/passwd", "traversal"), ("/etc/passwd", "absolute"),
+                                      ("salt://features/update_website", "scheme")])
+def test_bad_names_exit_2(sb, name, why):
+    code, ret, _ = scenario(sb, "run", name)
+    assert code == 2 and why in ret["error"] and "root:" not in str(ret)
+
+
+def test_site_step_library_step_runs(sb):
+    code, ret, _ = scenario(sb, "run", "files_check")
+    assert code == 0, ret
+    st = step(ret, "features/files_check.feature:7")
+    assert st["call"] == {"fun": "file.file_exists", "args": ["/opt/mywebapp/VERSION"], "kwargs": {}}
+    assert {h: r["ret"] for h, r in st["hosts"].items()} == {h: True for h in WEB}
+    code, steps, _ = scenario(sb, "steps")
+    assert code == 0
+    assert {"kind": "then", "pattern": "the file {path} should exist",
+            "origin": "features/steps/files.yaml (step #1)"} in steps["steps"]
+
+
+def test_list(sb):
+    code, ret, _ = scenario(sb, "list")
+    assert code == 0 and {"update_website", "rolling_update", "midrun"} <= set(ret["features"])
+
+
+def test_dead_host_with_prediscover_exits_3_and_touches_nothing(sb):
+    before = (versions(sb, ["web1", "web3"]), probes(sb))
+    sb.stop("web2")
+    try:
+        started = time.monotonic()
+        code, ret, _ = scenario(sb, "run", "update_website")
+        elapsed = time.monotonic() - started
+        assert code == 3, ret
+        assert "web2" in ret["error"] and "pre-discovery" in ret["error"]
+        assert elapsed < 12, elapsed
+        assert (versions(sb, ["web1", "web3"]), probes(sb)) == before
+    finally:
+        sb.start("web2")
+
+
+def test_host_stopped_mid_run_fails_with_no_response_quickly(sb):
+    reset(sb, version="4.2.6-3")
+    proc = sb.popen_in_master(["salt-run", "scenario.run", "midrun", "timeout=3", "--out=json", "--out-indent=-1"],
+                              env=unbuffered_env())
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "I block the load balancer" in line:
+                sb.stop("web2")
+                break
+        out, err = proc.communicate(timeout=120)
+        code, ret, _ = parse(proc.returncode, "".join(lines) + out, err)
+        assert code == 1, ret
+        failed = [st for st in ret["scenarios"][0]["steps"] if st["status"] == "failed"]
+        assert len(failed) == 1
+        (bad,) = failed
+        assert bad["hosts"]["web2"]["reason"] == "no response"
+        assert bad["hosts"]["web1"]["status"] == "passed" and bad["hosts"]["web3"]["status"] == "passed"
+        # timeout=3 plus the 2 s gather_job_timeout plus the 4 s the step itself takes, not Salt's 15 s
+        assert bad["duration"] < 3 + 2 + 4 + 2, bad["duration"]
+        assert ret["failed_hosts"]["web2"]["reason"] == "no response"
+        assert ret["still_blocked"] == WEB
+        assert statuses(ret)[-2:] == ["skipped", "skipped"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sb.start("web2")
+        reset(sb, version="4.2.6-3")
+
+
+def test_batch_1_never_blocks_two_hosts_at_once(sb):
+    with BlockSampler(sb, WEB) as sampler:
+        code, ret, progress = scenario(sb, "run", "update_website", "batch=1")
+        time.sleep(0.5)
+    assert code == 0, ret
+    assert ret["batches"] == [["web1"], ["web2"], ["web3"]]
+    assert any(line.startswith("[batch 3/3]") for line in progress)
+    # each host was seen blocked, never two at a time
+    assert all(sampler.blocked_intervals(h) for h in WEB), sampler.samples
+    assert sampler.max_simultaneously_blocked() == 1
+    first_block = {h: sampler.blocked_intervals(h)[0][0] for h in WEB}
+    assert first_block["web1"] < first_block["web2"] < first_block["web3"]
