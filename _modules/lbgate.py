@@ -29,7 +29,7 @@ Return shapes:
 - ``is_blocked`` (a query, never sets a retcode): ``{"lb", "blocked", "target",
   "backend", "chain"}``
 - ``verify_blocked`` (a verification): the ``is_blocked`` keys plus ``expected`` and
-  ``ok``; sets ``__context__["retcode"] = 1`` when not ok.
+  ``ok``; sets ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
 
 ``lb`` is always returned in canonical form: ``198.51.100.10`` for one address,
 ``198.51.100.0/24`` for a network.
@@ -510,8 +510,8 @@ def verify_blocked(lb, expected=True, chain=None):
     Verify that traffic from ``lb`` is blocked (``expected=True``) or not
     (``expected=False``).
 
-    Returns the ``is_blocked`` dict plus ``expected`` and ``ok``, and sets a
-    non-zero retcode when not ok, so ``salt`` exits non-zero.
+    Returns the ``is_blocked`` dict plus ``expected`` and ``ok``, and sets
+    ``__context__["retcode"]`` to 1 when not ok (so ``salt`` exits non-zero), 0 when ok.
 
     CLI Example:
 
@@ -524,8 +524,8 @@ def verify_blocked(lb, expected=True, chain=None):
     ret = is_blocked(lb, chain=chain)
     ret["expected"] = expected
     ret["ok"] = ret["blocked"] is expected
-    if not ret["ok"]:
-        __context__["retcode"] = 1
+    # Explicit both ways: the verdict, not whatever the last command left behind.
+    __context__["retcode"] = 0 if ret["ok"] else 1
     return ret
 
 

@@ -16,7 +16,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 def minion_opts(root_dir, config=None):
     """
     Opts of a masterless minion rooted in ``root_dir`` (every path salt writes is
-    re-rooted under it), loading modules and states from the repository root.
+    re-rooted under it), loading the repository's _modules/ and _states/.
     ``config`` adds or overrides minion config keys, e.g. ``{"lbgate.backend": "nftables"}``.
     """
     root = pathlib.Path(root_dir)
@@ -29,7 +29,10 @@ def minion_opts(root_dir, config=None):
         "master_type": "disable",
         "file_roots": {"base": [str(root / "srv/salt")]},
         "pillar_roots": {"base": [str(root / "srv/pillar")]},
-        "module_dirs": [str(REPO)],
+        # Not the repo root itself: the execution-module loader also scans each
+        # module_dirs entry as a module folder, and would try to import setup.py.
+        "module_dirs": [str(REPO / "_modules")],
+        "states_dirs": [str(REPO / "_states")],
         "log_level": "error",
     }
     settings.update(config or {})
