@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # System tools the sandbox and the real-parts tests use. Installed only when missing.
-SYSPKGS := iproute2 iptables nftables dpkg-dev apt-utils \
+SYSPKGS := iproute2 iptables nftables dpkg-dev \
            nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic
 
 .PHONY: demo test sysdeps venv clean
