@@ -74,6 +74,13 @@ def __virtual__():
 
 def _parse_lb(lb):
     """Return the ip_network for lb, or raise SaltInvocationError naming it."""
+    if isinstance(lb, int) and not isinstance(lb, bool):
+        # YAML reads an uncompressed IPv6 address such as 2001:0:0:0:0:0:0:1 as a
+        # base-60 integer before it gets here.
+        raise SaltInvocationError(
+            f"lbgate: {lb!r} is not an IP address or network (a number: write IPv6 "
+            "addresses compressed, e.g. 2001:db8::1, or quote them)"
+        )
     if not isinstance(lb, str):
         raise SaltInvocationError(f"lbgate: {lb!r} is not an IP address or network (not a string)")
     # ipaddress accepts "fe80::1%<anything>" as a scope id; no firewall rule wants one.
