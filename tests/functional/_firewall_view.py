@@ -11,10 +11,13 @@ def run_in(ns, *argv, check=True):
     return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, check=check)
 
 
-def rule_lines(ns, backend, version, chain="SCENARIO-LB", table="scenario_lb"):
-    """The module's rules as the tools print them: `-A CHAIN ...` lines or nft `saddr` lines."""
+def rule_lines(ns, backend, version, chain="SCENARIO-LB", table="scenario_lb", flavour=""):
+    """
+    The module's rules as the tools print them: `-A CHAIN ...` lines or nft `saddr`
+    lines. flavour "-legacy" reads the legacy iptables instead of the default one.
+    """
     if backend == "iptables":
-        tool = "iptables" if version == 4 else "ip6tables"
+        tool = ("iptables" if version == 4 else "ip6tables") + flavour
         out = run_in(ns, tool, "-w", "5", "-S").stdout
         return [line for line in out.splitlines() if line.startswith(f"-A {chain} ")]
     listing = run_in(ns, "nft", "list", "table", "inet", table, check=False)

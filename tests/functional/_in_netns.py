@@ -59,18 +59,23 @@ def main():
 class NetnsMinion:
     """
     The test's end of the protocol: a minion's loaders living in network namespace
-    ``netns``. ``call`` returns a module's return (raising the Salt exception it
+    ``netns``, with extra environment ``env`` (e.g. a PATH that picks other tools). ``call`` returns a module's return (raising the Salt exception it
     raised), ``call_full`` also gives the retcode it set, ``state`` runs a state.
     """
 
     TIMEOUT = 60
 
-    def __init__(self, netns, root_dir, config=None):
+    def __init__(self, netns, root_dir, config=None, env=None):
         argv = ["ip", "netns", "exec", netns, sys.executable, os.path.abspath(__file__)]
         argv += [str(root_dir), json.dumps(config or {})]
         # Own session: the process is ours alone to stop, by pid.
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         self._read()
 

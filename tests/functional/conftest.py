@@ -22,7 +22,7 @@ Fixtures
 ``netns``
     One such namespace.
 ``netns_minion``
-    ``netns_minion(ns, config=None)`` starts the same minion loaders inside network
+    ``netns_minion(ns, config=None, env=None)`` starts the same minion loaders inside network
     namespace ``ns`` (a child process under ``ip netns exec``, see _in_netns.py)
     and returns a ``NetnsMinion``: ``.call(fun, *args, **kwargs)``,
     ``.call_full(...)`` -> ``(return, retcode)``, ``.state(fun, **kwargs)``. Salt
@@ -89,8 +89,8 @@ def netns_minion(tmp_path, netns_factory):  # pylint: disable=unused-argument
     # Depending on netns_factory makes the minions stop before their namespaces go.
     started = []
 
-    def start(ns, config=None):
-        minion = NetnsMinion(ns, tmp_path / f"minion-{ns}-{len(started)}", config)
+    def start(ns, config=None, env=None):
+        minion = NetnsMinion(ns, tmp_path / f"minion-{ns}-{len(started)}", config, env)
         started.append(minion)
         return minion
 
