@@ -31,6 +31,10 @@ Return shapes:
 - ``verify_blocked`` (a verification): the ``is_blocked`` keys plus ``expected`` and
   ``ok``; sets ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
 
+Each call reads and writes only the configured backend: switching
+``lbgate.backend`` while addresses are blocked leaves those rules where they are
+(unblock them with the old backend first).
+
 ``lb`` is always returned in canonical form: ``198.51.100.10`` for one address,
 ``198.51.100.0/24`` for a network.
 """
@@ -57,8 +61,14 @@ BACKENDS = ("auto", "iptables", "nftables")
 TARGETS = ("DROP", "REJECT")
 
 # iptables caps chain names at 28 characters; a leading "-" would read as an option.
-_CHAIN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,27}$")
-_TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+_CHAIN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,27}")
+_TABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
+# Built-in chains and targets: the module's chain must be its own, never one that
+# holds other people's rules (unblock deletes from it).
+_RESERVED_CHAINS = {
+    "INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING",
+    "ACCEPT", "DROP", "REJECT", "RETURN", "QUEUE", "NFQUEUE", "LOG",
+}  # fmt: skip
 # Seconds iptables waits for the xtables lock held by another process.
 _XTABLES_WAIT = "5"
 
@@ -107,14 +117,16 @@ def _config(key, default):
 
 def _chain(chain):
     name = chain if chain is not None else _config("chain", DEFAULT_CHAIN)
-    if not isinstance(name, str) or not _CHAIN_RE.match(name):
+    if not isinstance(name, str) or not _CHAIN_RE.fullmatch(name):
         raise SaltInvocationError(f"lbgate: chain {name!r} is not a valid chain name")
+    if name.upper() in _RESERVED_CHAINS:
+        raise SaltInvocationError(f"lbgate: chain {name!r} is built in; the module needs a chain of its own")
     return name
 
 
 def _table():
     name = _config("table", DEFAULT_TABLE)
-    if not isinstance(name, str) or not _TABLE_RE.match(name):
+    if not isinstance(name, str) or not _TABLE_RE.fullmatch(name):
         raise SaltInvocationError(f"lbgate: lbgate.table {name!r} is not a valid nft table name")
     return name
 

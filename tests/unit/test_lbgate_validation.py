@@ -79,6 +79,10 @@ def test_good_address_canonical(tools, good, canonical):
         ({"lbgate.chain": "-F"}, "-F"),
         ({"lbgate.chain": "A" * 29}, "A" * 29),
         ({"lbgate.chain": "LB; iptables -F"}, "LB; iptables -F"),
+        ({"lbgate.chain": "SCENARIO-LB\n"}, "SCENARIO-LB\\n"),
+        ({"lbgate.chain": "INPUT"}, "built in"),
+        ({"lbgate.chain": "accept"}, "built in"),
+        ({"lbgate.backend": "nftables", "lbgate.table": "lb\n"}, "lb\\n"),
         ({"lbgate.backend": "nftables", "lbgate.table": "x y"}, "x y"),
     ],
 )
