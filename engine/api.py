@@ -129,6 +129,9 @@ def run(opts, name, source, transport_factory, scenario=None, tags=None, batch=N
         result["missing"] = found.missing
         return result
     except ScenarioError as exc:
+        if transport is not None:
+            transport.fire({"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
+                           f"{BusReporter.TAG_PREFIX}/{run_id}/run/error")
         return _error(exc, name)
     finally:
         if transport is not None:

@@ -95,7 +95,9 @@ class Executor:
                     if failed_at is not None:
                         self.emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
                     elif pstep.context_only:
-                        self.emit(self._step_event(b_index, s_index, p_index, pstep, "passed", hosts))
+                        # Given steps shaped the whole run: report them once, not per batch.
+                        if b_index == 0:
+                            self.emit(self._step_event(b_index, s_index, p_index, pstep, "passed", hosts))
                     else:
                         t0 = self.clock()
                         jids, results = self._run_call(pstep.call, hosts)

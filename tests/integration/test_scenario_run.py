@@ -4,6 +4,7 @@ One sandbox for the module (default spec; its file_roots add tests/integration/s
 which holds the test features and step libraries). Tests compare states before and after,
 so their order does not matter.
 """
+import json
 import os
 import time
 
@@ -158,3 +159,51 @@ def test_batch_1_never_blocks_two_hosts_at_once(sb):
     assert sampler.max_simultaneously_blocked() == 1
     first_block = {h: sampler.blocked_intervals(h)[0][0] for h in WEB}
     assert first_block["web1"] < first_block["web2"] < first_block["web3"]
+
+
+def test_run_events_on_the_master_bus(sb):
+    listener = sb.popen_in_master(["salt-run", "state.event", "saltext/scenario/*", "count=14"], env=unbuffered_env())
+    try:
+        time.sleep(2)  # let the listener subscribe before the run starts
+        code, ret, _ = scenario(sb, "run", "update_website")
+        assert code == 0, ret
+        out, _err = listener.communicate(timeout=60)
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+    events = [line.split("\t", 1) for line in out.splitlines() if line.startswith("saltext/scenario/")]
+    tags = [tag for tag, _data in events]
+    run_id = ret["run_id"]
+    assert tags[0] == f"saltext/scenario/{run_id}/run/started"
+    assert tags[-1] == f"saltext/scenario/{run_id}/run/finished"
+    assert tags.count(f"saltext/scenario/{run_id}/step/finished") == 12
+    block = json.loads(next(d for t, d in events if '"I block the load balancer"' in d))
+    assert block["jids"] and block["hosts"] == {h: {"ok": True, "reason": None} for h in WEB}
+    assert block["location"] == "features/update_website.feature:9"
+
+
+def test_seed_feature_runs_verbatim(sb):
+    code, ret, _ = scenario(sb, "validate", "seed")
+    assert code == 0, ret
+    assert ret["warnings"] == ["features/seed.feature:2: steps under Feature: treated as Background"]
+    assert ret["target"] == "G@roles:dev_server and G@country:de"
+    reset(sb, version="4.2.6-3")
+    try:
+        code, ret, _ = scenario(sb, "run", "seed")
+        # Every step matches and runs; the seed promises an .el5 build that Debian hosts do not have.
+        assert code == 1, ret
+        assert statuses(ret)[:7] == ["passed"] * 7
+        assert {v["location"] for v in ret["failed_hosts"].values()} == {"features/seed.feature:10"}
+        assert "expected '4.2.6-3.el5'" in ret["failed_hosts"]["web1"]["reason"]
+        assert step(ret, "features/seed.feature:7")["call"]["args"] == [LB]  # from the master option
+    finally:
+        reset(sb, version="4.2.6-3")
+
+
+@pytest.mark.parametrize("sls,exit_ok", [("scenario_orch_tests.passing", True), ("scenario_orch_tests.failing", False)])
+def test_orchestrate_takes_the_scenario_verdict(sb, sls, exit_ok):
+    proc = sb.salt_run("state.orchestrate", sls, "--out=json", timeout=180)
+    assert (proc.returncode == 0) is exit_ok, proc.stdout[-3000:] + proc.stderr[-2000:]
+    if not exit_ok:
+        assert "features/undefined_step.feature:8" in proc.stdout

@@ -95,6 +95,8 @@ def test_prediscover_with_a_dead_known_host_exits_3_untouched(site, opts):
     ret = api.run(opts, "update_website", DirSource(site), lambda: fleet)
     assert ret["retcode"] == 3 and "web2" in ret["error"]
     assert fleet.calls == []
+    ((tag, data),) = fleet.events
+    assert tag.endswith("/run/error") and data["retcode"] == 3 and "web2" in data["error"]
 
 
 def test_without_prediscover_dead_host_is_left_out_with_warning(site, opts):

@@ -152,6 +152,7 @@ def test_rolling_batches_each_batch_whole_scenario_first():
     hosts_in_order = [h for h, _fun in fleet.log]
     assert hosts_in_order == ["web1"] * 7 + ["web2"] * 7 + ["web3"] * 7
     assert any(l.startswith("[batch 2/3]") for l in lines)
+    assert sum("Given" in l for l in lines) == 2  # reported once, not per batch
     assert _statuses(result) == ["passed"] * 9
 
 
