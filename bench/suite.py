@@ -1,0 +1,64 @@
+"""One sandbox size: warm-up, then A B C interleaved; optionally the batch=1 and dead-host runs.
+
+Every run starts from the reset state (4.2.5-1, unblocked) and is followed by the next reset,
+whose report proves the run upgraded every host to 4.2.6-3. A run that exits non-zero or
+upgrades less than every host is a failure: kept in the results, never in the timings.
+"""
+import fleet
+import orchgen
+import ways
+
+LINEAR_SLS = "update"
+PER_HOST_SLS = "update_per_host"
+
+
+class Bench:
+    def __init__(self, sandbox, root, feature, target, calls, log):
+        self.sb = sandbox
+        self.feature = feature
+        self.log = log
+        self.hosts = sandbox.hosts
+        (root / fleet.ORCH_DIR / f"{LINEAR_SLS}.sls").write_text(orchgen.linear(calls, self.hosts))
+        (root / fleet.ORCH_DIR / f"{PER_HOST_SLS}.sls").write_text(orchgen.per_host(calls, self.hosts))
+        self.calls_file = root / "calls.json"
+        ways.write_calls(self.calls_file, target, self.hosts, calls)
+        self.failures = []
+
+    def sls(self, name):
+        return f"{fleet.ORCH_DIR}.{name}"
+
+    def _one(self, way, label, batch=None):
+        if way == "A":
+            sample = ways.run_a(self.sb, self.feature, *([f"batch={batch}"] if batch else []))
+        elif way == "B":
+            sample = ways.run_b(self.sb, self.sls(PER_HOST_SLS if batch else LINEAR_SLS))
+        else:
+            sample = ways.run_c(self.sb, self.calls_file)
+        upgraded = fleet.reset(self.sb)  # also the next run's starting point
+        sample.extra = dict(sample.extra or {}, upgraded=len(upgraded))
+        if sample.ok and sorted(upgraded) != sorted(self.hosts):
+            sample.rc = 99  # exited 0, but did not do the work
+        if not sample.ok:
+            self.failures.append({"size": len(self.hosts), "run": label, "way": way, "rc": sample.rc,
+                                  "upgraded": f"{len(upgraded)}/{len(self.hosts)}",
+                                  "wall_s": round(sample.wall, 3),
+                                  "detail": _detail(sample)})
+        self.log(f"  {len(self.hosts):>3} hosts {label:<8} {way}{' batch=1' if batch else ''}: "
+                 f"{sample.wall:6.2f} s rc {sample.rc} rss {sample.peak_rss_kib // 1024} MiB")
+        return sample
+
+    def interleaved(self, runs, ways_order=("A", "B", "C"), batch=None):
+        """[{way: Sample}] per timed round, after one untimed warm-up round."""
+        fleet.reset(self.sb)
+        for way in ways_order:
+            self._one(way, "warm-up", batch)
+        rounds = []
+        for index in range(runs):
+            rounds.append({way: self._one(way, f"run {index + 1}", batch) for way in ways_order})
+        return rounds
+
+
+def _detail(sample):
+    text = (sample.stderr.strip() or sample.stdout.strip())[-600:]
+    extra = {k: v for k, v in (sample.extra or {}).items() if k not in ("result",)}
+    return f"{extra} {text}"
