@@ -1,0 +1,36 @@
+"""bench/run.py --smoke keeps working: one host, one run of A, B and C, a report written."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke_writes_a_report_and_every_way_passes(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the benchmark brings up a sandbox: needs root")
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--out", str(out), "--prefix", f"bs{os.getpid() % 100000}"],
+        cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+    text = out.read_text()
+    assert "## Wall time per run" in text
+    assert "## Ratios from the same interleaved rounds" in text
+    assert "Salt 3008" in text and "bench/run.py --smoke" in text
+
+    raw = json.loads(out.with_suffix(".json").read_text())
+    assert raw["failures"] == []
+    (round_,) = raw["sizes"]["1"]["rounds"]
+    assert {way: round_[way]["rc"] for way in "ABC"} == {"A": 0, "B": 0, "C": 0}
+    assert all(round_[way]["upgraded"] == 1 and round_[way]["wall"] > 0 for way in "ABC")
+    assert raw["parse"]["steps"] == 500
+    assert raw["batch"]["rounds"][0]["A"]["rc"] == 0 and raw["batch"]["rounds"][0]["B"]["rc"] == 0
