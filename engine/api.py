@@ -133,6 +133,12 @@ def run(opts, name, source, transport_factory, scenario=None, tags=None, batch=N
             transport.fire({"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
                            f"{BusReporter.TAG_PREFIX}/{run_id}/run/error")
         return _error(exc, name)
+    except Exception as exc:  # pylint: disable=broad-except
+        # E.g. the master's client failing mid-run: the run did not pass, and hosts may be
+        # blocked, so it must not look like a clean "nothing ran" (2) either.
+        log.exception("scenario %s: run %s aborted", name, run_id)
+        return {"retcode": 1, "result": "error", "name": name, "run_id": run_id,
+                "error": f"run aborted by an internal error: {exc!r}; hosts may be left blocked"}
     finally:
         if transport is not None:
             _close(transport)

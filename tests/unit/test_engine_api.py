@@ -168,3 +168,17 @@ def test_list_and_steps(site, opts):
     assert {"kind": "then", "pattern": "the file {path} should exist",
             "origin": "features/steps/files.yaml (step #1)"} in steps
     assert sum(s["origin"] == "built-in" for s in steps) == 21
+
+
+def test_transport_breaking_mid_run_is_exit_1_and_releases_the_lock(site, opts):
+    fleet = _fleet()
+
+    def explode(fleet_, fun):
+        if fun == "pkgcheck.update":
+            raise RuntimeError("master went away")
+
+    fleet.after_call = explode
+    ret = api.run(opts, "update_website", DirSource(site), lambda: fleet)
+    assert ret["retcode"] == 1 and "master went away" in ret["error"]
+    fleet.after_call = None
+    assert api.run(opts, "update_website", DirSource(site), lambda: fleet)["retcode"] == 0
