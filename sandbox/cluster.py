@@ -28,7 +28,7 @@ SALT_TOOLS = {"salt", "salt-run", "salt-call", "salt-key", "salt-cp", "salt-mast
 UNIX_PATH_MAX = 107
 
 READY_TIMEOUT = 90
-STOP_GRACE = 2.0
+STOP_GRACE = 1.0
 
 
 def _system_path():

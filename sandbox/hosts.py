@@ -6,6 +6,7 @@ service are started into the holder's namespaces with nsenter, so stopping and s
 minion leaves the namespaces and mounts in place. Nothing mounted here propagates to the
 real machine: the holder's namespace is private from its first instant.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -112,6 +113,9 @@ class Host:
             "id": self.name,
             "master": master,
             "root_dir": str(self.root),
+            # Salt swaps a sock_dir longer than cachedir + 10 for cachedir/.salt-unix (checked
+            # before re-rooting); give both explicitly so the short one stays (108-byte limit).
+            "cachedir": str(self.root / "var" / "cache" / "salt" / "minion"),
             "sock_dir": str(self.sock_dir),
             "grains": self.settings["grains"],
             "grains_cache": False,
@@ -199,6 +203,15 @@ class Host:
         return procs.spawn(argv, instance, self.root / "web.log", env=env)
 
     def start_minion(self, holder_pid, instance, env):
+        # Salt refuses to start while the pid in this file "exists"; a killed minion can linger
+        # as a zombie until init reaps it, so drop the file when that pid is no longer running.
+        mantle = self.root / "var" / "run" / "process_responsibility_salt-minion.pid"
+        try:
+            previous = json.loads(mantle.read_text()).get("pid")
+        except (OSError, ValueError, AttributeError):
+            previous = None
+        if previous is not None and procs.start_time(previous) is None:
+            mantle.unlink(missing_ok=True)
         argv = self.enter(holder_pid, [str(self.bin_dir / "salt-minion"), "-c", str(self.conf_dir)])
         return procs.spawn(argv, instance, self.root / "minion.out", env=env)
 

@@ -7,6 +7,7 @@ from . import procs
 from .netns import ns_path
 from .spec import MASTER_ADDRESS
 
+SKIP_IN_VIEW = {"venv", "build", "dist", "node_modules", "__pycache__"}
 RET_PORT = 4506
 PUB_PORT = 4505
 
@@ -27,12 +28,29 @@ class Master:
         self.bin_dir = Path(bin_dir)
         self.log_file = self.root / "var" / "log" / "salt" / "master"
 
+    def repo_view(self):
+        """A directory of symlinks to the checkout's top-level entries, minus .git, .venv and builds.
+
+        Salt's roots fileserver walks every file under a file_root (it has no pruning), so the
+        bare checkout would cost a walk of the whole venv in every master worker.
+        """
+        source = salt_root()
+        view = self.root / "repo-view"
+        view.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(source.iterdir()):
+            name = entry.name
+            if name.startswith(".") or name in SKIP_IN_VIEW or name.endswith(".egg-info"):
+                continue
+            (view / name).symlink_to(entry)
+        return view
+
     def write_config(self, lb, file_roots):
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.sock_dir.mkdir(parents=True, exist_ok=True)
         config = {
             "id": "sandbox-master",
             "root_dir": str(self.root),
+            "cachedir": str(self.root / "var" / "cache" / "salt" / "master"),
             "sock_dir": str(self.sock_dir),
             "interface": MASTER_ADDRESS,
             "ipv6": False,
@@ -40,10 +58,8 @@ class Master:
             "ret_port": RET_PORT,
             "auto_accept": True,
             "user": "root",
-            "file_roots": {"base": [str(salt_root())] + [str(Path(d).resolve()) for d in file_roots]},
-            # The repo root holds a venv and .git: listing them would make every sync take seconds.
-            "file_ignore_regex": [r"(^|/)\.venv(/|$)", r"(^|/)\.git(/|$)", r"(^|/)__pycache__(/|$)",
-                                  r"(^|/)\.pytest_cache(/|$)", r"(^|/)[^/]*\.egg-info(/|$)"],
+            "file_roots": {"base": [str(self.repo_view())] + [str(Path(d).resolve()) for d in file_roots]},
+            "file_ignore_regex": [r"(^|/)__pycache__(/|$)"],
             "scenario_lb_address": lb,
             "reactor": [{"scenario/request": ["salt://reactor/scenario.sls"]}],
             "timeout": 5,
