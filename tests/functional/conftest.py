@@ -9,7 +9,7 @@ Fixtures
     module, or with ``@pytest.mark.parametrize("minion_config", [...], indirect=True)``.
 ``loaders``
     saltfactories ``Loaders`` of a masterless minion rooted in a temp dir, loading
-    ``_modules/`` and ``_states/`` of this repository (``module_dirs``):
+    ``_modules/`` and ``_states/`` of this repository (module_dirs, states_dirs):
     ``loaders.modules.pkgcheck.verify(...)``, ``loaders.states.nrpe.passing(...)``
     (a ``StateResult``: ``.result``, ``.changes``, ``.comment``), and
     ``loaders.context`` (the modules' ``__context__``, e.g. ``"retcode"``).
@@ -28,7 +28,12 @@ Fixtures
     ``.call_full(...)`` -> ``(return, retcode)``, ``.state(fun, **kwargs)``. Salt
     exceptions raised inside come back as the same exception class. Every minion is
     stopped at teardown.
+``module_netns_factory`` / ``module_netns_minion``
+    The same, kept for a whole test module: starting a minion costs 2-4 s, so tests
+    that can share one reset the namespace between tests themselves (e.g.
+    ``nft flush ruleset`` inside it).
 """
+import contextlib
 import os
 import secrets
 import shutil
@@ -60,9 +65,8 @@ def _need_netns():
         pytest.skip("the ip command (iproute2) is not installed")
 
 
-@pytest.fixture
-def netns_factory():
-    _need_netns()
+@contextlib.contextmanager
+def _namespaces():
     made = []
 
     def create():
@@ -79,18 +83,12 @@ def netns_factory():
             subprocess.run(["ip", "netns", "delete", name], check=False)
 
 
-@pytest.fixture
-def netns(netns_factory):
-    return netns_factory()
-
-
-@pytest.fixture
-def netns_minion(tmp_path, netns_factory):  # pylint: disable=unused-argument
-    # Depending on netns_factory makes the minions stop before their namespaces go.
+@contextlib.contextmanager
+def _minions(root):
     started = []
 
     def start(ns, config=None, env=None):
-        minion = NetnsMinion(ns, tmp_path / f"minion-{ns}-{len(started)}", config, env)
+        minion = NetnsMinion(ns, root / f"minion-{ns}-{len(started)}", config, env)
         started.append(minion)
         return minion
 
@@ -99,3 +97,35 @@ def netns_minion(tmp_path, netns_factory):  # pylint: disable=unused-argument
     finally:
         for minion in started:
             minion.close()
+
+
+@pytest.fixture
+def netns_factory():
+    _need_netns()
+    with _namespaces() as create:
+        yield create
+
+
+@pytest.fixture
+def netns(netns_factory):
+    return netns_factory()
+
+
+@pytest.fixture
+def netns_minion(tmp_path, netns_factory):  # pylint: disable=unused-argument
+    # Depending on netns_factory makes the minions stop before their namespaces go.
+    with _minions(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def module_netns_factory():
+    _need_netns()
+    with _namespaces() as create:
+        yield create
+
+
+@pytest.fixture(scope="module")
+def module_netns_minion(tmp_path_factory, module_netns_factory):  # pylint: disable=unused-argument
+    with _minions(tmp_path_factory.mktemp("netns-minions")) as start:
+        yield start

@@ -12,24 +12,39 @@ ADDRESSES = {4: "198.51.100.10", 6: "2001:db8::10"}
 BAD_INPUTS = ["0.0.0.0/0", "::/0", "10.0.0.1 -j ACCEPT", "$(id)", "-F", "", "example.com"]
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS)
 def backend(request):
     return request.param
 
 
+@pytest.fixture(scope="module")
+def gate(module_netns_factory, module_netns_minion, backend):
+    """One namespace and one minion per backend for the whole module (minions are slow to start)."""
+    ns = module_netns_factory()
+    return ns, module_netns_minion(ns, {"lbgate.backend": backend})
+
+
 @pytest.fixture
-def minion(netns, netns_minion, backend):
-    return netns_minion(netns, {"lbgate.backend": backend})
+def gate_ns(gate):
+    """The shared namespace, its firewall emptied before each test."""
+    run_in(gate[0], "nft", "flush", "ruleset")
+    assert run_in(gate[0], "nft", "list", "ruleset").stdout.strip() == ""
+    return gate[0]
+
+
+@pytest.fixture
+def minion(gate, gate_ns):  # pylint: disable=unused-argument
+    return gate[1]
 
 
 @pytest.mark.parametrize("version", [4, 6])
-def test_block_twice_unblock_twice(minion, netns, backend, version):
+def test_block_twice_unblock_twice(minion, gate_ns, backend, version):
     lb = ADDRESSES[version]
     seen = []
     for fun in ("lbgate.block", "lbgate.block", "lbgate.unblock", "lbgate.unblock"):
         ret = minion.call(fun, lb)
         blocked = minion.call("lbgate.is_blocked", lb)["blocked"]
-        seen.append((ret["changed"], ret["blocked"], blocked, len(rule_lines(netns, backend, version))))
+        seen.append((ret["changed"], ret["blocked"], blocked, len(rule_lines(gate_ns, backend, version))))
     assert seen == [
         (True, True, True, 1),
         (False, True, True, 1),
@@ -40,44 +55,44 @@ def test_block_twice_unblock_twice(minion, netns, backend, version):
     assert ret["lb"] == lb
 
 
-def test_network_blocked_in_canonical_form(minion, netns, backend):
+def test_network_blocked_in_canonical_form(minion, gate_ns, backend):
     ret = minion.call("lbgate.block", "2001:DB8:0:0::/64")
     assert ret["lb"] == "2001:db8::/64"
     assert minion.call("lbgate.is_blocked", "2001:db8::/64")["blocked"] is True
     # A network and an address inside it are different rules.
     assert minion.call("lbgate.is_blocked", "2001:db8::10")["blocked"] is False
-    assert len(rule_lines(netns, backend, 6)) == 1
+    assert len(rule_lines(gate_ns, backend, 6)) == 1
 
 
-def test_bad_input_raises_and_changes_nothing(minion, netns):
+def test_bad_input_raises_and_changes_nothing(minion, gate_ns):
     minion.call("lbgate.block", ADDRESSES[4])
-    before = full_ruleset(netns)
+    before = full_ruleset(gate_ns)
     for bad in BAD_INPUTS:
         for fun in ("lbgate.block", "lbgate.unblock", "lbgate.is_blocked"):
             with pytest.raises(SaltInvocationError) as err:
                 minion.call(fun, bad)
             assert repr(bad) in str(err.value)
-    assert full_ruleset(netns) == before
+    assert full_ruleset(gate_ns) == before
 
 
-def test_bad_target_and_chain_refused(minion, netns):
-    before = full_ruleset(netns)
+def test_bad_target_and_chain_refused(minion, gate_ns):
+    before = full_ruleset(gate_ns)
     with pytest.raises(SaltInvocationError, match="ACCEPT"):
         minion.call("lbgate.block", ADDRESSES[4], target="ACCEPT")
     with pytest.raises(SaltInvocationError, match="-F"):
         minion.call("lbgate.block", ADDRESSES[4], chain="-F")
-    assert full_ruleset(netns) == before
+    assert full_ruleset(gate_ns) == before
 
 
-def test_other_rules_survive(minion, netns, backend):
-    run_in(netns, "iptables", "-w", "5", "-A", "INPUT", "-s", "198.51.100.99", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
-    run_in(netns, "ip6tables", "-w", "5", "-A", "INPUT", "-s", "2001:db8::99", "-j", "DROP")
-    run_in(netns, "nft", "add", "table", "inet", "other")
-    run_in(netns, "nft", "add", "chain", "inet", "other", "keep", "{ type filter hook input priority 10 ; }")
-    run_in(netns, "nft", "add", "rule", "inet", "other", "keep", "ip", "saddr", "198.51.100.98", "counter", "accept")
-    other_v4 = run_in(netns, "iptables", "-S", "INPUT").stdout.splitlines()
-    other_v6 = run_in(netns, "ip6tables", "-S", "INPUT").stdout.splitlines()
-    other_nft = run_in(netns, "nft", "list", "table", "inet", "other").stdout
+def test_other_rules_survive(minion, gate_ns, backend):
+    run_in(gate_ns, "iptables", "-w", "5", "-A", "INPUT", "-s", "198.51.100.99", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+    run_in(gate_ns, "ip6tables", "-w", "5", "-A", "INPUT", "-s", "2001:db8::99", "-j", "DROP")
+    run_in(gate_ns, "nft", "add", "table", "inet", "other")
+    run_in(gate_ns, "nft", "add", "chain", "inet", "other", "keep", "{ type filter hook input priority 10 ; }")
+    run_in(gate_ns, "nft", "add", "rule", "inet", "other", "keep", "ip", "saddr", "198.51.100.98", "counter", "accept")
+    other_v4 = run_in(gate_ns, "iptables", "-S", "INPUT").stdout.splitlines()
+    other_v6 = run_in(gate_ns, "ip6tables", "-S", "INPUT").stdout.splitlines()
+    other_nft = run_in(gate_ns, "nft", "list", "table", "inet", "other").stdout
 
     for lb in (ADDRESSES[4], ADDRESSES[6], "198.51.100.64/26"):
         minion.call("lbgate.block", lb)
@@ -85,21 +100,21 @@ def test_other_rules_survive(minion, netns, backend):
     jump = "-A INPUT -j SCENARIO-LB"
     if backend == "iptables":
         # The jump goes in once, first, and everything else keeps its order.
-        assert run_in(netns, "iptables", "-S", "INPUT").stdout.splitlines() == [other_v4[0], jump, *other_v4[1:]]
-        assert run_in(netns, "ip6tables", "-S", "INPUT").stdout.splitlines() == [other_v6[0], jump, *other_v6[1:]]
+        assert run_in(gate_ns, "iptables", "-S", "INPUT").stdout.splitlines() == [other_v4[0], jump, *other_v4[1:]]
+        assert run_in(gate_ns, "ip6tables", "-S", "INPUT").stdout.splitlines() == [other_v6[0], jump, *other_v6[1:]]
     for lb in (ADDRESSES[4], ADDRESSES[6], "198.51.100.64/26"):
         minion.call("lbgate.unblock", lb)
 
-    assert [line for line in run_in(netns, "iptables", "-S", "INPUT").stdout.splitlines() if line != jump] == other_v4
-    assert [line for line in run_in(netns, "ip6tables", "-S", "INPUT").stdout.splitlines() if line != jump] == other_v6
-    assert run_in(netns, "nft", "list", "table", "inet", "other").stdout == other_nft
+    assert [line for line in run_in(gate_ns, "iptables", "-S", "INPUT").stdout.splitlines() if line != jump] == other_v4
+    assert [line for line in run_in(gate_ns, "ip6tables", "-S", "INPUT").stdout.splitlines() if line != jump] == other_v6
+    assert run_in(gate_ns, "nft", "list", "table", "inet", "other").stdout == other_nft
 
 
-def test_reject_target_and_status(minion, netns, backend):
+def test_reject_target_and_status(minion, gate_ns, backend):
     minion.call("lbgate.block", ADDRESSES[4], target="REJECT")
     minion.call("lbgate.block", "2001:db8::/64")
     assert minion.call("lbgate.is_blocked", ADDRESSES[4])["target"] == "REJECT"
-    lines = rule_lines(netns, backend, 4)
+    lines = rule_lines(gate_ns, backend, 4)
     assert len(lines) == 1
     assert ("REJECT" if backend == "iptables" else "reject") in lines[0]
 
@@ -112,22 +127,22 @@ def test_reject_target_and_status(minion, netns, backend):
     assert status["flavour"] == ("nf_tables" if backend == "iptables" else None)
 
 
-def test_target_change_replaces_the_rule(minion, netns, backend):
+def test_target_change_replaces_the_rule(minion, gate_ns, backend):
     assert minion.call("lbgate.block", ADDRESSES[4])["changed"] is True
     ret = minion.call("lbgate.block", ADDRESSES[4], target="REJECT")
     assert (ret["changed"], ret["target"]) == (True, "REJECT")
     assert minion.call("lbgate.block", ADDRESSES[4], target="REJECT")["changed"] is False
-    lines = rule_lines(netns, backend, 4)
+    lines = rule_lines(gate_ns, backend, 4)
     assert len(lines) == 1
     assert ("REJECT" if backend == "iptables" else "reject") in lines[0]
 
 
-def test_dry_run_changes_nothing(minion, netns):
-    before = full_ruleset(netns)
+def test_dry_run_changes_nothing(minion, gate_ns):
+    before = full_ruleset(gate_ns)
     ret = minion.call("lbgate.block", ADDRESSES[4], test=True)
     assert (ret["changed"], ret["blocked"]) == (True, True)
     assert "would be blocked" in ret["comment"]
-    assert full_ruleset(netns) == before
+    assert full_ruleset(gate_ns) == before
     assert minion.call("lbgate.is_blocked", ADDRESSES[4])["blocked"] is False
 
 

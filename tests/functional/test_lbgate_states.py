@@ -4,46 +4,62 @@ lbgate.blocked / lbgate.unblocked through state.single, inside a network namespa
 import pytest
 from _firewall_view import full_ruleset
 from _firewall_view import rule_lines
+from _firewall_view import run_in
 
 LB = "198.51.100.10"
 
 
-@pytest.fixture(params=["iptables", "nftables"])
+@pytest.fixture(scope="module", params=["iptables", "nftables"])
 def backend(request):
     return request.param
 
 
+@pytest.fixture(scope="module")
+def gate(module_netns_factory, module_netns_minion, backend):
+    """One namespace and one minion per backend for the whole module (minions are slow to start)."""
+    ns = module_netns_factory()
+    return ns, module_netns_minion(ns, {"lbgate.backend": backend})
+
+
 @pytest.fixture
-def minion(netns, netns_minion, backend):
-    return netns_minion(netns, {"lbgate.backend": backend})
+def gate_ns(gate):
+    """The shared namespace, its firewall emptied before each test."""
+    run_in(gate[0], "nft", "flush", "ruleset")
+    assert run_in(gate[0], "nft", "list", "ruleset").stdout.strip() == ""
+    return gate[0]
 
 
-def test_blocked_test_mode_changes_nothing(minion, netns):
-    before = full_ruleset(netns)
+@pytest.fixture
+def minion(gate, gate_ns):  # pylint: disable=unused-argument
+    return gate[1]
+
+
+def test_blocked_test_mode_changes_nothing(minion, gate_ns):
+    before = full_ruleset(gate_ns)
     ret = minion.state("lbgate.blocked", name="lb gate", lb=LB, test=True)
     assert ret["result"] is None
     assert "would be blocked" in ret["comment"]
     assert ret["changes"] == {"blocked": {"old": False, "new": True}}
-    assert full_ruleset(netns) == before
+    assert full_ruleset(gate_ns) == before
 
 
-def test_blocked_then_unblocked(minion, netns, backend):
+def test_blocked_then_unblocked(minion, gate_ns, backend):
     ret = minion.state("lbgate.blocked", name=LB)
     assert (ret["result"], ret["changes"]) == (True, {"blocked": {"old": False, "new": True}})
-    assert len(rule_lines(netns, backend, 4)) == 1
+    assert len(rule_lines(gate_ns, backend, 4)) == 1
 
     again = minion.state("lbgate.blocked", name=LB)
     assert (again["result"], again["changes"]) == (True, {})
     assert "already blocked" in again["comment"]
 
-    before = full_ruleset(netns)
+    before = full_ruleset(gate_ns)
     preview = minion.state("lbgate.unblocked", name=LB, test=True)
     assert (preview["result"], preview["changes"]) == (None, {"blocked": {"old": True, "new": False}})
-    assert full_ruleset(netns) == before
+    assert full_ruleset(gate_ns) == before
 
     done = minion.state("lbgate.unblocked", name=LB)
     assert (done["result"], done["changes"]) == (True, {"blocked": {"old": True, "new": False}})
-    assert rule_lines(netns, backend, 4) == []
+    assert rule_lines(gate_ns, backend, 4) == []
 
     clean = minion.state("lbgate.unblocked", name=LB, test=True)
     assert (clean["result"], clean["changes"]) == (True, {})
@@ -56,10 +72,10 @@ def test_target_change_reported(minion):
 
 
 @pytest.mark.parametrize("bad", ["0.0.0.0/0", "$(id)"])
-def test_bad_input_fails_the_state(minion, netns, bad):
-    before = full_ruleset(netns)
+def test_bad_input_fails_the_state(minion, gate_ns, bad):
+    before = full_ruleset(gate_ns)
     ret = minion.state("lbgate.blocked", name="gate", lb=bad)
     assert ret["result"] is False
     assert ret["changes"] == {}
     assert repr(bad) in ret["comment"]
-    assert full_ruleset(netns) == before
+    assert full_ruleset(gate_ns) == before
