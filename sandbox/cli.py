@@ -22,7 +22,7 @@ commands:
   salt ARGS...                             salt on the sandbox master
   salt-run ARGS...                         salt-run on the sandbox master
   salt-call HOST ARGS...                   salt-call on HOST, inside its namespaces
-  probe HOST                               TCP from the LB to HOST's web port:
+  probe HOST [--ipv6]                      TCP from the LB to HOST's web port:
                                            prints reachable (exit 0) or blocked (exit 1)
   stop HOST | start HOST                   stop/start HOST's salt-minion only
   exec HOST -- CMD...                      run CMD inside HOST's namespaces
@@ -142,8 +142,11 @@ def run(argv):
             raise SandboxError("usage: scenario-sandbox salt-call HOST ARGS...")
         return sandbox.salt_call(rest[0], *rest[1:], capture=False).returncode
     if command == "probe":
-        host = _host_arg("probe", rest, "TCP from the LB to HOST's web port: reachable (0) or blocked (1).")
-        reachable = sandbox.probe(host)
+        parser = _sub_parser("probe", "TCP from the LB to HOST's web port: prints reachable (exit 0) or blocked (1).")
+        parser.add_argument("host")
+        parser.add_argument("--ipv6", action="store_true", help="probe over the IPv6 twins (2001:db8:100::/64)")
+        args = parser.parse_args(rest)
+        reachable = sandbox.probe(args.host, ipv6=args.ipv6)
         print("reachable" if reachable else "blocked")
         return 0 if reachable else 1
     if command == "stop":

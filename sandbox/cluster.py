@@ -355,11 +355,15 @@ class Sandbox:
         kwargs.setdefault("text", True)
         return subprocess.Popen(self._master_argv(argv), **kwargs)  # noqa: S603
 
-    def probe(self, host, timeout=1.0):
-        """True if the LB (source address = LB address) can open TCP to ``host``'s web port."""
+    def probe(self, host, timeout=1.0, ipv6=False):
+        """True if the LB (source address = LB address) can open TCP to ``host``'s web port.
+
+        With ``ipv6``, the same over the IPv6 twins (2001:db8:100::LB -> 2001:db8:100::HOST).
+        """
         self._host(host)
         entry = self.record["hosts"][host]
-        return netns.connect_from(self.record["lb"]["netns"], self.lb, entry["address"], WEB_PORT, timeout).returncode == 0
+        source, target = (address6(self.lb), entry["address6"]) if ipv6 else (self.lb, entry["address"])
+        return netns.connect_from(self.record["lb"]["netns"], source, target, WEB_PORT, timeout).returncode == 0
 
     def web(self, host, timeout=2.0):
         """The body of GET / on ``host`` as the LB sees it, or None when unreachable."""

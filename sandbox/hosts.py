@@ -19,7 +19,7 @@ import yaml
 from . import nrpecfg, procs
 from .errors import SandboxError
 from .netns import ns_path
-from .spec import MASTER_ADDRESS
+from .spec import MASTER_ADDRESS, address6
 
 WEB_PORT = 80
 WEB_SCRIPT = Path(__file__).with_name("web.py")
@@ -197,8 +197,8 @@ class Host:
     def start_web(self, holder_pid, instance, env):
         argv = self.enter(
             holder_pid,
-            [sys.executable, "-I", str(WEB_SCRIPT), "--address", self.address, "--port", str(WEB_PORT),
-             "--package", self.app],
+            [sys.executable, "-I", str(WEB_SCRIPT), "--address", self.address, "--address", address6(self.address),
+             "--port", str(WEB_PORT), "--package", self.app],
         )
         return procs.spawn(argv, instance, self.root / "web.log", env=env)
 

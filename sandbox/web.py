@@ -1,12 +1,13 @@
 """A host's web service: GET / answers with the installed version of the app.
 
 Standalone (stdlib only) because it is started as a script inside the host's namespaces:
-    python -I web.py --address 198.51.100.11 --port 80 --package mywebapp
+    python -I web.py --address 198.51.100.11 [--address 2001:db8:100::11] --port 80 --package mywebapp
 The version is read on every request, so an upgrade shows at once.
 """
 import argparse
 import http.server
 import socket
+import threading
 from pathlib import Path
 
 
@@ -39,17 +40,24 @@ def make_handler(package):
     return Handler
 
 
+class Server6(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--address", required=True)
+    parser.add_argument("--address", action="append", required=True, help="repeatable; IPv4 or IPv6")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--package", required=True)
     args = parser.parse_args()
-    server_class = http.server.ThreadingHTTPServer
-    if ":" in args.address:
-        server_class.address_family = socket.AF_INET6
-    server = server_class((args.address, args.port), make_handler(args.package))
-    server.serve_forever()
+    handler = make_handler(args.package)
+    servers = [
+        (Server6 if ":" in address else http.server.ThreadingHTTPServer)((address, args.port), handler)
+        for address in args.address
+    ]
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
 
 
 if __name__ == "__main__":
