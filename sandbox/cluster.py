@@ -130,6 +130,7 @@ class Sandbox:
         self._check_path_lengths(normal)
 
         started = time.monotonic()
+        root_created = not self.root_dir.exists()
         self.state_dir.mkdir(parents=True, exist_ok=False)
         self._record = {
             "name": self.name,
@@ -152,6 +153,7 @@ class Sandbox:
                 for index, (name, host) in enumerate(normal["hosts"].items())
             },
             "file_roots": [str(Path(r).resolve()) for r in file_roots],
+            "root_created": root_created,
             "notes": [],
             "timings": {},
         }
@@ -458,10 +460,11 @@ class Sandbox:
         failed = netns.delete(sorted(set(record.get("netns", [])) | set(netns.existing(self.tag))))
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
-        try:
-            self.root_dir.rmdir()  # only when no other sandbox lives there
-        except OSError:
-            pass
+        if record.get("root_created") or self.root_dir == Path(DEFAULT_ROOT):
+            try:
+                self.root_dir.rmdir()  # only when no other sandbox lives there
+            except OSError:
+                pass
         self._record = None
         if failed or self.state_dir.exists():
             raise SandboxError(f"down {self.name!r} left things behind: {failed or [str(self.state_dir)]}")
