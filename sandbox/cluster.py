@@ -117,12 +117,13 @@ class Sandbox:
         """Build and start the cluster described by ``spec`` (None = the default spec)."""
         if self.state_dir.exists():
             try:
-                running = self.record.get("up") and procs.alive(self.record["master"].get("proc"))
+                record = self.record
             except SandboxError:
-                running = False
-            if running:
-                raise SandboxError(f"sandbox {self.name!r} is already up; run down first")
-            self.down()  # leftovers of a crashed run
+                record = {}
+            if record and any(procs.alive(r) for r in self._proc_records(record)):
+                state = "already up" if record.get("up") else "being brought up by another process (or a killed up left it)"
+                raise SandboxError(f"sandbox {self.name!r} is {state}; run `scenario-sandbox --name {self.name} down` first")
+            self.down()  # leftovers of a crashed run: nothing of it runs any more
         normal = load_spec(spec)
         for root in file_roots:
             if not Path(root).is_dir():
@@ -131,7 +132,10 @@ class Sandbox:
 
         started = time.monotonic()
         root_created = not self.root_dir.exists()
-        self.state_dir.mkdir(parents=True, exist_ok=False)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise SandboxError(f"sandbox {self.name!r} is being brought up by another process") from None
         self._record = {
             "name": self.name,
             "tag": self.tag,
