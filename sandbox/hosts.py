@@ -120,6 +120,7 @@ class Host:
             "grains": self.settings["grains"],
             "grains_cache": False,
             "enable_fqdns_grains": False,
+            "master_tries": -1,
             "acceptance_wait_time": 1,
             "acceptance_wait_time_max": 2,
             "random_reauth_delay": 0,
