@@ -199,7 +199,7 @@ class Sandbox:
 
         env = self._env()
         master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
-        master.write_config(spec["lb"], file_roots)
+        master.write_config(spec["lb"], file_roots, spec["master"]["config"])
         proc, record["master"]["proc"] = master.start(record["instance"], env)
         self._children.append(proc)
         self._save()

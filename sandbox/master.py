@@ -44,7 +44,8 @@ class Master:
             (view / name).symlink_to(entry)
         return view
 
-    def write_config(self, lb, file_roots):
+    def write_config(self, lb, file_roots, extra=None):
+        """The master config; ``extra`` (the spec's master.config) is merged over the defaults."""
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.sock_dir.mkdir(parents=True, exist_ok=True)
         config = {
@@ -62,11 +63,16 @@ class Master:
             "file_ignore_regex": [r"(^|/)__pycache__(/|$)"],
             "scenario_lb_address": lb,
             "reactor": [{"scenario/request": ["salt://reactor/scenario.sls"]}],
+            # The demo fleet may start the shipped features by event (reactor/scenario.sls);
+            # a real master allows nothing until these are set.
+            "scenario_reactor_allow": ["update_website", "rolling_update"],
+            "scenario_reactor_senders": ["*"],
             "timeout": 5,
             "gather_job_timeout": 3,
             "worker_threads": 4,
             "log_level_logfile": "info",
         }
+        config.update(extra or {})
         (self.conf_dir / "master").write_text(yaml.safe_dump(config, default_flow_style=False))
 
     def start(self, instance, env):

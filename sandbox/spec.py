@@ -4,6 +4,7 @@ The normal form is what the rest of the sandbox reads, so every default is fille
 
     {"lb": "198.51.100.10", "app": "mywebapp",
      "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
+     "master": {"config": {}},      # extra salt-master options, merged over the sandbox's
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -24,8 +25,12 @@ SUBNET6_PREFIX = "2001:db8:100::"
 MASTER_ADDRESS = "198.51.100.2"
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master"}
 HOST_KEYS = {"grains", "packages", "repo", "nrpe"}
+MASTER_KEYS = {"config"}
+# What makes the sandbox a sandbox (its paths, address, ports, file_roots): not overridable.
+MASTER_MANAGED = {"id", "root_dir", "cachedir", "sock_dir", "pki_dir", "interface", "ipv6", "publish_port",
+                  "ret_port", "user", "file_roots", "log_file"}
 
 # Host names end up in netns-side file names and unix socket paths (108 byte limit).
 HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
@@ -84,7 +89,25 @@ def validate(data):
                 f"hosts.{name}: bad host name; use 1-20 characters [a-z0-9-], starting with a letter or digit"
             )
         hosts[name] = _host(name, settings, repo, str(SUBNET.network_address + FIRST_HOST + index))
-    return {"lb": lb, "app": app, "repo": repo, "hosts": hosts}
+    return {"lb": lb, "app": app, "repo": repo, "hosts": hosts, "master": _master(data.get("master"))}
+
+
+def _master(value):
+    """`master: {config: {...}}`: extra salt-master options (e.g. external_auth, reactor allowlists)."""
+    if value is None:
+        return {"config": {}}
+    if not isinstance(value, dict):
+        raise SandboxError("master: must be a mapping (e.g. {config: {external_auth: ...}})")
+    unknown = set(value) - MASTER_KEYS
+    if unknown:
+        raise SandboxError(f"master: unknown field(s) {sorted(unknown)}; allowed: {sorted(MASTER_KEYS)}")
+    config = value.get("config") or {}
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise SandboxError("master.config: must be a mapping of salt-master option -> value")
+    managed = sorted(set(config) & MASTER_MANAGED)
+    if managed:
+        raise SandboxError(f"master.config: {managed} are set by the sandbox and cannot be overridden")
+    return {"config": dict(config)}
 
 
 def _lb(value, last_host):
