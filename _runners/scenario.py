@@ -155,3 +155,114 @@ def steps(saltenv="base"):
         salt-run scenario.steps
     """
     return _finish(_with_source(saltenv, lambda src: _api.steps(__opts__, src)))
+
+
+def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):  # pylint: disable=redefined-builtin
+    """
+    Compile the feature ``name`` to an orchestrate SLS (returned as ``sls``): the hosts are
+    discovered and pinned as for ``scenario.plan``, then every When/Then step becomes one
+    ``salt.function`` state on the pinned list (``tgt_type: list``, ``expect_minions``,
+    ``failhard``, a ``require`` on the state before it), batch after batch. Given steps
+    produce no state; they are listed in the SLS header. Nothing is changed.
+
+    timeout
+        Written into every state as the ``salt.function`` timeout (else Salt's default).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.compile update_website --out=json | jq -r .sls > orch/update_website.sls
+        salt-run state.orchestrate orch.update_website
+    """
+    from saltext.scenario.engine.compile import compile_sls  # pylint: disable=import-outside-toplevel
+
+    command = " ".join(["salt-run scenario.compile", str(name)] + [
+        f"{k}={v}" for k, v in (("scenario", scenario), ("tags", tags), ("batch", batch), ("timeout", timeout))
+        if v is not None])
+    return _finish(_with_source(saltenv, lambda src: compile_sls(
+        __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch, timeout=timeout,
+        command=command)))
+
+
+def _fire_master(data, tag):
+    try:
+        import salt.utils.event  # pylint: disable=import-outside-toplevel
+
+        with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as event:
+            event.fire_event(data, tag)
+    except Exception as exc:  # pylint: disable=broad-except
+        log.warning("could not fire %s on the master bus: %s", tag, exc)
+
+
+def react(tag=None, data=None):
+    """
+    Start a scenario from a reactor event (``reactor/scenario.sls`` passes the raw event).
+    The event is untrusted: it must come from a minion on the master option
+    ``scenario_reactor_senders`` (list of minion id globs), name a scenario on
+    ``scenario_reactor_allow`` (list of names) and be a small mapping
+    ``{"scenario": NAME}`` (optionally ``"batch": 2``). Both options default to empty:
+    nothing is allowed. A refusal is logged with its reason, fired as
+    ``saltext/scenario/react/refused`` and returns exit 2. A request for a scenario that
+    is already running gets exit 4 ("already running").
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        # on a minion, with web1 and update_website allowed on the master:
+        salt-call event.send scenario/request '{"scenario": "update_website"}'
+        # by hand on the master, for a test:
+        salt-run scenario.react tag=scenario/request data='{"id": "web1", "data": {"scenario": "update_website"}}'
+    """
+    from saltext.scenario.engine import react as _react  # pylint: disable=import-outside-toplevel
+
+    return _finish(_react.react(__opts__, tag, data, lambda name, batch: run(name, batch=batch), _fire_master))
+
+
+def history(name=None, limit=20):
+    """
+    The newest runs from the journal, newest first, one line each: run id, start time
+    (UTC), scenario, exit code and summary. The journal (``<cachedir>/scenario/journal.jsonl``
+    or the master option ``scenario_journal``) is append-only and independent of the
+    job cache.
+
+    name
+        Only runs of this scenario.
+    limit : 20
+        How many runs (1 to 10000).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.history
+        salt-run scenario.history name=update_website limit=5
+    """
+    try:
+        runs, warnings = _journal.history(_journal.journal_path(__opts__), name=name, limit=limit)
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    return _finish({"retcode": 0, "result": "history", "runs": runs, "warnings": warnings,
+                    "lines": [_journal.history_line(r) for r in runs]})
+
+
+def show(run_id):
+    """
+    The journal record of one run: scenario, who and when, the pinned hosts and batches,
+    every step with its status, per-host results and jids, the failed and still-blocked
+    hosts and the summary. Exit 2 for a malformed run id, 1 when no run has that id.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.show 20261125031500-1a2b3c4d
+    """
+    try:
+        record, warnings = _journal.find(_journal.journal_path(__opts__), run_id)
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    if record is None:
+        return _finish({"retcode": 1, "result": "error", "error": f"no run {run_id} in the journal"})
+    return _finish({"retcode": 0, "result": "record", "record": record, "warnings": warnings})
