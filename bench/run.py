@@ -73,6 +73,7 @@ def _sample_dict(sample):
             "upgraded": extra.get("upgraded")}
     if sample.way == "A":
         data["step_s"] = extra.get("step_s") or []
+        data["run_s"] = extra.get("run_s")
     if sample.way == "C":
         data.update({k: extra.get(k) for k in ("calls_s", "import_s", "per_call_s")})
     return data

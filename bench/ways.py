@@ -29,7 +29,8 @@ def run_a(sandbox, feature, *extra, timeout=900):
             sample.rc = ret["retcode"]  # never time a failed run as a pass
     sample.extra = {"result": ret if isinstance(ret, dict) else None,
                     "step_s": [s.get("duration", 0.0) for s in steps],
-                    "pinned": (ret or {}).get("pinned") if isinstance(ret, dict) else None}
+                    "pinned": (ret or {}).get("pinned") if isinstance(ret, dict) else None,
+                    "run_s": (ret or {}).get("duration") if isinstance(ret, dict) else None}
     return sample
 
 
