@@ -11,6 +11,7 @@ CLI Example:
     salt-run scenario.run update_website --out=scenario
 """
 import salt.utils.color
+import salt.utils.yaml
 
 MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
 
@@ -90,6 +91,10 @@ def output(data, **kwargs):  # pylint: disable=unused-argument
         out = _run(data, col)
     elif kind in ("plan", "valid"):
         out = _feature(data, col, with_hosts=False)
+    elif kind == "history":
+        return "\n".join(data.get("lines") or []) or "(no runs in the journal)"
+    elif kind == "record":
+        return salt.utils.yaml.safe_dump(data.get("record"), default_flow_style=False).rstrip()
     elif "features" in data:
         return "\n".join(data["features"]) or "(no features)"
     elif "steps" in data:

@@ -17,6 +17,8 @@ __func_alias__ = {"list_": "list"}
 
 try:
     from saltext.scenario.engine import api as _api
+    from saltext.scenario.engine import journal as _journal
+    from saltext.scenario.engine import recorded_run as _recorded
     from saltext.scenario.engine.source import FileserverSource as _FileserverSource
     from saltext.scenario.engine.transport import SaltTransport as _SaltTransport
 
@@ -62,7 +64,7 @@ def _with_source(saltenv, func):
         source.close()
 
 
-def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, saltenv="base"):
+def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, saltenv="base", report_dir=None):
     """
     Run the feature ``name`` (``salt://features/<name>.feature``) on the fleet its Given
     steps describe. Every step of the chosen scenarios is matched first; the hosts are
@@ -85,18 +87,25 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         after about timeout + 2 s.
     saltenv : base
         The fileserver environment to read the feature from.
+    report_dir
+        An absolute directory on the master; after the run it holds
+        ``<feature>-<run_id>.cucumber.json`` and ``<feature>-<run_id>.junit.xml``
+        (paths in the return's ``reports``). Every run except ``test=True`` is also
+        appended to the journal (``scenario.history``, ``scenario.show``).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt-run scenario.run update_website
+        salt-run scenario.run update_website report_dir=/var/lib/ci/reports
         salt-run scenario.run update_website batch=1 timeout=30
         salt-run scenario.run update_website tags="@web and not @slow" test=True
     """
-    return _finish(_with_source(saltenv, lambda src: _api.run(
+    return _finish(_with_source(saltenv, lambda src: _recorded.run(
         __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch,
-        test=bool(test), progress=_progress)))
+        test=bool(test), progress=_progress, report_dir=report_dir, user=globals().get("__user__"),
+        runner_jid=globals().get("__jid__"))))
 
 
 def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
@@ -218,3 +227,51 @@ def react(tag=None, data=None):
     from saltext.scenario.engine import react as _react  # pylint: disable=import-outside-toplevel
 
     return _finish(_react.react(__opts__, tag, data, lambda name, batch: run(name, batch=batch), _fire_master))
+
+
+def history(name=None, limit=20):
+    """
+    The newest runs from the journal, newest first, one line each: run id, start time
+    (UTC), scenario, exit code and summary. The journal (``<cachedir>/scenario/journal.jsonl``
+    or the master option ``scenario_journal``) is append-only and independent of the
+    job cache.
+
+    name
+        Only runs of this scenario.
+    limit : 20
+        How many runs (1 to 10000).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.history
+        salt-run scenario.history name=update_website limit=5
+    """
+    try:
+        runs, warnings = _journal.history(_journal.journal_path(__opts__), name=name, limit=limit)
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    return _finish({"retcode": 0, "result": "history", "runs": runs, "warnings": warnings,
+                    "lines": [_journal.history_line(r) for r in runs]})
+
+
+def show(run_id):
+    """
+    The journal record of one run: scenario, who and when, the pinned hosts and batches,
+    every step with its status, per-host results and jids, the failed and still-blocked
+    hosts and the summary. Exit 2 for a malformed run id, 1 when no run has that id.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.show 20261125031500-1a2b3c4d
+    """
+    try:
+        record, warnings = _journal.find(_journal.journal_path(__opts__), run_id)
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    if record is None:
+        return _finish({"retcode": 1, "result": "error", "error": f"no run {run_id} in the journal"})
+    return _finish({"retcode": 0, "result": "record", "record": record, "warnings": warnings})

@@ -83,6 +83,8 @@ class Executor:
         started = self.clock()
         self.emit({"event": "run_started", "run_id": self.run_id, "name": self.plan.name,
                    "feature": self.plan.feature.name, "uri": self.plan.feature.uri, "target": self.plan.target,
+                   "feature_line": self.plan.feature.line, "feature_description": self.plan.feature.description,
+                   "feature_tags": list(self.plan.feature.tags),
                    "pinned": sorted(pinned), "batches": batches,
                    "scenarios": [s.scenario.name for s in self.plan.scenarios]})
         failed_at = None

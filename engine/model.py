@@ -37,3 +37,6 @@ class Feature:
     language: str = "en"
     scenarios: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    line: int = 1  # of the Feature: keyword; reports (Cucumber JSON) carry it
+    description: str = ""
+    tags: tuple = ()

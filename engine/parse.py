@@ -136,7 +136,9 @@ def parse_feature(text, uri):
         scenarios.append(Scenario(name=pickle["name"], uri=uri, line=real_line(pickle["location"]["line"]),
                                   tags=tuple(t["name"] for t in pickle.get("tags", [])), steps=steps))
     return Feature(uri=uri, name=feature.get("name", ""), language=feature.get("language", "en"),
-                   scenarios=scenarios, warnings=warnings)
+                   scenarios=scenarios, warnings=warnings, line=feature["location"]["line"],
+                   description=(feature.get("description") or "").strip(),
+                   tags=tuple(t["name"] for t in feature.get("tags", [])))
 
 
 def select(feature, scenario=None, tags=None):

@@ -1,0 +1,67 @@
+"""A finished run as Cucumber JSON, the format CI plugins (Jenkins cucumber-reports, Allure,
+GitLab via converters) read: a list of features, each with scenario elements and steps.
+
+Batches: with more than one rolling batch, every scenario appears once per batch, named
+"<scenario> (batch i/n: host, host)" with id suffix ";batch-i", so a CI view shows which batch
+failed and which never started. Per-host verdicts go into each step's `output` lines; a
+failed step's `error_message` names every failed host and its reason. Durations are integer
+nanoseconds, as Cucumber writes them.
+"""
+import re
+
+from .report_view import is_run, scenario_batches
+
+KEYWORDS = {"Given", "When", "Then"}
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-") or "unnamed"
+
+
+def _nanos(seconds):
+    return int(round(seconds * 1_000_000_000))
+
+
+def _step(view):
+    result = {"status": view.status, "duration": _nanos(view.duration)}
+    message = view.error_message()
+    if message:
+        result["error_message"] = message
+    line = int(view.location.rsplit(":", 1)[1])
+    keyword = view.keyword if view.keyword in KEYWORDS else "*"
+    data = {"keyword": f"{keyword} ", "name": view.text, "line": line,
+            "match": {"location": view.location}, "result": result}
+    output = [f"{h}: {r['status']}" + (f" ({r['reason']})" if r.get("reason") else "") for h, r in sorted(view.hosts.items())]
+    if view.jids:
+        output.append("jids: " + ", ".join(view.jids))
+    if output:
+        data["output"] = output
+    return data
+
+
+def _elements(ret, recorder, feature_id):
+    elements = []
+    for s_index, scenario in enumerate(ret["scenarios"]):
+        batches = scenario_batches(ret, recorder, s_index)
+        line = int(scenario["location"].rsplit(":", 1)[1])
+        for batch in batches:
+            name, eid = scenario["name"], f"{feature_id};{slug(scenario['name'])}"
+            if batch.count > 1:
+                name = f"{name} (batch {batch.index + 1}/{batch.count}: {', '.join(batch.hosts)})"
+                eid = f"{eid};batch-{batch.index + 1}"
+            elements.append({"id": eid, "keyword": "Scenario", "type": "scenario", "name": name, "line": line,
+                             "description": "", "tags": [{"name": t} for t in scenario.get("tags", [])],
+                             "steps": [_step(v) for v in batch.steps]})
+    return elements
+
+
+def cucumber_report(ret, recorder):
+    """The Cucumber JSON document (a list) for the return data `ret` of one run."""
+    if not is_run(ret):
+        return []  # nothing ran (or the run aborted): the JUnit report carries the error
+    started = recorder.run_started if recorder else {}
+    feature_id = slug(ret.get("feature"))
+    return [{"uri": ret["uri"], "id": feature_id, "keyword": "Feature", "name": ret.get("feature") or "",
+             "line": int(started.get("feature_line") or 1), "description": started.get("feature_description") or "",
+             "tags": [{"name": t} for t in started.get("feature_tags") or []],
+             "elements": _elements(ret, recorder, feature_id)}]

@@ -1,0 +1,107 @@
+"""A finished run as JUnit XML for CI servers.
+
+One testcase per host and step (name "<Keyword> <text> (<file:line>) [host]"), so a step that
+failed on web2 is a red test named for web2 and a CI server's per-test history follows each
+host. Given steps, which shape the whole run and touch no host, are one testcase each.
+classname is "<feature>.<scenario>" (dots inside either replaced by "_", because CI servers
+split classname at its last dot into package and class). Hosts of a batch that never started,
+and steps after the halt, are <skipped/> with the reason. A run that could not start or
+aborted is one testcase with <error>, so a CI server never shows it as green.
+"""
+import xml.etree.ElementTree as ET
+
+from .report_view import is_run, scenario_batches
+
+
+def _fmt(seconds):
+    return f"{float(seconds or 0.0):.3f}"
+
+
+def _classname(*parts):
+    return ".".join((p or "unnamed").replace(".", "_") for p in parts)
+
+
+def _testcase(suite, classname, name, location, seconds):
+    attrs = {"classname": classname, "name": name, "time": _fmt(seconds)}
+    uri, _, line = (location or "").rpartition(":")
+    if uri and line:
+        attrs.update(file=uri, line=line)
+    return ET.SubElement(suite, "testcase", attrs)
+
+
+def _host_case(suite, classname, view, batch, host, result, halt):
+    case = _testcase(suite, classname, f"{view.title} ({view.location}) [{host}]", view.location, view.duration)
+    status = result.get("status")
+    if status == "failed":
+        reason = result.get("reason") or "failed"
+        failure = ET.SubElement(case, "failure", {"message": f"{host}: {reason}", "type": "StepFailed"})
+        failure.text = (f"{view.title}\n  at {view.location}\n  host {host} (batch {batch.index + 1}/{batch.count})"
+                        f"\n  reason: {reason}\n  jids: {', '.join(view.jids) or '-'}")
+    elif status != "passed":
+        why = (f"batch {batch.index + 1}/{batch.count} not started after the failure at {halt}" if not batch.started
+               else f"not run: the scenario halted at {halt}" if halt else "not run")
+        ET.SubElement(case, "skipped", {"message": why})
+    if view.jids:
+        ET.SubElement(case, "system-out").text = f"jids: {', '.join(view.jids)}"
+    return status
+
+
+def _scenario_cases(suite, ret, recorder, s_index, halt):
+    scenario = ret["scenarios"][s_index]
+    classname = _classname(ret.get("feature"), scenario["name"])
+    statuses = []
+    for batch in scenario_batches(ret, recorder, s_index):
+        for view in batch.steps:
+            if view.context_only:
+                if batch.index == 0:
+                    case = _testcase(suite, classname, f"{view.title} ({view.location})", view.location, view.duration)
+                    if view.status != "passed":
+                        ET.SubElement(case, "skipped", {"message": "not run"})
+                    statuses.append(view.status)
+                continue
+            for host in batch.hosts:
+                statuses.append(_host_case(suite, classname, view, batch, host, view.hosts[host], halt))
+    return statuses
+
+
+def _properties(suite, ret, recorder):
+    props = ET.SubElement(suite, "properties")
+    values = {"run_id": ret.get("run_id") or (recorder.run_id if recorder else ""), "name": ret.get("name"),
+              "retcode": ret.get("retcode"), "target": ret.get("target"), "pinned": ", ".join(ret.get("pinned") or []),
+              "batches": " | ".join(", ".join(b) for b in ret.get("batches") or []),
+              "still_blocked": ", ".join(ret.get("still_blocked") or []), "summary": ret.get("summary")}
+    for key, value in values.items():
+        if value is not None:
+            ET.SubElement(props, "property", {"name": key, "value": str(value)})
+
+
+def _halt_location(ret):
+    for scenario in ret.get("scenarios") or []:
+        for step in scenario["steps"]:
+            if step["status"] == "failed":
+                return step["location"]
+    return None
+
+
+def junit_report(ret, recorder):
+    """The JUnit XML document (bytes, UTF-8) for the return data `ret` of one run."""
+    root = ET.Element("testsuites", {"name": f"scenario.run {ret.get('name')}"})
+    suite = ET.SubElement(root, "testsuite", {"name": ret.get("feature") or str(ret.get("name")),
+                                              "timestamp": recorder.started_at if recorder else ""})
+    _properties(suite, ret, recorder)
+    if is_run(ret):
+        statuses = []
+        for s_index in range(len(ret["scenarios"])):
+            statuses += _scenario_cases(suite, ret, recorder, s_index, _halt_location(ret))
+        errors = 0
+    else:
+        case = _testcase(suite, _classname(str(ret.get("name"))), f"scenario.run {ret.get('name')}", None, 0.0)
+        ET.SubElement(case, "error", {"message": str(ret.get("error")), "type": f"exit {ret.get('retcode')}"})
+        statuses, errors = ["error"], 1
+    counts = {"tests": str(len(statuses)), "failures": str(statuses.count("failed")), "errors": str(errors),
+              "skipped": str(sum(1 for s in statuses if s not in ("passed", "failed", "error"))),
+              "time": _fmt(ret.get("duration"))}
+    suite.attrib.update(counts)
+    root.attrib.update(counts)
+    ET.indent(root)
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"

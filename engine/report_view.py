@@ -1,0 +1,86 @@
+"""One walk over a finished run for the report writers: scenario x batch x step.
+
+Statuses and per-host verdicts come from the return data (ResultCollector), so a report can
+never disagree with `salt-run scenario.run`; durations and jids per batch come from the
+step events a RunRecorder kept.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StepView:
+    keyword: str
+    text: str
+    location: str
+    status: str  # passed / failed / skipped
+    duration: float  # seconds, this batch only
+    jids: list
+    hosts: dict = field(default_factory=dict)  # host -> {"status", "reason"}; empty for Given steps
+    context_only: bool = False
+
+    @property
+    def title(self):
+        return f"{self.keyword} {self.text}"
+
+    def failed_hosts(self):
+        return {h: r.get("reason") for h, r in sorted(self.hosts.items()) if r.get("status") == "failed"}
+
+    def error_message(self):
+        """Every failed host and why, one per line, or None."""
+        failed = self.failed_hosts()
+        if not failed and self.status != "failed":
+            return None
+        lines = [f"{self.title} failed at {self.location} on {len(failed)} host(s):"]
+        lines += [f"{host}: {reason}" for host, reason in failed.items()]
+        return "\n".join(lines)
+
+
+@dataclass
+class BatchView:
+    index: int
+    count: int
+    hosts: list
+    started: bool
+    steps: list
+
+
+def _batch_status(per_host):
+    statuses = [r["status"] for r in per_host.values()]
+    if "failed" in statuses:
+        return "failed"
+    if statuses and all(s == "passed" for s in statuses):
+        return "passed"
+    return "skipped"
+
+
+def scenario_batches(ret, recorder, s_index):
+    """BatchViews of scenario number `s_index` of a run's return data."""
+    scenario = ret["scenarios"][s_index]
+    batches = ret.get("batches") or [[]]
+    not_started = set(ret.get("not_started") or ())
+    views = []
+    for b_index, hosts in enumerate(batches):
+        started = not hosts or not set(hosts) <= not_started
+        steps = []
+        for p_index, step in enumerate(scenario["steps"]):
+            event = recorder.step_event(b_index, s_index, p_index) if recorder else None
+            context_only = step.get("call") is None
+            if context_only:
+                # Given steps shape the whole run and run once; later batches ran under them.
+                status = step["status"] if started and (b_index == 0 or step["status"] == "passed") else "skipped"
+                per_host = {}
+            else:
+                per_host = {h: step["hosts"].get(h, {"status": "skipped"}) for h in hosts}
+                status = _batch_status(per_host)
+            steps.append(StepView(keyword=step["keyword"], text=step["text"], location=step["location"],
+                                  status=status, duration=float(event["duration"]) if event else 0.0,
+                                  jids=list(event["jids"]) if event else [], context_only=context_only,
+                                  hosts={h: {"status": r.get("status"), "reason": r.get("reason")}
+                                         for h, r in per_host.items()}))
+        views.append(BatchView(index=b_index, count=len(batches), hosts=list(hosts), started=started, steps=steps))
+    return views
+
+
+def is_run(ret):
+    """True for the return of a run that executed (passed/failed), False for errors before or during it."""
+    return ret.get("result") in ("passed", "failed") and "scenarios" in ret
