@@ -5,6 +5,7 @@ then it is a real command against the cluster. The sandbox is always removed, al
 failure, Ctrl-C and SIGTERM. The exit code is the main job's.
 """
 import json
+import os
 import signal
 import sys
 import time
@@ -52,6 +53,9 @@ def _terminate(signum, _frame):
 
 
 def main():
+    if os.geteuid() != 0:
+        print("demo: the sandbox needs root (network and mount namespaces); run it as root", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     sandbox = Sandbox(NAME)
