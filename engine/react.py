@@ -71,7 +71,8 @@ def check_request(opts, data):
     payload = data.get("data")
     if not isinstance(payload, dict):
         raise Refused('the payload must be a mapping like {"scenario": "NAME"}')
-    unknown = set(payload) - PAYLOAD_KEYS
+    # event.send from salt-call adds Salt's own __pub_* job metadata to the payload.
+    unknown = {k for k in payload if not (isinstance(k, str) and k.startswith("__pub_"))} - PAYLOAD_KEYS
     if unknown:
         raise Refused(f"unexpected payload key(s) {sorted(str(k) for k in unknown)}; allowed: {sorted(PAYLOAD_KEYS)}")
     name = payload.get("scenario")

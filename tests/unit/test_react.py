@@ -61,6 +61,13 @@ def test_an_allowed_request_runs_the_scenario_once():
     assert ret["request"] == {"tag": "scenario/request", "sender": "web1", "scenario": "update_website"}
 
 
+def test_salt_call_job_metadata_in_the_payload_is_ignored():
+    h = Harness()
+    payload = {"scenario": "update_website", "__pub_fun": "event.send", "__pub_jid": "1", "__pub_pid": 2,
+               "__pub_tgt": "salt-call"}
+    assert h.react(_event(payload))["retcode"] == 0 and h.runs == [("update_website", None)]
+
+
 def test_batch_is_passed_on():
     h = Harness()
     assert h.react(_event({"scenario": "update_website", "batch": "25%"}))["retcode"] == 0
