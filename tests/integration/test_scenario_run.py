@@ -1,10 +1,11 @@
 """Acceptance of issue 4 on the default spec: salt-run scenario.* against a real sandbox.
+(The bus-events test moved to test_reports_events.py, which checks events, reports and the
+journal of the same runs.)
 
 One sandbox for the module (default spec; its file_roots add tests/integration/scenario_files,
 which holds the test features and step libraries). Tests compare states before and after,
 so their order does not matter.
 """
-import json
 import os
 import time
 
@@ -159,28 +160,6 @@ def test_batch_1_never_blocks_two_hosts_at_once(sb):
     assert sampler.max_simultaneously_blocked() == 1
     first_block = {h: sampler.blocked_intervals(h)[0][0] for h in WEB}
     assert first_block["web1"] < first_block["web2"] < first_block["web3"]
-
-
-def test_run_events_on_the_master_bus(sb):
-    listener = sb.popen_in_master(["salt-run", "state.event", "saltext/scenario/*", "count=14"], env=unbuffered_env())
-    try:
-        time.sleep(2)  # let the listener subscribe before the run starts
-        code, ret, _ = scenario(sb, "run", "update_website")
-        assert code == 0, ret
-        out, _err = listener.communicate(timeout=60)
-    finally:
-        if listener.poll() is None:
-            listener.kill()
-            listener.wait()
-    events = [line.split("\t", 1) for line in out.splitlines() if line.startswith("saltext/scenario/")]
-    tags = [tag for tag, _data in events]
-    run_id = ret["run_id"]
-    assert tags[0] == f"saltext/scenario/{run_id}/run/started"
-    assert tags[-1] == f"saltext/scenario/{run_id}/run/finished"
-    assert tags.count(f"saltext/scenario/{run_id}/step/finished") == 12
-    block = json.loads(next(d for t, d in events if '"I block the load balancer"' in d))
-    assert block["jids"] and block["hosts"] == {h: {"ok": True, "reason": None} for h in WEB}
-    assert block["location"] == "features/update_website.feature:9"
 
 
 def test_seed_feature_runs_verbatim(sb):
