@@ -151,3 +151,26 @@ def test_outputter_prints_history_one_line_per_run_and_a_record_as_yaml(runner):
     assert out.output({"retcode": 0, "result": "history", "runs": [], "lines": []}) == "(no runs in the journal)"
     shown = out.output(runner.show(first["run_id"]))
     assert f"run_id: {first['run_id']}" in shown and "location: features/update_website.feature:9" in shown
+
+
+def _append_many(path, writer, count):
+    for i in range(count):
+        # Records of ~20 kB: several pages each, so interleaving would show if appends were not whole.
+        journal.append(path, {"run_id": f"2026112500{writer:04d}-{i:08x}", "name": "w", "pad": str(writer) * 20000})
+
+
+def test_concurrent_appends_from_processes_never_interleave(tmp_path):
+    import multiprocessing  # pylint: disable=import-outside-toplevel
+
+    path = str(tmp_path / "journal.jsonl")
+    procs = [multiprocessing.Process(target=_append_many, args=(path, w, 40)) for w in range(4)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+    assert [proc.exitcode for proc in procs] == [0, 0, 0, 0]
+    warnings = []
+    records = list(journal.records(path, warnings))
+    assert warnings == [] and len(records) == 160
+    assert all(r["pad"] == r["run_id"][13] * 20000 for r in records)
+    assert len(Path(path).read_text().splitlines()) == 160
