@@ -1,0 +1,153 @@
+"""Acceptance of issue 5, reactor: minion events start allowed scenarios, once; the rest is refused.
+
+One small sandbox (web1, web2, db1) whose master allows update_website and slow (a test feature
+that holds the lock for 6 s) from web* only. Runs are observed on the master bus.
+"""
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scenario_cli import parse
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+FILES = Path(__file__).parent / "reactor_files"
+WEBS = ["web1", "web2"]
+HOST = {"grains": {"roles": ["dev_server"], "country": "de"}, "packages": {"mywebapp": "4.2.5-1"}}
+SPEC = {
+    "lb": "198.51.100.10",
+    "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
+    "hosts": {"web1": HOST, "web2": HOST, "db1": {"grains": {"roles": ["db_server"], "country": "de"}}},
+    "master": {"config": {"scenario_reactor_allow": ["update_website", "slow"],
+                          "scenario_reactor_senders": ["web*"]}},
+}
+
+# Prints the master bus's saltext/scenario/* events as JSON lines; "ready" once subscribed. It stops
+# `grace` seconds after it has seen `want` events whose tag ends with `suffix`, or at `limit`.
+LISTEN = """
+import json, sys, time
+import salt.config, salt.utils.event
+conf, suffix, want, grace, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+opts = salt.config.master_config(conf)
+event = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
+event.connect_pub()
+print("ready", flush=True)
+seen, stop = 0, time.time() + limit
+while time.time() < stop:
+    got = event.get_event(wait=0.5, full=True)
+    if not got or not got["tag"].startswith("saltext/scenario/"):
+        continue
+    print(json.dumps({"tag": got["tag"], "data": got["data"]}, default=str), flush=True)
+    if got["tag"].endswith(suffix):
+        seen += 1
+        if seen >= want:
+            stop = min(stop, time.time() + grace)
+"""
+
+# Sends the same request `count` times from inside a host, through its minion config.
+BURST = """
+import sys
+import salt.client
+caller = salt.client.Caller(c_path=sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    caller.cmd("event.send", "scenario/request", {"scenario": sys.argv[3]})
+"""
+
+
+@pytest.fixture(scope="module")
+def sb(make_sandbox):
+    sandbox = make_sandbox(SPEC, f"rx{os.getpid() % 100000}", file_roots=[str(FILES)])
+    yield sandbox
+    sandbox.down()
+
+
+class Bus:
+    def __init__(self, sb, suffix, want, grace=3.0, limit=90.0):
+        conf = str(sb.master_conf_dir / "master")
+        self.proc = sb.popen_in_master([sys.executable, "-c", LISTEN, conf, suffix, str(want), str(grace), str(limit)])
+        assert self.proc.stdout.readline().strip() == "ready", self.proc.stderr.read()
+
+    def events(self, timeout=120):
+        out, err = self.proc.communicate(timeout=timeout)
+        assert self.proc.returncode == 0, err[-2000:]
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _tags(events, suffix):
+    return [e for e in events if e["tag"].endswith(suffix)]
+
+
+def master_log(sb):
+    return (sb.state_dir / "m" / "var" / "log" / "salt" / "master").read_text(errors="replace")
+
+
+def send(sb, host, payload):
+    proc = sb.salt_call(host, "event.send", "scenario/request", json.dumps(payload), "--out=json", timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_an_allowed_event_starts_exactly_one_run(sb):
+    bus = Bus(sb, "/run/finished", 1)
+    send(sb, "web1", {"scenario": "update_website"})
+    events = bus.events()
+    started, finished = _tags(events, "/run/started"), _tags(events, "/run/finished")
+    assert len(started) == 1 and len(finished) == 1, events
+    assert started[0]["data"]["name"] == "update_website" and started[0]["data"]["pinned"] == WEBS
+    assert finished[0]["data"]["retcode"] == 0 and finished[0]["data"]["run_id"] == started[0]["data"]["run_id"]
+    versions = json.loads(sb.salt("-L", "web1,web2", "pkg.version", "mywebapp", "--out=json", "--static",
+                                  timeout=60).stdout)
+    assert versions == {"web1": "4.2.6-3", "web2": "4.2.6-3"}
+
+
+def test_a_burst_of_20_identical_requests_starts_one_run(sb):
+    bus = Bus(sb, "/run/finished", 1, grace=4.0)
+    conf = str(sb.state_dir / "h" / "web1" / "conf" / "minion")
+    proc = sb.exec("web1", [sys.executable, "-c", BURST, conf, "20", "slow"], timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = bus.events()
+    assert len(_tags(events, "/run/started")) == 1, [e["tag"] for e in events]
+    assert len(_tags(events, "/run/finished")) == 1
+    busy = _tags(events, "saltext/scenario/react/busy")
+    assert len(busy) == 19 and all(e["data"]["reason"] == "already running" for e in busy)
+    assert "scenario 'slow' already running; request from 'web1' ignored" in master_log(sb)
+
+
+@pytest.mark.parametrize("host, payload, reason", [
+    ("web1", {"scenario": "rolling_update"}, "scenario 'rolling_update' is not on the allowlist"),
+    ("web1", {"scenario": "../x"}, "scenario name '../x': path traversal is not allowed"),
+    ("db1", {"scenario": "update_website"}, "sender 'db1' is not allowed"),
+    ("web2", {"scenario": "update_website", "tgt": "*"}, "unexpected payload key(s) ['tgt']"),
+])
+def test_refused_requests_start_nothing_and_say_why(sb, host, payload, reason):
+    bus = Bus(sb, "/react/refused", 1, grace=3.0)
+    send(sb, host, payload)
+    events = bus.events()
+    refused = _tags(events, "saltext/scenario/react/refused")
+    assert len(refused) == 1 and reason in refused[0]["data"]["reason"], events
+    assert refused[0]["data"]["sender"] == host
+    assert not _tags(events, "/run/started")
+    assert reason in master_log(sb)
+
+
+def test_a_second_concurrent_run_gets_exit_4(sb):
+    lock = sb.state_dir / "m" / "var" / "cache" / "salt" / "master" / "scenario" / "locks" / "slow.lock"
+    argv = ["salt-run", "scenario.run", "slow", "--out=json", "--out-indent=-1"]
+    first = sb.popen_in_master(argv)
+    try:
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and lock.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lock.read_text().strip(), "the first run never took the lock"
+        second = sb.popen_in_master(argv)
+        out, err = second.communicate(timeout=60)
+        code, ret, _ = parse(second.returncode, out, err)
+        assert code == 4 and ret["retcode"] == 4 and "holds the lock" in ret["error"], ret
+        assert first.poll() is None  # the first run was still going
+    finally:
+        out, err = first.communicate(timeout=120)
+    code, ret, _ = parse(first.returncode, out, err)
+    assert code == 0 and ret["retcode"] == 0, ret
