@@ -74,6 +74,8 @@ def _run(data, col):
         out += ["", f"{col['warn']}Still blocked at the load balancer: {', '.join(data['still_blocked'])}{col['end']}"]
     if data.get("not_started"):
         out += [f"{col['warn']}Not started (later batches): {', '.join(data['not_started'])}{col['end']}"]
+    if data.get("reports"):
+        out += ["", "Reports:"] + [f"  {path}" for _kind, path in sorted(data["reports"].items())]
     return out
 
 

@@ -121,3 +121,12 @@ def test_report_dir_is_checked_before_anything_runs(site, opts, tmp_path, bad):
 def test_report_stem_is_filename_safe():
     assert report_stem({"uri": "features/team/deploy.feature", "run_id": "r1"}) == "deploy-r1"
     assert report_stem({"name": "../x y", "run_id": "r2"}) == "x_y-r2"
+
+
+def test_outputter_lists_the_report_paths(site, opts, tmp_path):
+    from fake_dunders import load  # pylint: disable=import-outside-toplevel
+
+    fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
+    ret, _cucumber, _junit = _run(site, opts, fleet, tmp_path / "r")
+    text = load("_output/scenario.py", opts={"color": False}).output(ret)
+    assert f"Reports:\n  {ret['reports']['cucumber_json']}\n  {ret['reports']['junit_xml']}" in text
