@@ -87,7 +87,8 @@ def junit_report(ret, recorder):
     """The JUnit XML document (bytes, UTF-8) for the return data `ret` of one run."""
     root = ET.Element("testsuites", {"name": f"scenario.run {ret.get('name')}"})
     suite = ET.SubElement(root, "testsuite", {"name": ret.get("feature") or str(ret.get("name")),
-                                              "timestamp": recorder.started_at if recorder else ""})
+                                              # JUnit's schema wants a bare UTC time: no zone, no fraction.
+                                              "timestamp": recorder.started_at[:19] if recorder else ""})
     _properties(suite, ret, recorder)
     if is_run(ret):
         statuses = []

@@ -41,6 +41,20 @@ def _steps_from_events(recorder):
     return out
 
 
+def _blocked_by_events(recorder):
+    # An aborted run returns no still_blocked; the block/unblock steps that finished tell it.
+    blocked = set()
+    for key in sorted(recorder.steps):
+        ev = recorder.steps[key]
+        fun = (ev.get("call") or {}).get("fun")
+        for host, res in ev.get("results", {}).items():
+            if res["ok"] and fun == "lbgate.block":
+                blocked.add(host)
+            elif res["ok"] and fun == "lbgate.unblock":
+                blocked.discard(host)
+    return sorted(blocked)
+
+
 def journal_record(ret, recorder, user=None, runner_jid=None, reports=None):
     started = recorder.run_started
     steps = _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(recorder)
@@ -50,7 +64,7 @@ def journal_record(ret, recorder, user=None, runner_jid=None, reports=None):
         "finished": recorder.finished_at, "user": user, "runner_jid": runner_jid, "retcode": ret.get("retcode"),
         "result": ret.get("result"), "error": ret.get("error"), "target": ret.get("target", started.get("target")),
         "pinned": ret.get("pinned", started.get("pinned", [])), "batches": ret.get("batches", started.get("batches", [])),
-        "steps": steps, "failed_hosts": ret.get("failed_hosts", {}), "still_blocked": ret.get("still_blocked"),
+        "steps": steps, "failed_hosts": ret.get("failed_hosts", {}), "still_blocked": ret.get("still_blocked", _blocked_by_events(recorder)),
         "not_started": ret.get("not_started", []), "duration": ret.get("duration"), "reports": reports,
         "summary": ret.get("summary") or f"exit {ret.get('retcode')}: {ret.get('error')}",
     }

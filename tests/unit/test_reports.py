@@ -130,3 +130,25 @@ def test_outputter_lists_the_report_paths(site, opts, tmp_path):
     ret, _cucumber, _junit = _run(site, opts, fleet, tmp_path / "r")
     text = load("_output/scenario.py", opts={"color": False}).output(ret)
     assert f"Reports:\n  {ret['reports']['cucumber_json']}\n  {ret['reports']['junit_xml']}" in text
+
+
+def test_aborted_run_is_an_error_in_junit_and_keeps_its_finished_steps_in_the_journal(site, opts, tmp_path):
+    from saltext.scenario.engine import journal  # pylint: disable=import-outside-toplevel
+
+    fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
+
+    def master_dies(_fleet, fun):
+        if fun == "lbgate.verify_blocked":
+            raise RuntimeError("master client lost")
+
+    fleet.after_call = master_dies
+    ret, cucumber, junit = _run(site, opts, fleet, tmp_path / "r")
+    assert ret["retcode"] == 1 and ret["result"] == "error" and cucumber == []
+    root, totals = junit_totals(junit)
+    assert totals["errors"] == 1 and "master client lost" in root.find(".//error").get("message")
+    assert len(root.find("testsuite").get("timestamp")) == 19
+    record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
+    assert [s["location"] for s in record["steps"]] == [f"features/update_website.feature:{n}" for n in (3, 4, 5, 6, 9)]
+    assert record["steps"][-1]["hosts"]["web2"] == {"status": "passed", "reason": None}
+    assert "hosts may be left blocked" in record["error"]
+    assert record["still_blocked"] == ["web1", "web2", "web3"]
