@@ -182,3 +182,27 @@ def test_journal_survives_the_loss_of_the_job_cache(sb, master_cachedir):
     assert code == 2 and "not a run id" in bad["error"]
     code, refused, _ = scenario(sb, "run", "update_website", "report_dir=relative/reports")
     assert code == 2 and "absolute" in refused["error"]
+
+
+def test_rolling_batches_show_per_batch_in_events_and_reports(sb, tmp_path):
+    reset(sb)
+    code, ret, _ = scenario(sb, "run", "update_website", "batch=1", f"report_dir={tmp_path}")
+    assert code == 0, ret
+    assert ret["batches"] == [["web1"], ["web2"], ["web3"]]
+    cucumber = json.loads(Path(ret["reports"]["cucumber_json"]).read_text())
+    check_cucumber(cucumber)
+    elements = cucumber[0]["elements"]
+    assert [e["name"] for e in elements] == [f"Update the website (batch {i}/3: web{i})" for i in (1, 2, 3)]
+    for element in elements:
+        steps = element["steps"]
+        assert len(steps) == 12 and {s["result"]["status"] for s in steps} == {"passed"}
+        block = steps[4]
+        assert block["output"][0] == f"{element['name'][-5:-1]}: passed"  # only that batch's host
+    root, totals = junit_totals(Path(ret["reports"]["junit_xml"]).read_bytes())
+    assert totals == expected_from_return(ret)[0] == {"tests": 4 + 8 * 3, "failures": 0, "skipped": 0, "errors": 0}
+    # each batch's call has its own jid: the return lists all three, the host's testcase its own
+    update = _ret_steps(ret)[6]
+    assert len(update["jids"]) == 3
+    outs = {c.get("name")[-5:-1]: c.find("system-out").text for c in root.iter("testcase")
+            if c.get("line") == "11"}
+    assert sorted(outs.values()) == sorted(f"jids: {jid}" for jid in update["jids"])
