@@ -1,12 +1,13 @@
 """Acceptance of issue 5, orchestrate: the compiled SLS and orch/deploy.sls give scenario.run's verdict.
 
 Two sandboxes: the session's default one (everything passes) and one where web2's apt source
-lacks 4.2.6-3 (the version check fails on web2). The SLS for the second is compiled at test time,
+lacks 4.2.6-3 (the version check fails on web2) and web3's load check is CRITICAL. The SLS for the second is compiled at test time,
 because the pinned list depends on the fleet, and served from a file root of its own.
 """
 import copy
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,16 @@ def _failing_spec():
 
     data = copy.deepcopy(yaml.safe_load(open(sandbox_spec.DEFAULT_SPEC, encoding="utf-8")))
     data["hosts"]["web2"]["repo"] = {"mywebapp": ["4.2.5-1"]}
+    data["hosts"]["web3"]["nrpe"] = {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 overloaded"}
     return data
+
+
+LOAD_WITHIN = """Feature: Load settles
+    Scenario: The load check passes within a few seconds
+        Given I want to update hosts with class roles::dev_server
+        And I want to update hosts with fact country=de
+        Then the NRPE check check_load should pass within 3 seconds
+"""
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +104,12 @@ def compiled_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def failing(make_sandbox, compiled_root):
+    (compiled_root / "features").mkdir()
+    (compiled_root / "features" / "load_within.feature").write_text(LOAD_WITHIN)
     sb = make_sandbox(_failing_spec(), f"of{os.getpid() % 100000}", file_roots=[str(compiled_root)])
-    ret = compile_sls(sb)
     (compiled_root / "orch_compiled").mkdir()
-    (compiled_root / "orch_compiled" / "update_website.sls").write_text(ret["sls"])
+    for name in ("update_website", "load_within"):
+        (compiled_root / "orch_compiled" / f"{name}.sls").write_text(compile_sls(sb, name)["sls"])
     yield sb
     sb.down()
 
@@ -134,3 +146,13 @@ def test_deploy_orchestration_fails_and_does_not_announce(fresh_failing):
     assert states["update_website"]["changes"]["return"]["retcode"] == 1
     assert states.get("announce", {"result": False})["result"] is not True
     assert f"{UPDATE}:12" in stdout and "web2" in stdout
+
+
+def test_within_steps_are_retried_until_their_deadline(failing):
+    started = time.monotonic()
+    code, states, _ = orchestrate(failing, "orch_compiled.load_within")
+    (state,) = states.values()
+    assert code != 0 and state["result"] is False and "web3" in state["comment"], state
+    # retry: {attempts: 4, interval: 1}: Salt nests the comments of attempts 1..3 before the last one
+    assert "Attempt 3: " in state["comment"] and "Attempt 4" not in state["comment"], state["comment"]
+    assert time.monotonic() - started >= 3
