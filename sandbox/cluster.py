@@ -348,7 +348,11 @@ class Sandbox:
         return self._run(argv, check, timeout, capture)
 
     def exec(self, host, argv, check=False, timeout=None, capture=True, input=None):  # noqa: A002
-        """Run ``argv`` inside ``host``'s network, mount and UTS namespaces."""
+        """Run ``argv`` inside ``host``'s network, mount and UTS namespaces.
+
+        A command that leaves a daemon behind needs ``capture=False``: a captured daemon keeps
+        the pipes open and the call waits for it. Such daemons are killed at ``down``.
+        """
         if isinstance(argv, str) or not argv:
             raise SandboxError("exec: argv must be a non-empty list, not a shell string")
         h = self._host(host)
@@ -459,9 +463,11 @@ class Sandbox:
             record = self.record
         except SandboxError:
             record = {}
-        procs.stop(self._proc_records(record), instance=record.get("instance"), grace=STOP_GRACE)
+        names = sorted(set(record.get("netns", [])) | set(netns.existing(self.tag)))
+        procs.stop(self._proc_records(record), instance=record.get("instance"), grace=STOP_GRACE,
+                   netns_inodes=netns.inodes(names))
         self._reap()
-        failed = netns.delete(sorted(set(record.get("netns", [])) | set(netns.existing(self.tag))))
+        failed = netns.delete(names)
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
         if record.get("root_created") or self.root_dir == Path(DEFAULT_ROOT):

@@ -38,6 +38,17 @@ def existing(tag):
     return sorted(e for e in entries if e.startswith(f"sb{tag}-"))
 
 
+def inodes(names):
+    """The nsfs inode of each existing namespace: how /proc/PID/ns/net names it."""
+    found = []
+    for name in names:
+        try:
+            found.append(os.stat(ns_path(name)).st_ino)
+        except OSError:
+            pass
+    return found
+
+
 def _ip_batch(lines, netns=None):
     argv = ["ip"] + (["-n", netns] if netns else []) + ["-batch", "-"]
     proc = subprocess.run(argv, input="\n".join(lines) + "\n", capture_output=True, text=True, check=False)

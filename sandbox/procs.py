@@ -89,6 +89,29 @@ def members(records):
     return found
 
 
+def in_net_namespaces(inodes):
+    """Live pids whose network namespace is one of ``inodes`` (st_ino of /run/netns/<name>).
+
+    Whatever runs in a sandbox namespace was started into it through the sandbox (exec,
+    salt-call, a daemon a test launched), so it belongs to the sandbox and goes with it.
+    """
+    wanted = {f"net:[{inode}]" for inode in inodes}
+    found = []
+    if not wanted:
+        return found
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry.name}/ns/net") not in wanted:
+                continue
+        except OSError:
+            continue
+        if start_time(int(entry.name)) is not None:
+            found.append(int(entry.name))
+    return found
+
+
 def _signal_group(record, sig):
     try:
         os.killpg(record["pid"], sig)
@@ -96,10 +119,11 @@ def _signal_group(record, sig):
         pass
 
 
-def stop(records, instance=None, grace=2.0):
+def stop(records, instance=None, grace=2.0, netns_inodes=()):
     """TERM the process groups of ``records`` (verified), KILL what is left after ``grace`` s.
 
-    With ``instance``, finish by KILLing any process still carrying that marker.
+    Then KILL stragglers: session members, processes carrying the ``instance`` marker, and
+    anything still running inside the network namespaces ``netns_inodes``.
     """
     live = [r for r in records if alive(r)]
     for record in live:
@@ -112,7 +136,7 @@ def stop(records, instance=None, grace=2.0):
             _signal_group(record, signal.SIGKILL)
     # Members that outlived their leader, or marked processes that left the session.
     for _ in range(20):
-        pids = set(members(records)) | set(marked(instance) if instance else [])
+        pids = set(members(records)) | set(marked(instance) if instance else []) | set(in_net_namespaces(netns_inodes))
         if not pids:
             break
         for pid in pids:

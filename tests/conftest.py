@@ -12,6 +12,7 @@ Session-wide fixtures.
     taken down at session end, also when a test failed half-way.
 """
 import os
+import signal
 
 import pytest
 
@@ -19,6 +20,14 @@ import pytest
 def _require_root():
     if os.geteuid() != 0:
         pytest.skip("the sandbox needs root (network and mount namespaces)")
+    # A SIGTERM'd session (CI timeout, `kill`) must still run the teardowns below, or the
+    # sandboxes would outlive it; pytest tears fixtures down on KeyboardInterrupt.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @pytest.fixture(scope="session")

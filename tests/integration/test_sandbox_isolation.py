@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from saltext.scenario.sandbox import SandboxError, procs
+from saltext.scenario.sandbox import SandboxError, netns, procs
 from saltext.scenario.sandbox.cluster import Sandbox
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -135,7 +135,14 @@ def test_up_adds_only_its_namespaces_and_down_leaves_nothing(make_sandbox):
     assert all(n.startswith(f"sb{tag}-") for n in diff["netns"])
     assert all(f"/run/netns/sb{tag}-" in m and " nsfs " in m for m in diff["mounts"])
     instance = sandbox.record["instance"]
-    pids = sandbox.pids()
+    # A daemon started into the host by hand (as a test would start nrpe) goes with the sandbox too.
+    # Not captured: the daemon would hold the pipes open and the call would wait for it.
+    stray = sandbox.exec("solo", ["setsid", "-f", "sleep", "3600"], capture=False)
+    assert stray.returncode == 0
+    in_sandbox = procs.in_net_namespaces(netns.inodes(sandbox.record["netns"]))
+    strays = [p for p in in_sandbox if Path(f"/proc/{p}/comm").read_text().strip() == "sleep"]
+    assert len(strays) == 2  # the namespace holder and the stray
+    pids = sandbox.pids() + strays
     assert len(pids) >= 10  # master (+ its ~10 workers), holder, web, minion (+ its children)
     assert sandbox.web("solo") == "mywebapp 1.0-1"
 
