@@ -2,6 +2,7 @@
 sandbox around it that is always taken down again (also on Ctrl-C or a failed run)."""
 import contextlib
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -39,9 +40,13 @@ def fleet(size, prefix="bench"):
         sandbox.up(spec=spec(size), file_roots=[str(root)])
         yield sandbox, root
     finally:
+        # A second Ctrl-C (or TERM) must not cut the cleanup short.
+        saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             sandbox.down()
         finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
             shutil.rmtree(root, ignore_errors=True)
 
 
