@@ -4,6 +4,7 @@ The main job is `salt-run scenario.run update_website` when the runner is instal
 then it is a real command against the cluster. The sandbox is always removed, also on
 failure, Ctrl-C and SIGTERM. The exit code is the main job's.
 """
+import argparse
 import json
 import os
 import signal
@@ -29,9 +30,10 @@ def show_probes(sandbox):
 
 
 def runner_available(sandbox):
-    proc = sandbox.salt_run("sys.list_runner_functions", "scenario", "--out=json", timeout=60)
+    # doc.runner lists every runner function the master loads (3008 has no runner.list_functions).
+    proc = sandbox.salt_run("doc.runner", "--out=json", timeout=60)
     try:
-        return "scenario.run" in json.loads(proc.stdout or "[]")
+        return "scenario.run" in json.loads(proc.stdout or "{}")
     except ValueError:
         return False
 
@@ -52,21 +54,26 @@ def _terminate(signum, _frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m saltext.scenario.sandbox.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", default=NAME, help=f"sandbox name (default {NAME!r})")
+    name = parser.parse_args(argv).name
     if os.geteuid() != 0:
         print("demo: the sandbox needs root (network and mount namespaces); run it as root", file=sys.stderr)
         return 2
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    sandbox = Sandbox(NAME)
-    code = 1
+    sandbox = Sandbox(name)
+    code, owned = 1, False
     try:
-        if sandbox.state_dir.exists():
-            _say(f"removing a leftover sandbox {NAME!r}")
-            sandbox.down()
-        _say(f"bringing up sandbox {NAME!r} (default spec: web1..web4, db1, an LB, a master)")
+        _say(f"bringing up sandbox {name!r} (default spec: web1..web4, db1, an LB, a master)")
         started = time.monotonic()
+        # up() cleans up after itself when it fails, and refuses (touching nothing) when a
+        # sandbox of this name is running: only a sandbox this demo brought up is ours to remove.
         sandbox.up()
+        owned = True
         print(f"  up in {time.monotonic() - started:.1f} s", flush=True)
         _say(f"probe from the load balancer ({sandbox.lb}) before")
         show_probes(sandbox)
@@ -81,10 +88,13 @@ def main():
         print(f"demo: {exc}", file=sys.stderr)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the cleanup
-        _say(f"taking sandbox {NAME!r} down")
-        started = time.monotonic()
-        sandbox.down()
-        print(f"  down in {time.monotonic() - started:.1f} s; exit code {code}", flush=True)
+        if owned:
+            _say(f"taking sandbox {name!r} down")
+            started = time.monotonic()
+            sandbox.down()
+            print(f"  down in {time.monotonic() - started:.1f} s; exit code {code}", flush=True)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     return code
 
 
