@@ -60,10 +60,12 @@ def reset(sandbox):
     Returns the hosts whose package was at NEW before the reset: proof the previous run upgraded.
     """
     hosts = ",".join(sandbox.hosts)
-    unblock = sandbox.salt("-L", hosts, "lbgate.unblock", LB, "--out=json", "--static", timeout=120)
+    unblock = sandbox.salt("-L", hosts, "lbgate.unblock", LB, "--out=json", "--static", "-t", "60",
+                           timeout=120)
     if unblock.returncode != 0:
         raise ResetError(f"lbgate.unblock failed: {unblock.stdout.strip()} {unblock.stderr.strip()}")
-    proc = sandbox.salt("-L", hosts, "pkg.install", APP, f"version={OLD}", "--out=json", "--static", timeout=300)
+    proc = sandbox.salt("-L", hosts, "pkg.install", APP, f"version={OLD}", "--out=json", "--static", "-t", "120",
+                        timeout=300)
     got = last_json(proc.stdout) or {}
     upgraded, bad = [], []
     for host in sandbox.hosts:
