@@ -1,4 +1,7 @@
-"""B's form: the orchestrate SLS an operator would write by hand for update_website.
+"""B's form written by hand: the orchestrate SLS an operator would write for update_website.
+
+B normally runs what `salt-run scenario.compile` emits; this is the fallback when compile
+is unavailable or fails (and `run.py --hand-written`).
 
 One `salt.function` state per When/Then step, on the pinned list (tgt_type list), with
 expect_minions and failhard and a require chain; the verification is the modules' own

@@ -84,7 +84,7 @@ def render(results):
         "with assertions, progress and bus events.")
     add("- **B** `salt-run state.orchestrate benchorch.update`: one `salt.function` per step on the same list, "
         "`tgt_type: list`, `expect_minions`, `failhard`, `require` chain; verification = the modules' retcodes. "
-        f"{results.get('compile_note', '')}")
+        f"{_orch_note(results)}")
     add("- **C** `python bench/floor.py`: one LocalClient, the same compound `test.ping` and the same calls "
         "back to back, checking retcodes only.")
     add("")
@@ -156,6 +156,15 @@ def render(results):
         add(f"Note: {note}")
         add("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _orch_note(results):
+    sources = sorted({src for per_size in results.get("orch_source", {}).values() for src in per_size.values()})
+    if not sources:
+        return results.get("compile_note", "")
+    how = {"scenario.compile": "`salt-run scenario.compile <feature>` (batch=1: `... batch=1`) on the sandbox",
+           "bench/orchgen.py": "bench/orchgen.py, by hand from the engine's validate of the feature"}
+    return "The SLS came from " + " and ".join(how.get(s, s) for s in sources) + "."
 
 
 def _rss(s):

@@ -7,22 +7,40 @@ upgrades less than every host is a failure: kept in the results, never in the ti
 import fleet
 import orchgen
 import ways
+from measure import last_json
 
 LINEAR_SLS = "update"
 PER_HOST_SLS = "update_per_host"
 
 
 class Bench:
-    def __init__(self, sandbox, root, feature, target, calls, log):
+    def __init__(self, sandbox, root, feature, target, calls, log, use_compile=True):
         self.sb = sandbox
         self.feature = feature
         self.log = log
         self.hosts = sandbox.hosts
-        (root / fleet.ORCH_DIR / f"{LINEAR_SLS}.sls").write_text(orchgen.linear(calls, self.hosts))
-        (root / fleet.ORCH_DIR / f"{PER_HOST_SLS}.sls").write_text(orchgen.per_host(calls, self.hosts))
+        self.orch_source = {}
+        for sls, batch, by_hand in ((LINEAR_SLS, None, orchgen.linear), (PER_HOST_SLS, 1, orchgen.per_host)):
+            text = self._compiled(batch) if use_compile else None
+            self.orch_source[sls] = "scenario.compile" if text else "bench/orchgen.py"
+            (root / fleet.ORCH_DIR / f"{sls}.sls").write_text(text or by_hand(calls, self.hosts))
         self.calls_file = root / "calls.json"
         ways.write_calls(self.calls_file, target, self.hosts, calls)
         self.failures = []
+
+    def _compiled(self, batch):
+        """B's SLS from `salt-run scenario.compile` (batch=1: host after host), or None if it cannot."""
+        argv = ["scenario.compile", self.feature, "--out=json"] + ([f"batch={batch}"] if batch else [])
+        proc = self.sb.salt_run(*argv, timeout=300)
+        ret = last_json(proc.stdout)
+        if proc.returncode != 0 or not isinstance(ret, dict) or not isinstance(ret.get("sls"), str):
+            self.log(f"  scenario.compile {' '.join(argv[1:])} failed (rc {proc.returncode}); "
+                     f"B uses bench/orchgen.py: {proc.stderr.strip()[-300:]}")
+            return None
+        if sorted(ret.get("pinned") or []) != sorted(self.hosts):
+            self.log(f"  scenario.compile pinned {ret.get('pinned')}, not every host; B uses bench/orchgen.py")
+            return None
+        return ret["sls"]
 
     def sls(self, name):
         return f"{fleet.ORCH_DIR}.{name}"

@@ -33,4 +33,5 @@ def test_bench_smoke_writes_a_report_and_every_way_passes(tmp_path):
     assert {way: round_[way]["rc"] for way in "ABC"} == {"A": 0, "B": 0, "C": 0}
     assert all(round_[way]["upgraded"] == 1 and round_[way]["wall"] > 0 for way in "ABC")
     assert raw["parse"]["steps"] == 500
+    assert set(raw["orch_source"]["1"].values()) <= {"scenario.compile", "bench/orchgen.py"}
     assert raw["batch"]["rounds"][0]["A"]["rc"] == 0 and raw["batch"]["rounds"][0]["B"]["rc"] == 0
