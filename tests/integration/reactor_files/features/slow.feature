@@ -3,4 +3,4 @@ Feature: A deploy that takes a while
 
     Scenario: Hold the lock for a few seconds
         Given I want to update hosts with class roles::dev_server
-        When the hosts wait 6 seconds
+        When the hosts wait 12 seconds
