@@ -6,11 +6,9 @@
   and B's orchestration (salt.function with no timeout), the way an operator would run them.
 Every measurement restarts the minion afterwards and leaves the LB unblocked.
 """
-import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import fleet
@@ -77,15 +75,3 @@ def measure_dead_host(sandbox, feature, orch_sls, timeout):
         sandbox, ["salt-run", "state.orchestrate", orch_sls], "salt-run state.orchestrate (B), minion down"))
     fleet.reset(sandbox)
     return out
-
-
-def main_for_debug(name):
-    from saltext.scenario.sandbox import Sandbox  # pylint: disable=import-outside-toplevel
-
-    print(json.dumps(measure_dead_host(Sandbox(name), "update_website", "benchorch.update", 5), indent=1))
-
-
-if __name__ == "__main__":
-    t0 = time.time()
-    main_for_debug(sys.argv[1])
-    print(round(time.time() - t0, 1), "s")

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import fleet
 import orchgen
-import ways
 from suite import LINEAR_SLS, Bench
 
 REPO = Path(__file__).resolve().parent.parent

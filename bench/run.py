@@ -20,7 +20,7 @@ import machine
 import orchgen
 import parseplan
 import report
-from suite import PER_HOST_SLS, LINEAR_SLS, Bench
+from suite import LINEAR_SLS, Bench
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
