@@ -292,7 +292,7 @@ class Sandbox:
     def _ping_all(self, attempts=5):
         missing = self.hosts
         for _ in range(attempts):
-            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json", "--static",
+            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json",
                                                  "-t", "10", timeout=60))
             missing = [h for h in missing if answered.get(h) is not True]
             if not missing:
@@ -301,8 +301,7 @@ class Sandbox:
         raise SandboxError(f"minions did not answer test.ping: {', '.join(missing)}")
 
     def _sync_all(self):
-        proc = self.salt("-L", ",".join(self.hosts), "saltutil.sync_all", "--out=json", "--static", "-t", "60",
-                         timeout=120)
+        proc = self.salt("-L", ",".join(self.hosts), "saltutil.sync_all", "--out=json", "-t", "60", timeout=120)
         answered = self._json_call(proc)
         bad = [h for h in self.hosts if not isinstance(answered.get(h), dict)]
         if bad:
@@ -310,11 +309,21 @@ class Sandbox:
 
     @staticmethod
     def _json_call(proc):
-        try:
-            data = json.loads(proc.stdout or "{}")
-        except ValueError:
-            return {}
-        return data if isinstance(data, dict) else {}
+        """Merge the one-object-per-minion JSON that `salt --out=json` prints without --static.
+
+        (--static would run the job in batch mode in Salt 3008: an extra test.ping first.)
+        """
+        merged, decoder, text, index = {}, json.JSONDecoder(), (proc.stdout or "").strip(), 0
+        while index < len(text):
+            try:
+                doc, index = decoder.raw_decode(text, index)
+            except ValueError:
+                break
+            if isinstance(doc, dict):
+                merged.update(doc)
+            while index < len(text) and text[index].isspace():
+                index += 1
+        return merged
 
     # -- talking to the cluster ---------------------------------------------------------------------
     def _master_argv(self, argv):

@@ -82,6 +82,13 @@ def json_docs(text):
     return merged
 
 
+def _comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+
+
 def wait_gone(pids, timeout=5):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -139,8 +146,13 @@ def test_up_adds_only_its_namespaces_and_down_leaves_nothing(make_sandbox):
     # Not captured: the daemon would hold the pipes open and the call would wait for it.
     stray = sandbox.exec("solo", ["setsid", "-f", "sleep", "3600"], capture=False)
     assert stray.returncode == 0
-    in_sandbox = procs.in_net_namespaces(netns.inodes(sandbox.record["netns"]))
-    strays = [p for p in in_sandbox if Path(f"/proc/{p}/comm").read_text().strip() == "sleep"]
+    deadline = time.monotonic() + 5
+    while True:  # setsid -f returns before its child has exec'd sleep
+        in_sandbox = procs.in_net_namespaces(netns.inodes(sandbox.record["netns"]))
+        strays = [p for p in in_sandbox if _comm(p) == "sleep"]
+        if len(strays) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(strays) == 2  # the namespace holder and the stray
     pids = sandbox.pids() + strays
     assert len(pids) >= 10  # master (+ its ~10 workers), holder, web, minion (+ its children)
