@@ -89,6 +89,9 @@ def output(data, **kwargs):  # pylint: disable=unused-argument
     kind = data.get("result")
     if kind == "error":
         return f"{col['failed']}ERROR (exit {data.get('retcode')}): {data.get('error')}{col['end']}"
+    if kind == "compiled":
+        # The SLS itself, so `salt-run scenario.compile NAME > orch/NAME.sls` just works.
+        return data["sls"].rstrip("\n")
     if kind in ("passed", "failed"):
         out = _run(data, col)
     elif kind in ("plan", "valid"):

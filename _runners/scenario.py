@@ -181,7 +181,7 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
 
     .. code-block:: bash
 
-        salt-run scenario.compile update_website --out=json | jq -r .sls > orch/update_website.sls
+        salt-run scenario.compile update_website > orch/update_website.sls
         salt-run state.orchestrate orch.update_website
     """
     from saltext.scenario.engine.compile import compile_sls  # pylint: disable=import-outside-toplevel

@@ -138,3 +138,9 @@ def test_runner_compile_sets_retcode_and_returns_the_sls(tmp_path, monkeypatch, 
     assert all(st["timeout"] == 30 for st in _states(ret).values())
     bad = mod.compile("../x")
     assert bad["retcode"] == 2 and mod.__context__["retcode"] == 2
+
+
+def test_the_outputter_prints_the_sls_itself(opts, site):
+    ret, _ = _compile(opts, site)
+    outputter = load("_output/scenario.py")
+    assert outputter.output(ret) + "\n" == ret["sls"]
