@@ -12,6 +12,7 @@ Session-wide fixtures.
     taken down at session end, also when a test failed half-way.
 """
 import os
+import sys
 import signal
 
 import pytest
@@ -70,3 +71,14 @@ def sandbox():
         yield sandbox
     finally:
         sandbox.down()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _salt_deferred_log_handler():
+    # Importing salt installs a handler that queues records until logging is configured and
+    # flushes them at interpreter exit, when pytest has already closed the stream it holds
+    # ("--- Logging error ---" noise). Hand the queue to pytest's handlers at session end.
+    yield
+    impl = sys.modules.get("salt._logging.impl")
+    if impl is not None:
+        impl.shutdown_temp_handler()
