@@ -54,6 +54,8 @@ class Sandbox:
         self.bin_dir = Path(sys.executable).parent
         self._lock = threading.Lock()
         self._record = None
+        self._stamp = None
+        self._building = False  # during up, the in-memory record is the truth
         self._children = []  # Popen objects of this process, reaped at stop/down
 
     def __repr__(self):
@@ -62,13 +64,21 @@ class Sandbox:
     # -- the record ----------------------------------------------------------------------------
     @property
     def record(self):
-        if self._record is None:
+        """The state record, re-read whenever another process (a CLI stop/start) rewrote it."""
+        if self._building and self._record is not None:
+            return self._record
+        try:
+            stat = self.state_file.stat()
+        except FileNotFoundError:
+            self._record = None
+            raise SandboxError(f"sandbox {self.name!r} is not up (no {self.state_file})") from None
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if self._record is None or stamp != self._stamp:
             try:
                 self._record = json.loads(self.state_file.read_text())
-            except FileNotFoundError:
-                raise SandboxError(f"sandbox {self.name!r} is not up (no {self.state_file})") from None
             except (OSError, ValueError) as exc:
                 raise SandboxError(f"sandbox {self.name!r}: unreadable {self.state_file}: {exc}") from exc
+            self._stamp = stamp
         return self._record
 
     def _save(self):
@@ -76,6 +86,8 @@ class Sandbox:
             tmp = self.state_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(self._record, indent=1))
             tmp.replace(self.state_file)
+            stat = self.state_file.stat()
+            self._stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     @property
     def spec(self):
@@ -161,12 +173,16 @@ class Sandbox:
             "notes": [],
             "timings": {},
         }
+        self._building = True
         self._save()
         try:
             self._up(normal, file_roots)
         except BaseException:
+            self._building = False
             self.down()
             raise
+        finally:
+            self._building = False
         self._record["timings"]["up"] = round(time.monotonic() - started, 2)
         self._save()
         return self

@@ -111,7 +111,9 @@ def test_web_service_reports_the_installed_version(sandbox):
 
 
 def test_stop_and_start_a_minion(sandbox):
-    sandbox.stop("web3")
+    # Stopped from another process: the fixture's Sandbox object must see it (state re-read).
+    stopped = cli(sandbox, "stop", "web3")
+    assert stopped.returncode == 0, stopped.stderr
     try:
         assert sandbox.status()["hosts"]["web3"]["minion"]["running"] is False
         ping = sandbox.salt("-L", "web3,web2", "test.ping", "--out=json", "--static", "-t", "3", timeout=60)
