@@ -24,13 +24,13 @@ REPO = Path(__file__).resolve().parent.parent
 FRAME = re.compile(r"^(?P<fun>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
 
 
-def _argv(sandbox, way, bench):
+def _argv(sandbox, way, bench, out):
     # py-spy is argv[0], so the salt tool needs its full path and -c here.
     salt_run = [str(Path(sys.executable).with_name("salt-run")), "-c", str(sandbox.master_conf_dir)]
     if way == "A":
-        return salt_run + ["scenario.run", "update_website", "--out=quiet"]
+        return salt_run + ["scenario.run", "update_website", f"--out={out}"]
     if way == "B":
-        return salt_run + ["state.orchestrate", bench.sls(LINEAR_SLS), "--out=quiet"]
+        return salt_run + ["state.orchestrate", bench.sls(LINEAR_SLS), f"--out={out}"]
     return [sys.executable, str(Path(__file__).with_name("floor.py")), str(sandbox.master_conf_dir / "master"),
             str(bench.calls_file)]
 
@@ -68,6 +68,7 @@ def main(argv=None):
     parser.add_argument("--way", choices="ABC", default="A")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--prefix", default="bench")
+    parser.add_argument("--out", default="json", help="salt-run outputter for A and B (run.py uses json)")
     args = parser.parse_args(argv)
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if not py_spy:
@@ -82,7 +83,7 @@ def main(argv=None):
         for index in range(args.runs):
             raw = out_dir / f"{args.way}{index}.txt"
             argv = [py_spy, "record", "--idle", "--rate", "250", "--format", "raw", "-o", str(raw), "--"]
-            proc = sandbox.popen_in_master(argv + _argv(sandbox, args.way, bench),
+            proc = sandbox.popen_in_master(argv + _argv(sandbox, args.way, bench, args.out),
                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             _, err = proc.communicate(timeout=600)
             upgraded = fleet.reset(sandbox)
