@@ -10,6 +10,8 @@ Feature: Update the production systems
         Then traffic from the load balancer should be blocked
         When I update the package mywebapp
         Then the package version for mywebapp should be 4.2.6-3
+        When I restart the service mywebapp
+        Then the service mywebapp should be running
         Then the NRPE check check_web should pass within 10 seconds
         Then the NRPE check check_load should pass
         When I unblock the load balancer

@@ -1,5 +1,5 @@
 #!yaml
-# Compiled by `salt-run scenario.compile update_website` at 2026-11-25T03:32:19Z
+# Compiled by `salt-run scenario.compile update_website` at 2026-11-25T04:09:58Z
 # from salt://features/update_website.feature (Feature: Update the production systems)
 # Do not edit: compile again when the feature or the fleet changes.
 # Target: G@roles:dev_server and G@country:de
@@ -50,7 +50,27 @@
   - failhard: true
   - require: [{salt: 'features/update_website.feature:11 When I update the package mywebapp'}]
 
-'features/update_website.feature:13 Then the NRPE check check_web should pass within 10 seconds':
+'features/update_website.feature:13 When I restart the service mywebapp':
+  salt.function:
+  - name: service.restart
+  - tgt: [web1, web2, web3]
+  - tgt_type: list
+  - arg: [mywebapp]
+  - expect_minions: true
+  - failhard: true
+  - require: [{salt: 'features/update_website.feature:12 Then the package version for mywebapp should be 4.2.6-3'}]
+
+'features/update_website.feature:14 Then the service mywebapp should be running':
+  salt.function:
+  - name: service.status
+  - tgt: [web1, web2, web3]
+  - tgt_type: list
+  - arg: [mywebapp]
+  - expect_minions: true
+  - failhard: true
+  - require: [{salt: 'features/update_website.feature:13 When I restart the service mywebapp'}]
+
+'features/update_website.feature:15 Then the NRPE check check_web should pass within 10 seconds':
   salt.function:
   - name: nrpe.run
   - tgt: [web1, web2, web3]
@@ -59,9 +79,9 @@
   - expect_minions: true
   - failhard: true
   - retry: {attempts: 11, interval: 1}
-  - require: [{salt: 'features/update_website.feature:12 Then the package version for mywebapp should be 4.2.6-3'}]
+  - require: [{salt: 'features/update_website.feature:14 Then the service mywebapp should be running'}]
 
-'features/update_website.feature:14 Then the NRPE check check_load should pass':
+'features/update_website.feature:16 Then the NRPE check check_load should pass':
   salt.function:
   - name: nrpe.run
   - tgt: [web1, web2, web3]
@@ -69,9 +89,9 @@
   - arg: [check_load]
   - expect_minions: true
   - failhard: true
-  - require: [{salt: 'features/update_website.feature:13 Then the NRPE check check_web should pass within 10 seconds'}]
+  - require: [{salt: 'features/update_website.feature:15 Then the NRPE check check_web should pass within 10 seconds'}]
 
-'features/update_website.feature:15 When I unblock the load balancer':
+'features/update_website.feature:17 When I unblock the load balancer':
   salt.function:
   - name: lbgate.unblock
   - tgt: [web1, web2, web3]
@@ -79,9 +99,9 @@
   - arg: [198.51.100.10]
   - expect_minions: true
   - failhard: true
-  - require: [{salt: 'features/update_website.feature:14 Then the NRPE check check_load should pass'}]
+  - require: [{salt: 'features/update_website.feature:16 Then the NRPE check check_load should pass'}]
 
-'features/update_website.feature:16 Then traffic from the load balancer should be unblocked':
+'features/update_website.feature:18 Then traffic from the load balancer should be unblocked':
   salt.function:
   - name: lbgate.verify_blocked
   - tgt: [web1, web2, web3]
@@ -90,4 +110,4 @@
   - kwarg: {expected: false}
   - expect_minions: true
   - failhard: true
-  - require: [{salt: 'features/update_website.feature:15 When I unblock the load balancer'}]
+  - require: [{salt: 'features/update_website.feature:17 When I unblock the load balancer'}]

@@ -8,6 +8,7 @@ real machine: the holder's namespace is private from its first instant.
 """
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,7 @@ READY_LINE = "Minion is ready to receive requests!"
 
 # Overlays keep the machine's state visible but writes private;
 # binds replace the directory with an empty private one.
-OVERLAYS = ["/var/lib/dpkg", "/var/cache/debconf"]
+OVERLAYS = ["/var/lib/dpkg", "/var/cache/debconf", "/etc/init.d"]
 BINDS = {
     "/var/lib/apt": "apt-lib",
     "/var/cache/apt": "apt-cache",
@@ -36,6 +37,24 @@ BINDS = {
     "/opt": "opt",
     "/etc/nagios": "nagios",
 }
+
+# Salt's service module on a Debian host without systemd runs `service APP restart`, which runs
+# /etc/init.d/APP: this script (in the host's /etc/init.d overlay) restarts the web service.
+INIT_SCRIPT = """\
+#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          {app}
+# Short-Description: scenario-sandbox web service of this host
+### END INIT INFO
+# Written by scenario-sandbox. The sandbox starts and stops the service; this script
+# reports its status and restarts it in place (LSB exit codes).
+case "$1" in
+    status|restart) exec {control} "$1" ;;
+    reload|force-reload) exec {control} restart ;;
+    start) exec {control} status ;;
+    *) echo "usage: $0 status|restart|reload|force-reload|start" >&2; exit 3 ;;
+esac
+"""
 
 APT_CONF = """\
 // scenario-sandbox: this host's apt only ever reads the local file repository.
@@ -65,6 +84,7 @@ class Host:
         self.fs = self.root / "fs"
         self.sock_dir = self.root / "s"
         self.log_file = self.root / "var" / "log" / "salt" / "minion"
+        self.web_pidfile = self.root / "web.pid"
 
     # -- entering the namespaces ---------------------------------------------------------
     @staticmethod
@@ -101,6 +121,10 @@ class Host:
             (etc_apt / sub).mkdir(parents=True, exist_ok=True)
         (etc_apt / "sources.list").write_text(f"deb [trusted=yes] file:{repo_dir} ./\n")
         (etc_apt / "apt.conf.d" / "99scenario-sandbox").write_text(APT_CONF)
+
+        init_script = self.fs / "etc-init.d.upper" / self.app
+        init_script.write_text(INIT_SCRIPT.format(app=self.app, control=shlex.join(self.web_argv() + ["--control"])))
+        init_script.chmod(0o755)
 
         nrpe_dir = self.root / "nrpe"
         _chown_to_nagios(nrpe_dir)
@@ -195,13 +219,13 @@ class Host:
             raise SandboxError(f"{self.name}: apt-get update complained: {proc.stderr.strip()}")
 
     # -- daemons ----------------------------------------------------------------------------
+    def web_argv(self):
+        return [sys.executable, "-I", str(WEB_SCRIPT), "--address", self.address, "--address",
+                address6(self.address), "--port", str(WEB_PORT), "--package", self.app,
+                "--pidfile", str(self.web_pidfile)]
+
     def start_web(self, holder_pid, instance, env):
-        argv = self.enter(
-            holder_pid,
-            [sys.executable, "-I", str(WEB_SCRIPT), "--address", self.address, "--address", address6(self.address),
-             "--port", str(WEB_PORT), "--package", self.app],
-        )
-        return procs.spawn(argv, instance, self.root / "web.log", env=env)
+        return procs.spawn(self.enter(holder_pid, self.web_argv()), instance, self.root / "web.log", env=env)
 
     def start_minion(self, holder_pid, instance, env):
         # Salt refuses to start while the pid in this file "exists"; a killed minion can linger

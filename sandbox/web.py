@@ -1,13 +1,22 @@
 """A host's web service: GET / answers with the installed version of the app.
 
 Standalone (stdlib only) because it is started as a script inside the host's namespaces:
-    python -I web.py --address 198.51.100.11 [--address 2001:db8:100::11] --port 80 --package mywebapp
+    python -I web.py --address 198.51.100.11 [--address 2001:db8:100::11] --port 80 --package mywebapp \
+        --pidfile /run/.../web.pid
 The version is read on every request, so an upgrade shows at once.
+
+SIGHUP restarts the service in place: the process re-executes itself, so the sandbox keeps
+tracking one pid while `service mywebapp restart` (the host's /etc/init.d script) really
+restarts it. The same script answers `--control status|restart` for that init script.
 """
 import argparse
 import http.server
+import os
+import signal
 import socket
+import sys
 import threading
+import time
 from pathlib import Path
 
 
@@ -44,17 +53,68 @@ class Server6(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
+def _running_pid(pidfile):
+    try:
+        pid = int(Path(pidfile).read_text(encoding="ascii").strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def _answers(address, port, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def control(action, args):
+    """Exit code for an init-script action (LSB: status 0 running, 3 not running)."""
+    pid = _running_pid(args.pidfile)
+    if action == "status":
+        return 0 if pid else 3
+    if pid is None:
+        return 7  # restart of a service that is not running: the sandbox starts it, not init
+    started = Path(args.pidfile).stat().st_mtime_ns
+    os.kill(pid, signal.SIGHUP)
+    # Wait for the re-executed process to announce itself, then for its port.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and Path(args.pidfile).stat().st_mtime_ns == started:
+        time.sleep(0.05)
+    return 0 if _answers(args.address[0], args.port, 10) else 1
+
+
+def _reexec_on_hup(servers):
+    def restart(_signum, _frame):
+        for server in servers:
+            server.server_close()
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+    signal.signal(signal.SIGHUP, restart)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--address", action="append", required=True, help="repeatable; IPv4 or IPv6")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--package", required=True)
+    parser.add_argument("--pidfile", required=True)
+    parser.add_argument("--control", choices=["status", "restart"])
     args = parser.parse_args()
+    if args.control:
+        sys.exit(control(args.control, args))
     handler = make_handler(args.package)
     servers = [
         (Server6 if ":" in address else http.server.ThreadingHTTPServer)((address, args.port), handler)
         for address in args.address
     ]
+    _reexec_on_hup(servers)
+    Path(args.pidfile).write_text(f"{os.getpid()}\n", encoding="ascii")
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     servers[0].serve_forever()

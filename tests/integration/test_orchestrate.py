@@ -54,7 +54,7 @@ def fresh(sandbox):
 
 def test_committed_example_is_what_compile_gives_on_the_default_sandbox(sandbox):
     ret = compile_sls(sandbox)
-    assert ret["pinned"] == WEB and len(ret["states"]) == 8
+    assert ret["pinned"] == WEB and len(ret["states"]) == 10
     committed = (REPO / "orch" / "update_website.sls").read_text()
     assert _without_compile_line(ret["sls"]) == _without_compile_line(committed)
 
@@ -62,7 +62,7 @@ def test_committed_example_is_what_compile_gives_on_the_default_sandbox(sandbox)
 def test_compiled_orchestration_passes_like_the_run(fresh):
     code, states, _ = orchestrate(fresh, "orch.update_website")
     assert code == 0
-    assert len(states) == 8 and all(s["result"] is True for s in states.values()), states
+    assert len(states) == 10 and all(s["result"] is True for s in states.values()), states
     assert states[VERSION_CHECK]["changes"]["ret"]["web2"]["ok"] is True
     assert versions(fresh, WEB) == {h: "4.2.6-3" for h in WEB}
     assert probes(fresh) == {h: True for h in WEB}

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 NRPE_CFG = "/etc/nagios/nrpe.cfg"
 OVERLOADED = "command[check_load]=/usr/lib/nagios/plugins/check_dummy 2 overloaded"
-EVENTS_PER_RUN = 14  # run/started, 12 step/finished (skipped ones too), run/finished
+EVENTS_PER_RUN = 16  # run/started, 14 step/finished (skipped ones too), run/finished
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_passing_run_events_reports_and_journal_agree(sb, tmp_path):
     block = by_location["features/update_website.feature:9"]
     assert block["text"] == "I block the load balancer" and block["hosts"] == {h: {"ok": True, "reason": None} for h in WEB}
     totals, steps = _check_reports(ret, tmp_path / "ci")
-    assert totals == {"tests": 4 + 8 * 3, "failures": 0, "skipped": 0, "errors": 0}
+    assert totals == {"tests": 4 + 10 * 3, "failures": 0, "skipped": 0, "errors": 0}
     assert {s["result"]["status"] for _n, s in steps} == {"passed"}
     record = _check_journal(sb, ret)
     assert record["still_blocked"] == [] and record["started"] < record["finished"]
@@ -145,18 +145,18 @@ def test_failing_run_events_reports_and_journal_name_the_failed_host(overloaded_
     ret, events = _observed_run(sb, tmp_path / "ci")
     assert ret["retcode"] == 1, ret
     assert set(ret["failed_hosts"]) == {"web2"}
-    assert ret["failed_hosts"]["web2"]["location"] == "features/update_website.feature:14"
+    assert ret["failed_hosts"]["web2"]["location"] == "features/update_website.feature:16"
     by_location = _check_events(ret, events)
-    load = by_location["features/update_website.feature:14"]
+    load = by_location["features/update_website.feature:16"]
     assert load["status"] == "failed" and load["failed"] == ["web2"] and load["passed"] == ["web1", "web3"]
     assert "CRITICAL" in load["hosts"]["web2"]["reason"] and "overloaded" in load["hosts"]["web2"]["reason"]
     assert events[-1][1]["still_blocked"] == WEB
     totals, steps = _check_reports(ret, tmp_path / "ci")
-    assert totals == {"tests": 28, "failures": 1, "skipped": 6, "errors": 0}
+    assert totals == {"tests": 34, "failures": 1, "skipped": 6, "errors": 0}
     assert [s["result"]["status"] for _n, s in steps][-3:] == ["failed", "skipped", "skipped"]
     assert "web2: CRITICAL" in steps[-3][1]["result"]["error_message"]
     record = _check_journal(sb, ret)
-    assert record["failed_hosts"]["web2"]["location"] == "features/update_website.feature:14"
+    assert record["failed_hosts"]["web2"]["location"] == "features/update_website.feature:16"
     assert probes(sb) == {h: False for h in WEB}  # unblock never ran: the reports did not change that
 
 
@@ -195,11 +195,11 @@ def test_rolling_batches_show_per_batch_in_events_and_reports(sb, tmp_path):
     assert [e["name"] for e in elements] == [f"Update the website (batch {i}/3: web{i})" for i in (1, 2, 3)]
     for element in elements:
         steps = element["steps"]
-        assert len(steps) == 12 and {s["result"]["status"] for s in steps} == {"passed"}
+        assert len(steps) == 14 and {s["result"]["status"] for s in steps} == {"passed"}
         block = steps[4]
         assert block["output"][0] == f"{element['name'][-5:-1]}: passed"  # only that batch's host
     root, totals = junit_totals(Path(ret["reports"]["junit_xml"]).read_bytes())
-    assert totals == expected_from_return(ret)[0] == {"tests": 4 + 8 * 3, "failures": 0, "skipped": 0, "errors": 0}
+    assert totals == expected_from_return(ret)[0] == {"tests": 4 + 10 * 3, "failures": 0, "skipped": 0, "errors": 0}
     # each batch's call has its own jid: the return lists all three, the host's testcase its own
     update = _ret_steps(ret)[6]
     assert len(update["jids"]) == 3

@@ -31,7 +31,7 @@ def test_update_website_passes_on_exactly_web1_to_web3_and_reruns_without_change
     for st in ret["scenarios"][0]["steps"]:
         if st["call"]:
             assert sorted(st["hosts"]) == WEB and all(h["status"] == "passed" for h in st["hosts"].values())
-    assert ret["summary"].startswith("1 scenario (1 passed), 12 steps (12 passed), 3 hosts")
+    assert ret["summary"].startswith("1 scenario (1 passed), 14 steps (14 passed), 3 hosts")
     assert versions(sb) == {"web1": "4.2.6-3", "web2": "4.2.6-3", "web3": "4.2.6-3", "web4": "4.2.5-1"}
     assert all(probes(sb, ["web1", "web2", "web3", "web4"]).values())
     # live progress: one line per step, with location and host counts
