@@ -1,5 +1,6 @@
 """Acceptance of the sandbox (issue 2) on the session's default-spec sandbox: real daemons, real traffic."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,18 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sandbox(make_sandbox):
+    """A default-spec sandbox of this module's own.
+
+    These tests check the state `up` leaves (versions, rules, minions), and other modules run
+    deployments on the session's sandbox, so sharing it would make them order-dependent.
+    """
+    own = make_sandbox(None, name=f"a{os.getpid()}")
+    yield own
+    own.down()
 
 CLI = [sys.executable, "-m", "saltext.scenario.sandbox"]
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("scenario-sandbox"))

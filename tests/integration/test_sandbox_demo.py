@@ -45,4 +45,4 @@ def test_demo_interrupted_mid_job_still_cleans_up(demo_name, monkeypatch, capsys
 def test_demo_leaves_a_running_sandbox_of_the_same_name_alone(sandbox, capsys):
     assert demo.main(["--name", sandbox.name]) == 2
     assert "already up" in capsys.readouterr().err
-    assert sandbox.status()["up"] is True
+    assert sandbox.status()["master"]["running"] is True

@@ -125,7 +125,7 @@ def test_two_sandboxes_side_by_side(sandbox, two_hosts):
     assert set(theirs) == {"pinned", "free"}
     # Same addresses in both, separate networks: web1 and pinned are both 198.51.100.11.
     assert sandbox.record["hosts"]["web1"]["address"] == two_hosts.record["hosts"]["pinned"]["address"]
-    assert sandbox.web("web1") == "mywebapp 4.2.5-1"
+    assert sandbox.web("web1").startswith("mywebapp ")  # the session sandbox may have been deployed to
     assert two_hosts.probe("pinned") and sandbox.probe("web1")
     assert not set(sandbox.record["netns"]) & set(two_hosts.record["netns"])
 
