@@ -74,7 +74,7 @@ def _check_events(ret, events):
     tags = [tag for tag, _data in events]
     assert tags[0] == f"saltext/scenario/{run_id}/run/started"
     assert tags[-1] == f"saltext/scenario/{run_id}/run/finished"
-    assert tags[1:-1] == [f"saltext/scenario/{run_id}/step/finished"] * 12
+    assert tags[1:-1] == [f"saltext/scenario/{run_id}/step/finished"] * 14
     assert all(data["run_id"] == run_id for _tag, data in events)
     started, finished = events[0][1], events[-1][1]
     assert started["pinned"] == ret["pinned"] == WEB and started["batches"] == ret["batches"]
