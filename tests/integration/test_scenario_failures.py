@@ -44,7 +44,7 @@ def test_missing_version_halts_with_location_and_leaves_batch_blocked(fresh):
     assert ret["failed_hosts"] == {"web2": {"step": "Then the package version for mywebapp should be 4.2.6-3",
                                             "location": "features/update_website.feature:12",
                                             "reason": failed["hosts"]["web2"]["reason"]}}
-    assert statuses(ret)[8:] == ["skipped"] * 4
+    assert statuses(ret)[8:] == ["skipped"] * 6
     assert ret["still_blocked"] == WEB
     assert probes(fresh) == {h: False for h in WEB}  # unblock never ran
     assert any(line.startswith("\u2718 Then the package version") and "web2" in line for line in progress)

@@ -82,7 +82,7 @@ class FakeFleet:
                             "ok": code == 0}, "retcode": 0 if code == 0 else 1}
         if fun == "file.file_exists":
             return {"ret": args[0] in host.files, "retcode": 0}
-        if fun == "service.restart":
+        if fun == "service.restart" or (fun == "service.status" and args[0] == "mywebapp"):
             return {"ret": True, "retcode": 0}
         return {"ret": f"'{fun}' is not available.", "retcode": 254}
 

@@ -45,10 +45,12 @@ def test_one_state_per_step_on_the_pinned_list_with_a_require_chain(opts, site):
         f"{UPDATE}:10 Then traffic from the load balancer should be blocked",
         f"{UPDATE}:11 When I update the package mywebapp",
         f"{UPDATE}:12 Then the package version for mywebapp should be 4.2.6-3",
-        f"{UPDATE}:13 Then the NRPE check check_web should pass within 10 seconds",
-        f"{UPDATE}:14 Then the NRPE check check_load should pass",
-        f"{UPDATE}:15 When I unblock the load balancer",
-        f"{UPDATE}:16 Then traffic from the load balancer should be unblocked",
+        f"{UPDATE}:13 When I restart the service mywebapp",
+        f"{UPDATE}:14 Then the service mywebapp should be running",
+        f"{UPDATE}:15 Then the NRPE check check_web should pass within 10 seconds",
+        f"{UPDATE}:16 Then the NRPE check check_load should pass",
+        f"{UPDATE}:17 When I unblock the load balancer",
+        f"{UPDATE}:18 Then traffic from the load balancer should be unblocked",
     ]
     ids = list(states)
     for index, (sid, st) in enumerate(states.items()):
@@ -56,12 +58,13 @@ def test_one_state_per_step_on_the_pinned_list_with_a_require_chain(opts, site):
         assert st["expect_minions"] is True and st["failhard"] is True, sid
         assert st.get("require") == ([{"salt": ids[index - 1]}] if index else None), sid
     assert [st["name"] for st in states.values()] == [
-        "lbgate.block", "lbgate.verify_blocked", "pkgcheck.update", "pkgcheck.verify", "nrpe.run", "nrpe.run",
+        "lbgate.block", "lbgate.verify_blocked", "pkgcheck.update", "pkgcheck.verify", "service.restart",
+        "service.status", "nrpe.run", "nrpe.run",
         "lbgate.unblock", "lbgate.verify_blocked"]
     assert states[ids[1]]["arg"] == ["198.51.100.10"] and states[ids[1]]["kwarg"] == {"expected": True}
     assert states[ids[3]]["arg"] == ["mywebapp", "4.2.6-3"]
-    assert states[ids[4]]["retry"] == {"attempts": 11, "interval": 1}  # "within 10 seconds"
-    assert "retry" not in states[ids[5]]
+    assert states[ids[6]]["retry"] == {"attempts": 11, "interval": 1}  # "within 10 seconds"
+    assert "retry" not in states[ids[7]]
     assert [call[1] for call in fleet.calls] == []  # discovery only: nothing was called on the hosts
 
 
@@ -92,7 +95,7 @@ def test_batches_chain_one_after_the_other(opts, site):
 
 def test_batch_argument_overrides_the_feature(opts, site):
     ret, _ = _compile(opts, site, batch="2")
-    assert ret["batches"] == [["web1", "web2"], ["web3"]] and len(ret["states"]) == 16
+    assert ret["batches"] == [["web1", "web2"], ["web3"]] and len(ret["states"]) == 20
 
 
 def test_values_yaml_would_mangle_are_quoted(opts, site):

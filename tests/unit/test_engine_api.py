@@ -37,11 +37,11 @@ def test_run_update_website_passes_and_reports(site, opts):
     ret = api.run(opts, "update_website", DirSource(site), lambda: fleet, progress=lines.append)
     assert ret["retcode"] == 0, ret
     assert ret["pinned"] == ["web1", "web2", "web3"]
-    assert ret["summary"].startswith("1 scenario (1 passed), 12 steps (12 passed), 3 hosts")
-    assert lines[0].startswith("pinned 3 host(s)") and len(lines) == 13
+    assert ret["summary"].startswith("1 scenario (1 passed), 14 steps (14 passed), 3 hosts")
+    assert lines[0].startswith("pinned 3 host(s)") and len(lines) == 15
     tags = [tag for tag, _data in fleet.events]
     assert tags[0].startswith("saltext/scenario/") and tags[0].endswith("/run/started")
-    assert tags[-1].endswith("/run/finished") and sum(t.endswith("/step/finished") for t in tags) == 12
+    assert tags[-1].endswith("/run/finished") and sum(t.endswith("/step/finished") for t in tags) == 14
     assert all(data["run_id"] == ret["run_id"] for _t, data in fleet.events)
     # a rerun changes nothing and still passes
     again = api.run(opts, "update_website", DirSource(site), lambda: fleet)

@@ -113,7 +113,7 @@ def test_host_that_does_not_answer_fails_with_no_response():
 def test_retcode_alone_fails_a_host():
     fleet = default_fleet()
     result, _l, _e, _c = _run(fleet, body=["When I restart the service web", "Then the service web should be running"])
-    # service.status is not simulated: the fake answers retcode 254
+    # service.status is simulated for mywebapp only: for "web" the fake answers retcode 254
     assert result["retcode"] == 1
     assert result["scenarios"][0]["steps"][3]["hosts"]["web1"]["reason"].startswith("retcode 254")
 

@@ -147,7 +147,7 @@ def test_outputter_prints_history_one_line_per_run_and_a_record_as_yaml(runner):
     text = out.output(runner.history())
     lines = text.splitlines()
     assert len(lines) == 2 and lines[0].startswith(second["run_id"]) and lines[1].startswith(first["run_id"])
-    assert "exit 0" in lines[0] and "12 steps (12 passed)" in lines[0]
+    assert "exit 0" in lines[0] and "14 steps (14 passed)" in lines[0]
     assert out.output({"retcode": 0, "result": "history", "runs": [], "lines": []}) == "(no runs in the journal)"
     shown = out.output(runner.show(first["run_id"]))
     assert f"run_id: {first['run_id']}" in shown and "location: features/update_website.feature:9" in shown

@@ -48,13 +48,13 @@ def test_passing_run_reports_every_step_passed(site, opts, tmp_path):
     assert (feature["uri"], feature["name"], feature["line"]) == ("features/update_website.feature",
                                                                     "Update the production systems", 1)
     assert [e["name"] for e in feature["elements"]] == ["Update the website"]
-    assert len(steps) == 12 and {s["result"]["status"] for _n, s in steps} == {"passed"}
+    assert len(steps) == 14 and {s["result"]["status"] for _n, s in steps} == {"passed"}
     block = steps[4][1]
     assert block["keyword"] == "When " and block["name"] == "I block the load balancer" and block["line"] == 9
     assert block["match"]["location"] == "features/update_website.feature:9"
     assert "web2: passed" in block["output"] and any(line.startswith("jids: ") for line in block["output"])
     root, totals = junit_totals(junit)
-    assert totals == expected_from_return(ret)[0] == {"tests": 4 + 8 * 3, "failures": 0, "skipped": 0, "errors": 0}
+    assert totals == expected_from_return(ret)[0] == {"tests": 4 + 10 * 3, "failures": 0, "skipped": 0, "errors": 0}
     names = [c.get("name") for c in root.iter("testcase")]
     assert "When I block the load balancer (features/update_website.feature:9) [web2]" in names
     assert root.find("testsuite").get("name") == "Update the production systems"

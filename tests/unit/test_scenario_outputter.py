@@ -38,9 +38,9 @@ def test_failed_run_rendering(out, run_ret):
     # web2's source only has 4.2.5-1: the update is a no-op there, the version check fails
     assert "\u2718 Then the package version for mywebapp should be 4.2.6-3  # features/update_website.feature:12" in text
     assert "web2: installed '4.2.5-1', expected '4.2.6-3'" in text
-    assert "- When I unblock the load balancer  # features/update_website.feature:15" in text
+    assert "- When I unblock the load balancer  # features/update_website.feature:17" in text
     assert "Still blocked at the load balancer: web1, web2" in text
-    assert text.rstrip().splitlines()[-1].startswith("1 scenario (1 failed), 12 steps (7 passed, 1 failed, 4 skipped), 2 hosts")
+    assert text.rstrip().splitlines()[-1].startswith("1 scenario (1 failed), 14 steps (7 passed, 1 failed, 6 skipped), 2 hosts")
 
 
 def test_plan_rendering_shows_calls(out, run_ret):

@@ -40,7 +40,7 @@ def test_run_sets_retcode_both_ways_and_streams_progress(runner):
     ret = runner.run("update_website")
     assert ret["retcode"] == 0 and runner.__context__["retcode"] == 0
     assert ret["outputter"] == "scenario"
-    assert len(runner.progress) == 13
+    assert len(runner.progress) == 15
     assert all(tag == "progress" and data["outputter"] == "scenario" for tag, data in runner.progress)
     assert "I block the load balancer" in runner.progress[5][1]["message"]
 
