@@ -4,23 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from engine_fakes import FakeHost, FakeFleet, default_fleet
+from engine_fakes import FakeHost, FakeFleet, copy_site, default_fleet
 from saltext.scenario.engine import api
 from saltext.scenario.engine.lock import ScenarioLock
 from saltext.scenario.engine.source import DirSource
 
 DATA = Path(__file__).parent / "data"
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def site(tmp_path):
-    (tmp_path / "features" / "steps").mkdir(parents=True)
-    for name in ("update_website.feature", "rolling_update.feature", "steps/files.yaml"):
-        shutil.copy(REPO / "features" / name, tmp_path / "features" / name)
-    for bad in ("undefined_step", "bad_ip", "shell_package", "jinja", "ambiguous", "seed_verbatim"):
-        shutil.copy(DATA / f"{bad}.feature", tmp_path / "features" / f"{bad}.feature")
-    return tmp_path
+    bad = ("undefined_step", "bad_ip", "shell_package", "jinja", "ambiguous", "seed_verbatim")
+    return copy_site(tmp_path, extra=[DATA / f"{name}.feature" for name in bad])
 
 
 @pytest.fixture

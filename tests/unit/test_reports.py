@@ -1,27 +1,20 @@
 """report_dir=: Cucumber JSON and JUnit XML from a run on a fake fleet agree with its return."""
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from engine_fakes import FakeFleet, FakeHost
+from engine_fakes import FakeFleet, FakeHost, copy_site
 from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
 from saltext.scenario.engine import recorded_run
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.report_files import check_report_dir, report_stem
 from saltext.scenario.engine.source import DirSource
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 @pytest.fixture
 def site(tmp_path):
-    (tmp_path / "features" / "steps").mkdir(parents=True)
-    for name in ("update_website.feature", "rolling_update.feature", "steps/files.yaml"):
-        shutil.copy(REPO / "features" / name, tmp_path / "features" / name)
-    return tmp_path
+    return copy_site(tmp_path)
 
 
 @pytest.fixture
