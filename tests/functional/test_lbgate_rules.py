@@ -5,36 +5,11 @@ import pytest
 from _firewall_view import full_ruleset
 from _firewall_view import rule_lines
 from _firewall_view import run_in
+from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401  pylint: disable=unused-import
 from salt.exceptions import SaltInvocationError
 
-BACKENDS = ["iptables", "nftables"]
 ADDRESSES = {4: "198.51.100.10", 6: "2001:db8::10"}
 BAD_INPUTS = ["0.0.0.0/0", "::/0", "10.0.0.1 -j ACCEPT", "$(id)", "-F", "", "example.com"]
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def backend(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def gate(module_netns_factory, module_netns_minion, backend):
-    """One namespace and one minion per backend for the whole module (minions are slow to start)."""
-    ns = module_netns_factory()
-    return ns, module_netns_minion(ns, {"lbgate.backend": backend})
-
-
-@pytest.fixture
-def gate_ns(gate):
-    """The shared namespace, its firewall emptied before each test."""
-    run_in(gate[0], "nft", "flush", "ruleset")
-    assert run_in(gate[0], "nft", "list", "ruleset").stdout.strip() == ""
-    return gate[0]
-
-
-@pytest.fixture
-def minion(gate, gate_ns):  # pylint: disable=unused-argument
-    return gate[1]
 
 
 @pytest.mark.parametrize("version", [4, 6])

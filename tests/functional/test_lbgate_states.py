@@ -4,34 +4,9 @@ lbgate.blocked / lbgate.unblocked through state.single, inside a network namespa
 import pytest
 from _firewall_view import full_ruleset
 from _firewall_view import rule_lines
-from _firewall_view import run_in
+from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401  pylint: disable=unused-import
 
 LB = "198.51.100.10"
-
-
-@pytest.fixture(scope="module", params=["iptables", "nftables"])
-def backend(request):
-    return request.param
-
-
-@pytest.fixture(scope="module")
-def gate(module_netns_factory, module_netns_minion, backend):
-    """One namespace and one minion per backend for the whole module (minions are slow to start)."""
-    ns = module_netns_factory()
-    return ns, module_netns_minion(ns, {"lbgate.backend": backend})
-
-
-@pytest.fixture
-def gate_ns(gate):
-    """The shared namespace, its firewall emptied before each test."""
-    run_in(gate[0], "nft", "flush", "ruleset")
-    assert run_in(gate[0], "nft", "list", "ruleset").stdout.strip() == ""
-    return gate[0]
-
-
-@pytest.fixture
-def minion(gate, gate_ns):  # pylint: disable=unused-argument
-    return gate[1]
 
 
 def test_blocked_test_mode_changes_nothing(minion, gate_ns):
