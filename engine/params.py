@@ -31,10 +31,12 @@ class ParamType:
     describe: str
 
 
-def _pattern(regex, what):
+def _pattern(regex, what, like=None):
+    message = f"not a {what} like {like}" if like else f"not a valid {what}"
+
     def convert(value):
         if not regex.match(value):
-            raise ValueError(f"not a valid {what}")
+            raise ValueError(message)
         return value
     return convert
 
@@ -73,18 +75,6 @@ def _path(value):
     return value
 
 
-def _class(value):
-    if not _CLASS_RE.match(value):
-        raise ValueError("not a class like roles::dev_server")
-    return value
-
-
-def _fact(value):
-    if not _FACT_RE.match(value):
-        raise ValueError("not a fact like country=de")
-    return value
-
-
 def _compound(value):
     value = value.strip()
     if not value or not _COMPOUND_RE.match(value) or value.startswith("-"):
@@ -92,11 +82,7 @@ def _compound(value):
     return value
 
 
-def _grain(value):
-    if not _GRAIN_RE.match(value):
-        raise ValueError("not a grain match like roles:dev_server")
-    return value
-
+_grain = _pattern(_GRAIN_RE, "grain match", like="roles:dev_server")
 
 TYPES = {t.name: t for t in [
     ParamType("ip", _ANY, _ip, "IP address"),
@@ -106,8 +92,8 @@ TYPES = {t.name: t for t in [
     ParamType("check", _ANY, _pattern(_CHECK_RE, "NRPE check name"), "NRPE check name"),
     ParamType("grain", _ANY, _grain, "grain match"),
     ParamType("pillar", _ANY, _grain, "pillar match"),
-    ParamType("class", _ANY, _class, "class"),
-    ParamType("fact", _ANY, _fact, "fact"),
+    ParamType("class", _ANY, _pattern(_CLASS_RE, "class", like="roles::dev_server"), "class"),
+    ParamType("fact", _ANY, _pattern(_FACT_RE, "fact", like="country=de"), "fact"),
     ParamType("compound", _ANY, _compound, "compound target"),
     ParamType("nodegroup", _ANY, _pattern(_WORD_RE, "nodegroup name"), "nodegroup name"),
     ParamType("word", _ANY, _pattern(_WORD_RE, "word"), "word"),
