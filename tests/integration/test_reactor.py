@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from master_bus import Bus
 from scenario_cli import parse
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -27,31 +28,6 @@ SPEC = {
     "master": {"config": {"scenario_reactor_allow": ["update_website", "slow"],
                           "scenario_reactor_senders": ["web*"]}},
 }
-
-# Prints the master bus's saltext/scenario/* events as JSON lines (with the time seen); "ready"
-# once subscribed. It stops `grace` seconds after every "SUFFIX=COUNT" wait is met, or at `limit`:
-# waiting for all expected events, not for a fixed time after the first, keeps a slow CI box from
-# cutting the record short.
-LISTEN = """
-import json, sys, time
-import salt.config, salt.utils.event
-conf, grace, limit = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-want = {s: int(n) for s, n in (a.rsplit("=", 1) for a in sys.argv[4:])}
-opts = salt.config.master_config(conf)
-event = salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True)
-event.connect_pub()
-print("ready", flush=True)
-seen, stop = dict.fromkeys(want, 0), time.time() + limit
-while time.time() < stop:
-    got = event.get_event(wait=0.5, full=True)
-    if not got or not got["tag"].startswith(("saltext/scenario/", "scenario/request")):
-        continue
-    print(json.dumps({"tag": got["tag"], "data": got["data"], "at": time.time()}, default=str), flush=True)
-    for suffix in want:
-        seen[suffix] += got["tag"].endswith(suffix)
-    if all(seen[s] >= want[s] for s in want):
-        stop = min(stop, time.time() + grace)
-"""
 
 # Sends the same request `count` times from inside a host, through its minion config, and prints
 # how many sends the minion took (event.send returns False when it could not pass one on).
@@ -69,21 +45,6 @@ def sb(make_sandbox):
     sandbox = make_sandbox(SPEC, f"rx{os.getpid() % 100000}", file_roots=[str(FILES)])
     yield sandbox
     sandbox.down()
-
-
-class Bus:
-    """Listens on the master bus until `want` ({tag suffix: count}) has been seen, then `grace` more."""
-
-    def __init__(self, sb, want, grace=3.0, limit=90.0):
-        conf = str(sb.master_conf_dir / "master")
-        waits = [f"{suffix}={count}" for suffix, count in want.items()]
-        self.proc = sb.popen_in_master([sys.executable, "-c", LISTEN, conf, str(grace), str(limit), *waits])
-        assert self.proc.stdout.readline().strip() == "ready", self.proc.stderr.read()
-
-    def events(self, timeout=200):
-        out, err = self.proc.communicate(timeout=timeout)
-        assert self.proc.returncode == 0, err[-2000:]
-        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def _tags(events, suffix):

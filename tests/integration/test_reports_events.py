@@ -8,14 +8,14 @@ sandbox; every test puts the fleet back as it found it.
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from master_bus import Bus
 from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
-from scenario_cli import FILES, WEB, probes, reset, scenario, unbuffered_env
+from scenario_cli import FILES, WEB, probes, reset, scenario
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -50,19 +50,12 @@ def overloaded_web2(sb):
 
 def _observed_run(sb, report_dir):
     """(ret, [(tag, data)]) of one scenario.run with a listener on the master bus."""
-    listener = sb.popen_in_master(["salt-run", "state.event", "saltext/scenario/*", f"count={EVENTS_PER_RUN}"],
-                                  env=unbuffered_env())
-    try:
-        time.sleep(2)  # let the listener subscribe before the run starts
-        code, ret, _ = scenario(sb, "run", "update_website", f"report_dir={report_dir}")
-        out, _err = listener.communicate(timeout=60)
-    finally:
-        if listener.poll() is None:
-            listener.kill()
-            listener.wait()
+    bus = Bus(sb, {"/run/finished": 1}, grace=0.5)
+    code, ret, _ = scenario(sb, "run", "update_website", f"report_dir={report_dir}")
+    events = [(e["tag"], e["data"]) for e in bus.events() if e["tag"].startswith("saltext/scenario/")]
     assert code == ret["retcode"], ret
-    events = [line.split("\t", 1) for line in out.splitlines() if line.startswith("saltext/scenario/")]
-    return ret, [(tag, json.loads(data)) for tag, data in events]
+    assert len(events) == EVENTS_PER_RUN, [tag for tag, _data in events]
+    return ret, events
 
 
 def _ret_steps(ret):
