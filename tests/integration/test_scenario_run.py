@@ -105,12 +105,9 @@ def test_dead_host_with_prediscover_exits_3_and_touches_nothing(sb):
     before = (versions(sb, ["web1", "web3"]), probes(sb))
     sb.stop("web2")
     try:
-        started = time.monotonic()
-        code, ret, _ = scenario(sb, "run", "update_website")
-        elapsed = time.monotonic() - started
+        code, ret, _ = scenario(sb, "run", "update_website")  # how fast: bench/ (dead host)
         assert code == 3, ret
         assert "web2" in ret["error"] and "pre-discovery" in ret["error"]
-        assert elapsed < 12, elapsed
         assert (versions(sb, ["web1", "web3"]), probes(sb)) == before
     finally:
         sb.start("web2")

