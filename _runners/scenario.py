@@ -102,10 +102,15 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         salt-run scenario.run update_website batch=1 timeout=30
         salt-run scenario.run update_website tags="@web and not @slow" test=True
     """
+    return _run(name, _progress, globals().get("__user__"), globals().get("__jid__"), scenario=scenario, tags=tags,
+                test=test, batch=batch, timeout=timeout, saltenv=saltenv, report_dir=report_dir)
+
+
+def _run(name, progress, user, runner_jid, scenario=None, tags=None, test=False, batch=None, timeout=None,
+         saltenv="base", report_dir=None):
     return _finish(_with_source(saltenv, lambda src: _recorded.run(
         __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch,
-        test=bool(test), progress=_progress, report_dir=report_dir, user=globals().get("__user__"),
-        runner_jid=globals().get("__jid__"))))
+        test=bool(test), progress=progress, report_dir=report_dir, user=user, runner_jid=runner_jid)))
 
 
 def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
@@ -226,7 +231,15 @@ def react(tag=None, data=None):
     """
     from saltext.scenario.engine import react as _react  # pylint: disable=import-outside-toplevel
 
-    return _finish(_react.react(__opts__, tag, data, lambda name, batch: run(name, batch=batch), _fire_master))
+    # The reactor runs runner reactions side by side in threads of one process, and Salt injects
+    # __jid_event__, __jid__ and __user__ into this module's globals, shared by those threads. A
+    # long run firing progress on the global __jid_event__ drives another reaction's event loop
+    # from the wrong thread; Salt then fails that reaction before it calls us, and its request is
+    # lost (seen in bursts of 60 requests). So a reactor-started run reads the globals once, here,
+    # and reports progress to the log and its own saltext/scenario/<run_id>/... events only.
+    user, jid = globals().get("__user__"), globals().get("__jid__")
+    return _finish(_react.react(__opts__, tag, data,
+                                lambda name, batch: _run(name, log.info, user, jid, batch=batch), _fire_master))
 
 
 def history(name=None, limit=20):

@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -107,6 +106,7 @@ def _log_counts(sb, want_requests):
 
 
 def test_a_burst_of_20_identical_requests_starts_one_run(sb):
+    log_before = len(master_log(sb))
     bus = Bus(sb, {"/run/finished": 1, "/react/busy": 19}, limit=60)
     conf = str(sb.state_dir / "h" / "web1" / "conf" / "minion")
     proc = sb.exec("web1", [sys.executable, "-c", BURST, conf, "20", "slow"], timeout=120)
@@ -117,19 +117,17 @@ def test_a_burst_of_20_identical_requests_starts_one_run(sb):
     reached, ignored = _log_counts(sb, delivered)
     started, finished = _tags(events, "/run/started"), _tags(events, "/run/finished")
     busy = _tags(events, "saltext/scenario/react/busy")
-    # What this project promises: of the requests that reach scenario.react while a run holds the
-    # lock, one runs and every other one is turned away as "already running".
-    if not (len(started) == 1 and len(finished) == 1 and reached >= 15 and ignored == reached - 1
-            and len(busy) == reached - 1 and all(e["data"]["reason"] == "already running" for e in busy)):
+    # Reactions run side by side in the reactor's threads. When the runner fired progress on the
+    # __jid_event__ those threads share, Salt logged errors and dropped about 1 request in 150
+    # before it reached scenario.react; the ERROR lines show such trouble even when none is lost.
+    errors = [line for line in master_log(sb)[log_before:].splitlines() if "[ERROR" in line]
+    if not (taken == delivered == reached == 20 and ignored == 19 and not errors
+            and len(started) == 1 and len(finished) == 1
+            and len(busy) == 19 and all(e["data"]["reason"] == "already running" for e in busy)):
         seen = [(round(e["at"] % 1000, 2), e["tag"], e["data"].get("reason")) for e in events]
         pytest.fail(json.dumps({"sends taken by web1": taken, "on the master bus": delivered,
                                 "reached scenario.react": reached, "ignored": ignored, "bus": seen,
-                                "master log": _react_lines(sb)[-50:]}, indent=1))
-    # Salt's events are at most once: a send can be lost on the way (minion, master bus, reactor).
-    # That is Salt's, not the lock's, so it is reported rather than failed; the note says so too.
-    if reached < 20:
-        warnings.warn(f"of 20 requests, web1 took {taken}, the master bus carried {delivered} and "
-                      f"{reached} reached scenario.react")
+                                "errors": errors[:10], "master log": _react_lines(sb)[-50:]}, indent=1))
 
 
 @pytest.mark.parametrize("host, payload, reason", [

@@ -121,9 +121,16 @@ def test_a_second_request_while_running_is_logged_as_already_running(warnings_lo
 def test_runner_react_goes_through_run_and_sets_retcode(tmp_path, monkeypatch, warnings_logged):
     mod = load("_runners/scenario.py", opts={**OPTS, "cachedir": str(tmp_path)})
     calls, fired = [], []
-    monkeypatch.setattr(mod, "run", lambda name, **kw: calls.append((name, kw)) or {"retcode": 1}, raising=True)
+
+    def fake_run(name, progress, user, runner_jid, **kw):
+        calls.append((name, progress, kw))
+        return {"retcode": 1}
+
+    monkeypatch.setattr(mod, "_run", fake_run, raising=True)
     monkeypatch.setattr(mod, "_fire_master", lambda data, tag: fired.append(tag), raising=True)
     assert mod.react(tag="scenario/request", data=_event({"scenario": "update_website"}))["retcode"] == 1
-    assert calls == [("update_website", {"batch": None})] and mod.__context__["retcode"] == 1
+    assert mod.__context__["retcode"] == 1
+    # A reactor-started run reports progress to the log only, never on the shared __jid_event__.
+    assert calls == [("update_website", mod.log.info, {"batch": None})]
     assert mod.react(tag="scenario/request", data=_event({"scenario": "../x"}))["retcode"] == 2
     assert mod.__context__["retcode"] == 2 and fired == ["saltext/scenario/react/refused"] and len(calls) == 1
