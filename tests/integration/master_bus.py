@@ -2,11 +2,10 @@
 import json
 import sys
 
-# Prints the master bus's saltext/scenario/* and scenario/request events as JSON lines (with the
-# time seen); "ready"
-# once subscribed. It stops `grace` seconds after every "SUFFIX=COUNT" wait is met, or at `limit`:
-# waiting for all expected events, not for a fixed time after the first, keeps a slow CI box from
-# cutting the record short.
+# Prints "ready" once subscribed, then the master bus's saltext/scenario/* and scenario/request
+# events as JSON lines with the time seen. It stops `grace` seconds after every "SUFFIX=COUNT" wait
+# is met, or at `limit`: waiting for all expected events, not for a fixed time after the first,
+# keeps a slow CI box from cutting the record short.
 _LISTEN = """
 import json, sys, time
 import salt.config, salt.utils.event

@@ -80,29 +80,18 @@ def test_an_allowed_event_starts_exactly_one_run(sb):
     assert versions == {"web1": "4.2.6-3", "web2": "4.2.6-3"}
 
 
-def _react_lines(sb):
-    """The master log's lines about requests, and any reactor error with its traceback."""
-    lines, keep = [], 0
-    for line in master_log(sb).splitlines():
-        if "[ERROR" in line and "reactor" in line.lower():
-            keep = 15
-        if keep or "scenario.react" in line or "scenario 'slow'" in line:
-            lines.append(line)
-        keep = max(0, keep - 1)
-    return lines
+REQUESTED = "scenario.react: 'web1' requested scenario 'slow'"
+IGNORED = "scenario 'slow' already running; request from 'web1' ignored"
 
 
-def _log_counts(sb, want_requests):
-    """(requests that reached scenario.react, requests it ignored as already running)."""
-    def counts(text):
-        return (text.count("scenario.react: 'web1' requested scenario 'slow'"),
-                text.count("scenario 'slow' already running; request from 'web1' ignored"))
-
+def _log_since(sb, offset, want_requests):
+    """The master log written after `offset`, once it shows `want_requests` requests and the
+    refusals of all but one (it trails the bus)."""
     def done(text):
-        reached, ignored = counts(text)
-        return reached >= want_requests and ignored >= reached - 1
+        reached = text.count(REQUESTED, offset)
+        return reached >= want_requests and text.count(IGNORED, offset) >= reached - 1
 
-    return counts(master_log(sb, done))
+    return master_log(sb, done)[offset:]
 
 
 def test_a_burst_of_20_identical_requests_starts_one_run(sb):
@@ -114,20 +103,24 @@ def test_a_burst_of_20_identical_requests_starts_one_run(sb):
     taken = int(proc.stdout.split()[-1])
     events = bus.events()
     delivered = sum(e["tag"] == "scenario/request" for e in events)
-    reached, ignored = _log_counts(sb, delivered)
+    log = _log_since(sb, log_before, delivered)
+    reached, ignored = log.count(REQUESTED), log.count(IGNORED)
     started, finished = _tags(events, "/run/started"), _tags(events, "/run/finished")
     busy = _tags(events, "saltext/scenario/react/busy")
     # Reactions run side by side in the reactor's threads. When the runner fired progress on the
     # __jid_event__ those threads share, Salt logged errors and dropped about 1 request in 150
     # before it reached scenario.react; the ERROR lines show such trouble even when none is lost.
-    errors = [line for line in master_log(sb)[log_before:].splitlines() if "[ERROR" in line]
+    errors = [line for line in log.splitlines() if "[ERROR" in line]
     if not (taken == delivered == reached == 20 and ignored == 19 and not errors
             and len(started) == 1 and len(finished) == 1
             and len(busy) == 19 and all(e["data"]["reason"] == "already running" for e in busy)):
-        seen = [(round(e["at"] % 1000, 2), e["tag"], e["data"].get("reason")) for e in events]
+        seen = [f'{e["at"] % 1000:.2f} {e["tag"]} {e["data"].get("reason") or ""}'.rstrip() for e in events]
+        # Requests, errors and the traceback lines under them (those do not start with a date).
+        told = [line for line in log.splitlines()
+                if "scenario.react" in line or "[ERROR" in line or not line[:4].isdigit()]
         pytest.fail(json.dumps({"sends taken by web1": taken, "on the master bus": delivered,
                                 "reached scenario.react": reached, "ignored": ignored, "bus": seen,
-                                "errors": errors[:10], "master log": _react_lines(sb)[-50:]}, indent=1))
+                                "master log": told[-80:]}, indent=1))
 
 
 @pytest.mark.parametrize("host, payload, reason", [
