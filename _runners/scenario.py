@@ -17,10 +17,10 @@ __func_alias__ = {"list_": "list"}
 
 try:
     from saltext.scenario.engine import api as _api
-    from saltext.scenario.engine import journal as _journal
-    from saltext.scenario.engine import recorded_run as _recorded
-    from saltext.scenario.engine.source import FileserverSource as _FileserverSource
-    from saltext.scenario.engine.transport import SaltTransport as _SaltTransport
+    from saltext.scenario.engine.records import journal as _journal
+    from saltext.scenario.engine.records import recorded_run as _recorded
+    from saltext.scenario.engine.parsing.source import FileserverSource as _FileserverSource
+    from saltext.scenario.engine.running.transport import SaltTransport as _SaltTransport
 
     _IMPORT_ERROR = None
 except ImportError as exc:  # the engine (and gherkin-official) must be installed on the master
@@ -189,7 +189,7 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
         salt-run scenario.compile update_website > orch/update_website.sls
         salt-run state.orchestrate orch.update_website
     """
-    from saltext.scenario.engine.compile import compile_sls  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.engine.running.compile import compile_sls  # pylint: disable=import-outside-toplevel
 
     command = " ".join(["salt-run scenario.compile", str(name)] + [
         f"{k}={v}" for k, v in (("scenario", scenario), ("tags", tags), ("batch", batch), ("timeout", timeout))
@@ -229,7 +229,7 @@ def react(tag=None, data=None):
         # by hand on the master, for a test:
         salt-run scenario.react tag=scenario/request data='{"id": "web1", "data": {"scenario": "update_website"}}'
     """
-    from saltext.scenario.engine import react as _react  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.engine.running import react as _react  # pylint: disable=import-outside-toplevel
 
     # The reactor runs runner reactions side by side in threads of one process, and Salt injects
     # __jid_event__, __jid__ and __user__ into this module's globals, shared by those threads. A

@@ -15,8 +15,8 @@ import time
 import salt.config
 
 from saltext.scenario.engine import api
-from saltext.scenario.engine.source import FileserverSource
-from saltext.scenario.engine.transport import SaltTransport
+from saltext.scenario.engine.parsing.source import FileserverSource
+from saltext.scenario.engine.running.transport import SaltTransport
 
 
 def main(master_config, feature, timeout):

@@ -12,7 +12,7 @@ functions with the same arguments.
 import yaml
 
 from saltext.scenario.engine import api
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.parsing.source import DirSource
 
 
 def feature_calls(repo_root, feature):

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from saltext.scenario.engine import api
-from saltext.scenario.engine.parse import parse_feature
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.parsing.parse import parse_feature
+from saltext.scenario.engine.parsing.source import DirSource
 
 BACKGROUND = [
     "Given the load balancer has ip address 198.51.100.10",

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from saltext.scenario.engine import builtin_steps
+from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.parse import parse_feature
-from saltext.scenario.engine.plan import build_plan
-from saltext.scenario.engine.registry import Registry
+from saltext.scenario.engine.parsing.parse import parse_feature
+from saltext.scenario.engine.running.plan import build_plan
+from saltext.scenario.engine.steps.registry import Registry
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,8 +7,8 @@ import yaml
 
 from engine_fakes import FakeFleet, FakeHost, default_fleet
 from fake_dunders import load
-from saltext.scenario.engine.compile import compile_sls
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.running.compile import compile_sls
+from saltext.scenario.engine.parsing.source import DirSource
 
 REPO = Path(__file__).resolve().parents[2]
 UPDATE = "features/update_website.feature"

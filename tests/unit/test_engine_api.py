@@ -6,8 +6,8 @@ import pytest
 
 from engine_fakes import FakeHost, FakeFleet, copy_site, default_fleet
 from saltext.scenario.engine import api
-from saltext.scenario.engine.lock import ScenarioLock
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.running.lock import ScenarioLock
+from saltext.scenario.engine.parsing.source import DirSource
 
 DATA = Path(__file__).parent / "data"
 

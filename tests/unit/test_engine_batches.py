@@ -1,6 +1,6 @@
 import pytest
 
-from saltext.scenario.engine.batches import compute_batches, parse_batch
+from saltext.scenario.engine.running.batches import compute_batches, parse_batch
 from saltext.scenario.engine.errors import InvalidScenario
 
 

@@ -2,12 +2,12 @@
 import pytest
 
 from engine_fakes import FakeHost, FakeFleet, default_fleet
-from saltext.scenario.engine import builtin_steps
-from saltext.scenario.engine.execute import Executor
-from saltext.scenario.engine.parse import parse_feature
-from saltext.scenario.engine.plan import build_plan
-from saltext.scenario.engine.registry import Registry
-from saltext.scenario.engine.report import ProgressReporter, ResultCollector
+from saltext.scenario.engine.steps import builtin_steps
+from saltext.scenario.engine.running.execute import Executor
+from saltext.scenario.engine.parsing.parse import parse_feature
+from saltext.scenario.engine.running.plan import build_plan
+from saltext.scenario.engine.steps.registry import Registry
+from saltext.scenario.engine.records.report import ProgressReporter, ResultCollector
 
 BACKGROUND = [
     "Given the load balancer has ip address 198.51.100.10",

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from saltext.scenario.engine.errors import LockHeld
-from saltext.scenario.engine.lock import ScenarioLock, lock_path
+from saltext.scenario.engine.running.lock import ScenarioLock, lock_path
 
 
 def test_second_holder_is_refused_until_released(tmp_path):
@@ -21,7 +21,7 @@ def test_second_holder_is_refused_until_released(tmp_path):
 
 def test_lock_of_a_dead_process_is_taken_over(tmp_path):
     code = ("import sys; sys.path[:0] = " + repr(sys.path) + "\n"
-            "from saltext.scenario.engine.lock import ScenarioLock\n"
+            "from saltext.scenario.engine.running.lock import ScenarioLock\n"
             f"ScenarioLock({str(tmp_path)!r}, 'update_website').acquire()\n"
             "import os; os._exit(0)\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

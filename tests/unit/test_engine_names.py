@@ -1,7 +1,7 @@
 import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.names import decode, feature_path, feature_url, name_of
+from saltext.scenario.engine.parsing.names import decode, feature_path, feature_url, name_of
 
 
 @pytest.mark.parametrize("name,path", [

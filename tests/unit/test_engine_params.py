@@ -1,7 +1,7 @@
 """Typed parameters: good values pass, anything shell-ish or option-looking is refused."""
 import pytest
 
-from saltext.scenario.engine.params import TYPES
+from saltext.scenario.engine.steps.params import TYPES
 
 
 def _ok(type_name, value):

@@ -1,9 +1,9 @@
 """A 500-step feature parses, matches and plans. How fast is measured by bench/run.py (parse_ms),
 not asserted here: timings on a shared 2-core machine make flaky tests."""
-from saltext.scenario.engine import builtin_steps
-from saltext.scenario.engine.parse import parse_feature
-from saltext.scenario.engine.plan import build_plan
-from saltext.scenario.engine.registry import Registry
+from saltext.scenario.engine.steps import builtin_steps
+from saltext.scenario.engine.parsing.parse import parse_feature
+from saltext.scenario.engine.running.plan import build_plan
+from saltext.scenario.engine.steps.registry import Registry
 
 CYCLE = ["When I block the load balancer", "Then traffic from the load balancer should be blocked",
          "When I update the package mywebapp to version 4.2.6-3",

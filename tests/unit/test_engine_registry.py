@@ -1,10 +1,10 @@
 """Step registry: pattern compiling, ambiguity at registration and at match time, undefined steps."""
 import pytest
 
-from saltext.scenario.engine import builtin_steps
+from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.model import Step
-from saltext.scenario.engine.registry import Registry, StepDef, compile_pattern
+from saltext.scenario.engine.parsing.model import Step
+from saltext.scenario.engine.steps.registry import Registry, StepDef, compile_pattern
 
 
 def _step(text, kind="then", line=7):

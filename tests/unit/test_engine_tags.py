@@ -1,7 +1,7 @@
 import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.tags import compile_tags
+from saltext.scenario.engine.parsing.tags import compile_tags
 
 
 @pytest.mark.parametrize("expr,tags,expected", [

@@ -8,9 +8,9 @@ import pytest
 
 from engine_fakes import FakeFleet, FakeHost, default_fleet
 from fake_dunders import load
-from saltext.scenario.engine import journal, recorded_run
+from saltext.scenario.engine.records import journal, recorded_run
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.parsing.source import DirSource
 
 REPO = Path(__file__).resolve().parents[2]
 

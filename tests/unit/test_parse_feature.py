@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.parse import IMPLICIT_BACKGROUND_WARNING, parse_feature, select
+from saltext.scenario.engine.parsing.parse import IMPLICIT_BACKGROUND_WARNING, parse_feature, select
 
 DATA = Path(__file__).parent / "data"
 SEED_FILE = Path("/work/shared/seed/test-driven-deployment.txt")

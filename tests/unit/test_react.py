@@ -4,7 +4,7 @@ import logging
 import pytest
 
 from fake_dunders import load
-from saltext.scenario.engine import react as react_mod
+from saltext.scenario.engine.running import react as react_mod
 
 OPTS = {"scenario_reactor_allow": ["update_website"], "scenario_reactor_senders": ["web*"]}
 

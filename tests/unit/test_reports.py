@@ -7,10 +7,10 @@ import pytest
 
 from engine_fakes import FakeFleet, FakeHost, copy_site
 from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
-from saltext.scenario.engine import recorded_run
+from saltext.scenario.engine.records import recorded_run
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.report_files import check_report_dir, report_stem
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
+from saltext.scenario.engine.parsing.source import DirSource
 
 @pytest.fixture
 def site(tmp_path):
@@ -126,7 +126,7 @@ def test_outputter_lists_the_report_paths(site, opts, tmp_path):
 
 
 def test_aborted_run_is_an_error_in_junit_and_keeps_its_finished_steps_in_the_journal(site, opts, tmp_path):
-    from saltext.scenario.engine import journal  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.engine.records import journal  # pylint: disable=import-outside-toplevel
 
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine_fakes import default_fleet
 from fake_dunders import load
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.parsing.source import DirSource
 
 REPO = Path(__file__).resolve().parents[2]
 

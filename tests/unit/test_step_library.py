@@ -3,12 +3,12 @@ from pathlib import Path
 
 import pytest
 
-from saltext.scenario.engine import builtin_steps
+from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.library import DEFAULT_ALLOWED, load_libraries, load_library
-from saltext.scenario.engine.model import Step
-from saltext.scenario.engine.registry import Registry
-from saltext.scenario.engine.source import DirSource
+from saltext.scenario.engine.steps.library import DEFAULT_ALLOWED, load_libraries, load_library
+from saltext.scenario.engine.parsing.model import Step
+from saltext.scenario.engine.steps.registry import Registry
+from saltext.scenario.engine.parsing.source import DirSource
 
 REPO = Path(__file__).resolve().parents[2]
 FILES_YAML = """

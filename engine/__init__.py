@@ -1,1 +1,0 @@
-"""The scenario engine: parse -> match -> plan -> execute -> report."""

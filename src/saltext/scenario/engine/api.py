@@ -1,0 +1,161 @@
+"""The engine's entry points: run, plan, validate, list_features, steps.
+
+Every function returns a dict carrying `retcode` (0 passed, 1 step failed, 2 invalid,
+3 discovery shortfall, 4 locked). Salt objects come in from the caller: a `source` with
+read/list and, for plan and run, a transport factory, so all of this runs without daemons.
+"""
+import logging
+import time
+import uuid
+
+from .steps import builtin_steps
+from .running.discover import discover
+from .errors import EXIT_PASSED, ScenarioError
+from .running.execute import Executor
+from .steps.library import STEPS_DIR, load_libraries
+from .running.lock import ScenarioLock
+from .parsing.names import FEATURES_DIR, decode, feature_path, name_of
+from .parsing.parse import parse_feature
+from .running.plan import build_plan
+from .steps.registry import Registry
+from .records.report import BusReporter, ProgressReporter, ResultCollector
+
+log = logging.getLogger(__name__)
+
+
+def _error(exc, name=None):
+    return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
+
+
+def load_feature(source, name):
+    path = feature_path(name)  # validates the name before anything is read
+    return parse_feature(decode(source.read(path), path), path)
+
+
+def make_registry(source, opts):
+    registry = builtin_steps.register(Registry())
+    load_libraries(source, registry, opts)
+    return registry
+
+
+def prepare(opts, name, source, scenario=None, tags=None, batch=None):
+    feature = load_feature(source, name)
+    return build_plan(name, feature, make_registry(source, opts), opts, scenario=scenario, tags=tags, batch=batch)
+
+
+def _describe_steps(plan):
+    return [{"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags),
+             "steps": [st.as_dict() for st in ps.steps]} for ps in plan.scenarios]
+
+
+def validate(opts, name, source, scenario=None, tags=None, batch=None):
+    """Parse and match only; no minion is contacted."""
+    try:
+        plan = prepare(opts, name, source, scenario, tags, batch)
+    except ScenarioError as exc:
+        return _error(exc, name)
+    return {"retcode": EXIT_PASSED, "result": "valid", "name": name, "uri": plan.feature.uri,
+            "feature": plan.feature.name, "target": plan.target, "batch": plan.batch,
+            "scenarios": _describe_steps(plan), "warnings": plan.warnings,
+            "summary": f"{len(plan.scenarios)} scenario(s), {plan.step_count()} steps: valid"}
+
+
+def _plan_result(plan, found):
+    from .running.batches import compute_batches  # pylint: disable=import-outside-toplevel
+
+    batches = compute_batches(found.pinned, plan.batch)
+    calls = sum(1 for ps in plan.scenarios for st in ps.steps if st.call)
+    return {"retcode": EXIT_PASSED, "result": "plan", "test": True, "name": plan.name, "uri": plan.feature.uri,
+            "feature": plan.feature.name, "target": plan.target, "pinned": found.pinned,
+            "expected": found.expected, "missing": found.missing, "batches": batches,
+            "scenarios": _describe_steps(plan), "warnings": plan.warnings + found.warnings,
+            "summary": f"would run {calls} Salt call(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es); "
+                       "nothing was changed"}
+
+
+def plan(opts, name, source, transport_factory, scenario=None, tags=None, batch=None):
+    """Resolve, match and discover; show the pinned hosts and the Salt call per step. Changes nothing."""
+    try:
+        the_plan = prepare(opts, name, source, scenario, tags, batch)
+        transport = transport_factory()
+        try:
+            found = discover(transport, the_plan.context)
+        finally:
+            _close(transport)
+    except ScenarioError as exc:
+        return _error(exc, name)
+    return _plan_result(the_plan, found)
+
+
+def _close(thing):
+    close = getattr(thing, "close", None)
+    if close:
+        close()
+
+
+def run(opts, name, source, transport_factory, scenario=None, tags=None, batch=None, test=False,
+        progress=None, listeners=(), run_id=None):
+    """Run a scenario. `progress(line)` gets a line per finished step while it runs."""
+    if test:
+        return plan(opts, name, source, transport_factory, scenario, tags, batch)
+    run_id = run_id or f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    try:
+        the_plan = prepare(opts, name, source, scenario, tags, batch)
+        lock = ScenarioLock(opts["cachedir"], name).acquire()
+    except ScenarioError as exc:
+        return _error(exc, name)
+    transport = None
+    try:
+        transport = transport_factory()
+        found = discover(transport, the_plan.context)
+        collector = ResultCollector(the_plan)
+        reporters = [collector, BusReporter(transport.fire, name), *listeners]
+        if progress:
+            reporters.append(ProgressReporter(progress))
+
+        def emit(event):
+            for reporter in reporters:
+                try:
+                    reporter(event)
+                except Exception:  # pylint: disable=broad-except
+                    # A broken reporter must not stop a deployment half way.
+                    if reporter is collector:
+                        raise
+                    log.exception("scenario reporter failed on %s", event.get("event"))
+
+        Executor(the_plan, transport, emit, run_id).run(found.pinned)
+        result = collector.result()
+        result["warnings"] = result["warnings"] + found.warnings
+        result["missing"] = found.missing
+        return result
+    except ScenarioError as exc:
+        if transport is not None:
+            transport.fire({"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
+                           f"{BusReporter.TAG_PREFIX}/{run_id}/run/error")
+        return _error(exc, name)
+    except Exception as exc:  # pylint: disable=broad-except
+        # E.g. the master's client failing mid-run: the run did not pass, and hosts may be
+        # blocked, so it must not look like a clean "nothing ran" (2) either.
+        log.exception("scenario %s: run %s aborted", name, run_id)
+        return {"retcode": 1, "result": "error", "name": name, "run_id": run_id,
+                "error": f"run aborted by an internal error: {exc!r}; hosts may be left blocked"}
+    finally:
+        if transport is not None:
+            _close(transport)
+        lock.release()
+
+
+def list_features(source):
+    paths = [p for p in source.list(FEATURES_DIR + "/")
+             if p.endswith(".feature") and not p.startswith(STEPS_DIR + "/")]
+    return {"retcode": EXIT_PASSED, "features": sorted(name_of(p) for p in paths)}
+
+
+def steps(opts, source):
+    """Every step definition: built-ins and the site libraries, with where each comes from."""
+    try:
+        registry = make_registry(source, opts)
+    except ScenarioError as exc:
+        return _error(exc)
+    return {"retcode": EXIT_PASSED,
+            "steps": [{"kind": d.kind, "pattern": d.pattern, "origin": d.origin} for d in registry.all()]}

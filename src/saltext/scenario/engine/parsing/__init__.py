@@ -1,0 +1,1 @@
+"""Feature files in: names checked, text read and decoded, Gherkin parsed into plain data."""

@@ -1,0 +1,116 @@
+"""The run journal: an append-only JSON-lines audit trail of scenario runs on the master.
+
+One record per run, appended with O_APPEND in a single write() and fsync'd, never rewritten,
+so concurrent runs cannot interleave records and a crash loses at most the record being
+written. It lives apart from Salt's job cache (`<cachedir>/scenario/journal.jsonl`, or the
+master option `scenario_journal`), so it survives keep_jobs expiry and a wiped job cache.
+Readers skip a damaged line with a warning instead of failing.
+"""
+import collections
+import fcntl
+import json
+import logging
+import os
+import re
+
+from ..errors import InvalidScenario
+
+log = logging.getLogger(__name__)
+
+RUN_ID_RE = re.compile(r"[0-9]{14}-[0-9a-f]{8}")
+FORMAT_VERSION = 1
+MAX_LIMIT = 10000
+
+
+def journal_path(opts):
+    path = opts.get("scenario_journal") or os.path.join(opts["cachedir"], "scenario", "journal.jsonl")
+    if not os.path.isabs(path):
+        raise InvalidScenario(f"master option scenario_journal must be an absolute path: {path!r}")
+    return path
+
+
+def check_run_id(run_id):
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
+        raise InvalidScenario(f"not a run id (YYYYmmddHHMMSS-xxxxxxxx): {run_id!r}")
+    return run_id
+
+
+def check_limit(limit):
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        raise InvalidScenario(f"limit must be a whole number: {limit!r}") from None
+    if isinstance(limit, bool) or not 1 <= value <= MAX_LIMIT:
+        raise InvalidScenario(f"limit must be between 1 and {MAX_LIMIT}: {limit!r}")
+    return value
+
+
+def append(path, record):
+    """Append one record as one line in one write(); returns the bytes written."""
+    line = (json.dumps(record, sort_keys=True, default=str, separators=(",", ":")) + "\n").encode()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        # O_APPEND already makes the write land whole at the end; the lock also covers
+        # filesystems (NFS) where it does not.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        written = os.write(fd, line)
+        if written != len(line):
+            raise OSError(f"short write to the scenario journal {path}: {written} of {len(line)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return written
+
+
+def records(path, warnings=None):
+    """Every readable record, oldest first; damaged lines are skipped and reported in `warnings`."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+                if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
+                    raise ValueError("not a run record")
+            except ValueError as exc:
+                message = f"{path}:{number}: damaged journal line skipped ({exc})"
+                log.warning("%s", message)
+                if warnings is not None:
+                    warnings.append(message)
+                continue
+            yield record
+
+
+def summary_of(record):
+    return {"run_id": record.get("run_id"), "started": record.get("started"), "name": record.get("name"),
+            "user": record.get("user"), "retcode": record.get("retcode"), "summary": record.get("summary")}
+
+
+def history(path, name=None, limit=20):
+    """The newest `limit` runs (of scenario `name`, if given), newest first, one summary each."""
+    limit = check_limit(limit)
+    warnings = []
+    newest = collections.deque(maxlen=limit)
+    for record in records(path, warnings):
+        if name is None or record.get("name") == name:
+            newest.append(summary_of(record))
+    return list(reversed(newest)), warnings
+
+
+def find(path, run_id):
+    """The record of `run_id` (validated first), or None."""
+    check_run_id(run_id)
+    warnings = []
+    found = None
+    for record in records(path, warnings):
+        if record.get("run_id") == run_id:
+            found = record
+    return found, warnings
+
+
+def history_line(summary):
+    return (f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  "
+            f"exit {summary.get('retcode')}  {summary.get('summary')}")

@@ -1,0 +1,62 @@
+"""`report_dir=`: check the directory argument, then write both reports of a run into it.
+
+The directory is a master-side path given by the operator; it is still checked like any
+argument (absolute, no `..`, no option-looking or control characters) before anything is
+created. Files are written under a temporary name and renamed, so a CI job collecting the
+directory never reads half a report.
+"""
+import json
+import os
+import re
+
+from .cucumber_json import cucumber_report
+from ..errors import InvalidScenario
+from .junit_xml import junit_report
+
+_UNSAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def check_report_dir(path):
+    """The normalised absolute directory, or InvalidScenario (exit 2) naming the problem."""
+    if not isinstance(path, str) or not path:
+        raise InvalidScenario(f"report_dir must be a non-empty path, not {path!r}")
+    if path.startswith("-"):
+        raise InvalidScenario(f"report_dir looks like an option: {path!r}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        raise InvalidScenario(f"report_dir contains control characters: {path!r}")
+    if not os.path.isabs(path):
+        raise InvalidScenario(f"report_dir must be an absolute path on the master: {path!r}")
+    if ".." in path.split("/"):
+        raise InvalidScenario(f"report_dir must not contain '..': {path!r}")
+    return os.path.normpath(path)
+
+
+def report_stem(ret):
+    """`<feature-stem>-<run_id>`: the feature file's name without .feature, made filename-safe."""
+    source = ret.get("uri") or str(ret.get("name") or "scenario")
+    stem = os.path.basename(source)
+    stem = stem[: -len(".feature")] if stem.endswith(".feature") else stem
+    stem = _UNSAFE_STEM.sub("_", stem).strip("._") or "scenario"
+    return f"{stem}-{ret.get('run_id')}"
+
+
+def _write_atomic(path, data):
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def write_reports(report_dir, ret, recorder):
+    """Write `<stem>.cucumber.json` and `<stem>.junit.xml`; return their paths."""
+    os.makedirs(report_dir, mode=0o755, exist_ok=True)
+    stem = report_stem(ret)
+    cucumber = os.path.join(report_dir, f"{stem}.cucumber.json")
+    junit = os.path.join(report_dir, f"{stem}.junit.xml")
+    _write_atomic(cucumber, (json.dumps(cucumber_report(ret, recorder), indent=2) + "\n").encode())
+    _write_atomic(junit, junit_report(ret, recorder))
+    return {"cucumber_json": cucumber, "junit_xml": junit}

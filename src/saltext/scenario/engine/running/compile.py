@@ -1,0 +1,144 @@
+"""A scenario compiled to an orchestrate SLS: one `salt.function` state per When/Then step.
+
+The SLS runs the same Salt calls on the same pinned hosts as `scenario.run`, batch by batch:
+every state targets the pinned list (`tgt_type: list`) with `expect_minions` (a host that
+does not answer fails), `failhard` (the first failure stops the orchestration) and a
+`require` on the state before it, so a later step never runs after a failure. The verdict
+comes from the minions' retcodes: lbgate.verify_blocked, pkgcheck.verify and nrpe.run set a
+non-zero retcode when their check is not ok, and a `False` return fails the state too.
+
+Given steps only shape the target; they produce no state and are listed in the header.
+"""
+import time
+
+import yaml
+
+from .batches import compute_batches
+from .discover import discover
+from ..errors import EXIT_PASSED, ScenarioError
+from ..parsing.names import feature_url
+
+RETRY_INTERVAL = 1
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _flow(value):
+    """One YAML value on one line, quoted where YAML needs it (e.g. a version like '4.20')."""
+    text = yaml.safe_dump([value], default_flow_style=True, width=100000, allow_unicode=True).strip()
+    return text[1:-1]  # drop the list brackets around it
+
+
+def _dump(state_id, body):
+    """A state in block style, one `- key: value` line per argument (readable, diff-friendly)."""
+    lines = [f"{_flow(state_id)}:", f"  {_flow(next(iter(body)))}:"]
+    for item in next(iter(body.values())):
+        (key, value), = item.items()
+        lines.append(f"  - {key}: {_flow(value)}")
+    return "\n".join(lines)
+
+
+def _state_id(pstep, batch_index, batch_count, scenario_index, scenario_count):
+    parts = []
+    if batch_count > 1:
+        parts.append(f"batch {batch_index + 1} of {batch_count}:")
+    if scenario_count > 1:
+        parts.append(f"scenario {scenario_index + 1}:")
+    parts.append(f"{pstep.step.location} {pstep.step.keyword} {_one_line(pstep.step.text)}")
+    return " ".join(parts)
+
+
+def _state(call, hosts, previous, timeout=None):
+    body = [{"name": call.fun}, {"tgt": list(hosts)}, {"tgt_type": "list"}]
+    if call.args:
+        body.append({"arg": list(call.args)})
+    if call.kwargs:
+        body.append({"kwarg": dict(call.kwargs)})
+    body += [{"expect_minions": True}, {"failhard": True}]
+    if timeout:
+        body.append({"timeout": int(timeout)})
+    if call.within:
+        # Like the runner's "within N seconds": try again until the check passes or time is up.
+        body.append({"retry": {"attempts": int(call.within) // RETRY_INTERVAL + 1, "interval": RETRY_INTERVAL}})
+    if previous:
+        body.append({"require": [{"salt": previous}]})
+    return {"salt.function": body}
+
+
+def _unchecked(pstep):
+    """Library steps whose `expect:` the SLS cannot check (it sees retcodes and False only)."""
+    return pstep.stepdef.origin != "built-in" and pstep.call.check is not None
+
+
+def _header(plan, pinned, batches, command, compiled_at):
+    lines = [
+        "#!yaml",
+        f"# Compiled by `{_one_line(command)}` at {compiled_at}",
+        f"# from {feature_url(plan.name)} (Feature: {_one_line(plan.feature.name)})",
+        "# Do not edit: compile again when the feature or the fleet changes.",
+        f"# Target: {_one_line(plan.target)}",
+        f"# Pinned at compile time: {', '.join(pinned)}",
+    ]
+    if len(batches) > 1:
+        lines.append("# Batches, each blocked, updated, verified and unblocked before the next: "
+                     + "; ".join(", ".join(b) for b in batches))
+    givens = [ps for sc in plan.scenarios for ps in sc.steps if ps.context_only]
+    if givens:
+        lines.append("# Given steps (they shaped the target above and produce no state):")
+        seen = set()
+        for ps in givens:
+            if ps.step.location not in seen:
+                seen.add(ps.step.location)
+                lines.append(f"#   {ps.step.location} {ps.step.keyword} {_one_line(ps.step.text)}")
+    return lines
+
+
+def render(plan, pinned, command, compiled_at, timeout=None):
+    """(SLS text, [state ids in order]) for a plan over the pinned hosts."""
+    batches = compute_batches(pinned, plan.batch)
+    lines = _header(plan, pinned, batches, command, compiled_at)
+    ids, previous = [], None
+    for b_index, hosts in enumerate(batches):
+        for s_index, pscenario in enumerate(plan.scenarios):
+            for pstep in pscenario.steps:
+                if pstep.context_only:
+                    continue
+                state_id = _state_id(pstep, b_index, len(batches), s_index, len(plan.scenarios))
+                while state_id in ids:  # the same Background step in two scenarios
+                    state_id += " (again)"
+                lines.append("")
+                if _unchecked(pstep):
+                    lines.append(f"# note: only the retcode and a False return are checked here, "
+                                 f"not the step library's expect: ({pstep.stepdef.origin})")
+                lines.append(_dump(state_id, _state(pstep.call, hosts, previous, timeout)))
+                ids.append(state_id)
+                previous = state_id
+    return "\n".join(lines) + "\n", ids
+
+
+def compile_sls(opts, name, source, transport_factory, scenario=None, tags=None, batch=None, timeout=None,
+                command=None, now=time.gmtime):
+    """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS."""
+    from .. import api  # noqa: PLC0415 - api imports this module
+
+    try:
+        the_plan = api.prepare(opts, name, source, scenario, tags, batch)
+        transport = transport_factory()
+        try:
+            found = discover(transport, the_plan.context)
+        finally:
+            close = getattr(transport, "close", None)
+            if close:
+                close()
+    except ScenarioError as exc:
+        return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
+    command = command or f"salt-run scenario.compile {name}"
+    sls, ids = render(the_plan, found.pinned, command, time.strftime("%Y-%m-%dT%H:%M:%SZ", now()), timeout)
+    batches = compute_batches(found.pinned, the_plan.batch)
+    return {"retcode": EXIT_PASSED, "result": "compiled", "name": name, "uri": the_plan.feature.uri,
+            "target": the_plan.target, "pinned": found.pinned, "batches": batches, "states": ids,
+            "warnings": the_plan.warnings + found.warnings,
+            "summary": f"{len(ids)} salt.function state(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es)",
+            "sls": sls}

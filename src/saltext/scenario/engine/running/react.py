@@ -1,0 +1,130 @@
+"""Reactor requests: validate an untrusted bus event, then start the scenario it names.
+
+`reactor/scenario.sls` hands the raw master event to `scenario.react`. A minion's
+`event.send scenario/request '{"scenario": "update_website"}'` arrives on the master as
+
+    {"id": "web1", "tag": "scenario/request", "data": {"scenario": "update_website"}, "cmd": "_minion_event", ...}
+
+where `id` is the minion id the master received the event from. Everything in it is untrusted:
+types, sizes, the scenario name and the sender are checked against master options before
+anything runs. Nothing is allowed by default:
+
+    scenario_reactor_allow:   [update_website]   # scenario names that events may start
+    scenario_reactor_senders: [web*]             # minion ids (globs) that may send them
+
+A burst of identical requests yields one run: the scenario lock makes every later request
+end with exit 4, logged as "already running".
+"""
+import fnmatch
+import json
+import logging
+import re
+
+from .batches import parse_batch
+from ..errors import EXIT_INVALID, EXIT_LOCKED, ScenarioError
+from ..parsing.names import feature_path
+
+log = logging.getLogger(__name__)
+
+ALLOW_OPTION = "scenario_reactor_allow"
+SENDERS_OPTION = "scenario_reactor_senders"
+MAX_EVENT_BYTES = 4096
+PAYLOAD_KEYS = {"scenario", "batch"}
+TAG_PREFIX = "saltext/scenario/react"
+# Minion ids as Salt accepts them, without anything that could mislead a log reader.
+_SENDER_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+
+
+class Refused(Exception):
+    """The request is not acceptable; the message says why (it goes to the log and the bus)."""
+
+
+def _option_list(opts, key):
+    value = opts.get(key) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise Refused(f"master option {key} must be a list")
+    return [str(v) for v in value]
+
+
+def _size(data):
+    try:
+        return len(json.dumps(data, default=str).encode("utf-8"))
+    except (TypeError, ValueError):
+        raise Refused("event data cannot be serialized") from None
+
+
+def check_request(opts, data):
+    """(scenario name, batch or None) for an acceptable event, else raise Refused."""
+    if not isinstance(data, dict):
+        raise Refused(f"event data must be a mapping, got {type(data).__name__}")
+    size = _size(data)
+    if size > MAX_EVENT_BYTES:
+        raise Refused(f"event data too large ({size} bytes, limit {MAX_EVENT_BYTES})")
+    sender = data.get("id")
+    if not isinstance(sender, str) or not _SENDER_RE.match(sender):
+        raise Refused("no valid sender id: only minion events (event.send) are accepted")
+    senders = _option_list(opts, SENDERS_OPTION)
+    if not any(fnmatch.fnmatchcase(sender, glob) for glob in senders):
+        raise Refused(f"sender {sender!r} is not allowed (master option {SENDERS_OPTION}: {senders})")
+    payload = data.get("data")
+    if not isinstance(payload, dict):
+        raise Refused('the payload must be a mapping like {"scenario": "NAME"}')
+    # event.send from salt-call adds Salt's own __pub_* job metadata to the payload.
+    unknown = {k for k in payload if not (isinstance(k, str) and k.startswith("__pub_"))} - PAYLOAD_KEYS
+    if unknown:
+        raise Refused(f"unexpected payload key(s) {sorted(str(k) for k in unknown)}; allowed: {sorted(PAYLOAD_KEYS)}")
+    name = payload.get("scenario")
+    if not isinstance(name, str):
+        raise Refused('the payload names no scenario ({"scenario": "NAME"})')
+    try:
+        feature_path(name)
+    except ScenarioError as exc:
+        raise Refused(str(exc)) from None
+    allowed = _option_list(opts, ALLOW_OPTION)
+    if name not in allowed:
+        raise Refused(f"scenario {name!r} is not on the allowlist (master option {ALLOW_OPTION}: {allowed})")
+    batch = payload.get("batch")
+    if batch is not None:
+        if isinstance(batch, bool) or not isinstance(batch, (str, int)):
+            raise Refused("batch must be a count or a percentage")
+        try:
+            parse_batch(batch)
+        except ScenarioError as exc:
+            raise Refused(str(exc)) from None
+    return name, batch
+
+
+def _describe(data):
+    """The sender and scenario as far as they can be told, for the log and the refusal event."""
+    if not isinstance(data, dict):
+        return None, None
+    sender = data.get("id") if isinstance(data.get("id"), str) else None
+    payload = data.get("data") if isinstance(data.get("data"), dict) else {}
+    name = payload.get("scenario") if isinstance(payload.get("scenario"), str) else None
+    return (sender or "")[:128] or None, (name or "")[:200] or None
+
+
+def react(opts, tag, data, run, fire):
+    """Validate the event; `run(name, batch)` the scenario or refuse. Returns a dict with retcode.
+
+    `fire(data, tag)` puts the refusal on the master bus.
+    """
+    sender, name = _describe(data)
+    request = {"tag": tag if isinstance(tag, str) else None, "sender": sender, "scenario": name}
+    try:
+        name, batch = check_request(opts, data)
+    except Refused as exc:
+        reason = str(exc)
+        log.warning("scenario.react refused a request (tag %r, sender %r, scenario %r): %s",
+                    request["tag"], sender, name, reason)
+        fire({**request, "reason": reason}, f"{TAG_PREFIX}/refused")
+        return {"retcode": EXIT_INVALID, "result": "refused", "reason": reason, "request": request}
+    log.info("scenario.react: %r requested scenario %r", sender, name)
+    ret = run(name, batch)
+    if ret.get("retcode") == EXIT_LOCKED:
+        log.warning("scenario.react: scenario %r already running; request from %r ignored", name, sender)
+        fire({**request, "reason": "already running"}, f"{TAG_PREFIX}/busy")
+    ret["request"] = request
+    return ret

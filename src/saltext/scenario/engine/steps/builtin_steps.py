@@ -1,0 +1,167 @@
+"""The built-in steps of design section 3; the seed's wording runs verbatim.
+
+Given handlers shape the Context. When/Then handlers return the SaltCall each host runs.
+Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's file:line.
+"""
+import ipaddress
+
+from .calls import SaltCall, expect_dict, expect_key, expect_ok, expect_value
+from ..errors import InvalidScenario
+from .registry import StepDef
+
+# The minion functions behind the steps, in one place should a module rename one.
+LB_BLOCK = "lbgate.block"
+LB_UNBLOCK = "lbgate.unblock"
+LB_VERIFY = "lbgate.verify_blocked"
+PKG_UPDATE = "pkgcheck.update"
+PKG_VERIFY = "pkgcheck.verify"
+NRPE_RUN = "nrpe.run"
+SERVICE_RESTART = "service.restart"
+SERVICE_STATUS = "service.status"
+
+LB_OPTION = "scenario_lb_address"
+
+
+def _lb_address(ctx, step, ip=None):
+    if ip is None:
+        ip = ctx.opts.get(LB_OPTION)
+        if not ip:
+            raise InvalidScenario(f"the step names no address and the master option {LB_OPTION} is not set",
+                                  step.location)
+        try:
+            ip = str(ipaddress.ip_address(str(ip)))
+        except ValueError:
+            raise InvalidScenario(f"master option {LB_OPTION}={ip!r} is not an IP address", step.location) from None
+    ctx.lb, ctx.lb_location = ip, step.location
+
+
+def _require_lb(ctx, step):
+    if not ctx.lb:
+        raise InvalidScenario("no load balancer address: add 'Given the load balancer has ip address ...'",
+                              step.location)
+    return ctx.lb
+
+
+def _class(ctx, step, **p):
+    ctx.add_filter("G@" + p["class"].replace("::", ":"), step.location)
+
+
+def _fact(ctx, step, fact):
+    key, value = fact.split("=", 1)
+    ctx.add_filter(f"G@{key}:{value}", step.location)
+
+
+def _grain(ctx, step, grain):
+    ctx.add_filter(f"G@{grain}", step.location)
+
+
+def _pillar(ctx, step, pillar):
+    ctx.add_filter(f"I@{pillar}", step.location)
+
+
+def _matching(ctx, step, compound):
+    ctx.add_filter(compound, step.location)
+
+
+def _nodegroup(ctx, step, name):
+    ctx.add_filter(f"N@{name}", step.location)
+
+
+def _prediscover(ctx, step):
+    ctx.prediscover = True
+
+
+def _expect_exact(ctx, step, n):
+    ctx.expect_exact = n
+
+
+def _expect_min(ctx, step, n):
+    ctx.expect_min = n
+
+
+def _batch_n(ctx, step, n):
+    ctx.batch = ("n", n)
+
+
+def _batch_percent(ctx, step, percent):
+    ctx.batch = ("percent", percent)
+
+
+def _block(ctx, step):
+    return SaltCall(LB_BLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", True), lb_effect="block")
+
+
+def _unblock(ctx, step):
+    return SaltCall(LB_UNBLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", False), lb_effect="unblock")
+
+
+def _verify_lb(expected):
+    def handler(ctx, step):
+        return SaltCall(LB_VERIFY, [_require_lb(ctx, step)], {"expected": expected},
+                        check=expect_ok(lambda r: f"blocked is {r.get('blocked')!r}, expected {expected!r}"))
+    return handler
+
+
+def _update(ctx, step, package, version=None):
+    if version and version[0] in "<>=":
+        raise InvalidScenario(f"version {version!r}: an update needs an exact version, not a comparison",
+                              step.location)
+    kwargs = {"version": version} if version else {}
+    return SaltCall(PKG_UPDATE, [package], kwargs, check=expect_dict())
+
+
+def _verify_pkg(ctx, step, package, version):
+    return SaltCall(PKG_VERIFY, [package, version],
+                    check=expect_ok(lambda r: f"installed {r.get('installed')!r}, expected {r.get('expected')!r}"))
+
+
+def _restart(ctx, step, service):
+    return SaltCall(SERVICE_RESTART, [service], check=expect_value(True))
+
+
+def _running(ctx, step, service):
+    return SaltCall(SERVICE_STATUS, [service], check=expect_value(True))
+
+
+def _nrpe(ctx, step, check, n=None):
+    return SaltCall(NRPE_RUN, [check], within=n,
+                    check=expect_ok(lambda r: f"{r.get('status')}: {r.get('output')}".strip()))
+
+
+GIVEN = [
+    ("the load balancer has ip address[ {ip}]", _lb_address),
+    ("I want to update hosts with class {class}", _class),
+    ("I want to update hosts with fact {fact}", _fact),
+    ("I want to update hosts with grain {grain}", _grain),
+    ("I want to update hosts with pillar {pillar}", _pillar),
+    ('I want to update hosts matching "{compound}"', _matching),
+    ("I want to update hosts in nodegroup {name:nodegroup}", _nodegroup),
+    ("I want to pre-discover how many hosts to update", _prediscover),
+    ("I expect {n} host[s]", _expect_exact),
+    ("I expect at least {n} host[s]", _expect_min),
+    ("I update {n} host[s] at a time", _batch_n),
+    ("I update {percent}% of the hosts at a time", _batch_percent),
+]
+WHEN = [
+    ("I block the load balancer", _block),
+    ("I unblock the load balancer", _unblock),
+    ("I update the package {package}[ to version {version}]", _update),
+    ("I restart the service {service}", _restart),
+]
+THEN = [
+    ("traffic from the load balancer should be blocked", _verify_lb(True)),
+    ("traffic from the load balancer should be unblocked", _verify_lb(False)),
+    ("the package version for {package} should be {version}", _verify_pkg),
+    ("the service {service} should be running", _running),
+    ("the NRPE check {check} should pass[ within {n} seconds]", _nrpe),
+]
+
+
+def register(registry):
+    for pattern, handler in GIVEN:
+        registry.add(StepDef("given", pattern, handler, context_only=True))
+    for pattern, handler in WHEN:
+        registry.add(StepDef("when", pattern, handler))
+    for pattern, handler in THEN:
+        registry.add(StepDef("then", pattern, handler))
+    return registry

@@ -1,0 +1,123 @@
+"""Site step libraries: `features/steps/*.yaml`, data only (no Python from the fileserver runs).
+
+    - step: "the file {path} should exist"
+      kind: then                       # given / when / then
+      function: file.file_exists
+      args: ["{path}"]                 # "{name}" alone keeps the typed value
+      kwargs: {}
+      expect: true                     # a value, or a dict of keys the return must contain
+      within: 30                       # optional: retry failing hosts until N seconds
+
+The master option `scenario_step_functions` (list of globs) says which functions
+libraries may call; by default only read-only ones.
+"""
+import fnmatch
+import re
+
+import yaml
+
+from .calls import SaltCall, expect_subset, expect_value
+from ..errors import InvalidScenario
+from ..parsing.names import decode
+from .registry import StepDef
+
+STEPS_DIR = "features/steps"
+FUNCTIONS_OPTION = "scenario_step_functions"
+DEFAULT_ALLOWED = [
+    "test.*", "file.file_exists", "file.directory_exists", "file.contains", "file.search",
+    "file.get_hash", "file.stats", "pkg.version", "service.status", "service.available",
+    "grains.get", "grains.item", "pillar.get", "pkgcheck.verify", "nrpe.run", "lbgate.verify_blocked",
+    "lbgate.is_blocked", "network.connect",
+]
+_PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_FUN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within"}
+
+
+def _fill(template, params):
+    """Substitute {name} by the (validated) parameter; a whole-string placeholder keeps its type."""
+    if isinstance(template, str):
+        whole = _PLACEHOLDER_RE.fullmatch(template)
+        if whole:
+            return params.get(whole.group(1))
+        return _PLACEHOLDER_RE.sub(lambda m: "" if params.get(m.group(1)) is None else str(params[m.group(1)]),
+                                   template)
+    if isinstance(template, list):
+        return [_fill(t, params) for t in template]
+    if isinstance(template, dict):
+        return {k: _fill(v, params) for k, v in template.items()}
+    return template
+
+
+def _handler(entry):
+    fun, args, kwargs = entry["function"], entry.get("args") or [], entry.get("kwargs") or {}
+    expect, within = entry.get("expect", None), entry.get("within")
+    if isinstance(expect, dict):
+        check = expect_subset(expect)
+    elif "expect" in entry:
+        check = expect_value(expect)
+    else:
+        check = None
+
+    def handler(ctx, step, **params):
+        return SaltCall(fun, _fill(args, params), _fill(kwargs, params), check=check, within=within)
+    return handler
+
+
+def _check_entry(entry, where, allowed):
+    if not isinstance(entry, dict):
+        raise InvalidScenario("each step must be a mapping with step, kind and function", where)
+    unknown = set(entry) - _KEYS
+    if unknown:
+        raise InvalidScenario(f"unknown keys {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_KEYS))})", where)
+    for key in ("step", "kind", "function"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise InvalidScenario(f"{key!r} is required and must be a string", where)
+    if not _FUN_RE.match(entry["function"]):
+        raise InvalidScenario(f"function {entry['function']!r} is not a module.function name", where)
+    if not any(fnmatch.fnmatchcase(entry["function"], glob) for glob in allowed):
+        raise InvalidScenario(f"function {entry['function']!r} is not allowed for step libraries "
+                              f"(master option {FUNCTIONS_OPTION}: {', '.join(allowed)})", where)
+    if not isinstance(entry.get("args", []), list) or not isinstance(entry.get("kwargs", {}), dict):
+        raise InvalidScenario("args must be a list and kwargs a mapping", where)
+    within = entry.get("within")
+    if within is not None and (not isinstance(within, int) or isinstance(within, bool) or within < 1):
+        raise InvalidScenario("within must be a positive number of seconds", where)
+
+
+def load_library(text, uri, allowed):
+    """StepDefs from one YAML library's text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{uri}:{mark.line + 1}" if mark else uri
+        raise InvalidScenario(f"invalid YAML: {getattr(exc, 'problem', exc)}", where) from None
+    if isinstance(data, dict) and "steps" in data:
+        data = data["steps"]
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise InvalidScenario("a step library is a list of steps (or a mapping with a 'steps' list)", uri)
+    defs = []
+    for number, entry in enumerate(data, 1):
+        where = f"{uri} (step #{number})"
+        _check_entry(entry, where, allowed)
+        defs.append(StepDef(entry["kind"].strip().lower(), entry["step"], _handler(entry), origin=where))
+    return defs
+
+
+def load_libraries(source, registry, opts):
+    """Register every `features/steps/*.yaml` the source offers; returns the paths loaded."""
+    allowed = opts.get(FUNCTIONS_OPTION) or DEFAULT_ALLOWED
+    if isinstance(allowed, str):
+        allowed = [allowed]
+    loaded = []
+    for path in sorted(source.list(STEPS_DIR + "/")):
+        if "/" in path[len(STEPS_DIR) + 1:] or not path.endswith((".yaml", ".yml")):
+            continue
+        text = decode(source.read(path), path)
+        for stepdef in load_library(text, path, allowed):
+            registry.add(stepdef)
+        loaded.append(path)
+    return loaded

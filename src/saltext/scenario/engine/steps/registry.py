@@ -1,0 +1,128 @@
+"""Step definitions: `{name}` / `{name:type}` patterns with `[optional parts]`, matched once.
+
+Patterns are compiled to anchored regexes when registered. Ambiguity is caught at
+registration (same pattern twice) and at match time (two definitions match one text).
+"""
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from . import params as param_types
+from ..errors import InvalidScenario
+
+_PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
+KINDS = ("given", "when", "then")
+
+
+@dataclass
+class StepDef:
+    kind: str
+    pattern: str
+    handler: object
+    origin: str = "built-in"
+    context_only: bool = False  # built-in Given steps only shape the run; nothing is called
+    regex: object = field(default=None, repr=False)
+    types: dict = field(default_factory=dict, repr=False)
+
+    def describe(self):
+        return f"{self.kind.capitalize()} {self.pattern!r} ({self.origin})"
+
+
+@dataclass(frozen=True)
+class Match:
+    step: object
+    stepdef: StepDef
+    params: dict
+
+
+def compile_pattern(pattern):
+    """`I update {n} hosts[ at a time]` -> (anchored regex, {param: ParamType})."""
+    out, types, pos, optional = [], {}, 0, False
+    for m in re.finditer(r"\{[^}]*\}|\[|\]", pattern):
+        out.append(re.escape(pattern[pos:m.start()]))
+        token = m.group(0)
+        if token == "[":
+            if optional:
+                raise ValueError(f"nested [ ] in step pattern {pattern!r}")
+            out.append("(?:")
+            optional = True
+        elif token == "]":
+            if not optional:
+                raise ValueError(f"unbalanced ] in step pattern {pattern!r}")
+            out.append(")?")
+            optional = False
+        else:
+            ph = _PLACEHOLDER_RE.fullmatch(token)
+            if not ph:
+                raise ValueError(f"bad placeholder {token} in step pattern {pattern!r}")
+            name, type_name = ph.group(1), ph.group(2) or ph.group(1)
+            if name in types:
+                raise ValueError(f"placeholder {{{name}}} twice in step pattern {pattern!r}")
+            types[name] = param_types.get(type_name)
+            out.append(f"(?P<{name}>{types[name].regex})")
+        pos = m.end()
+    if optional:
+        raise ValueError(f"unclosed [ in step pattern {pattern!r}")
+    out.append(re.escape(pattern[pos:]))
+    return re.compile("^" + "".join(out) + "$"), types
+
+
+def _shape(pattern):
+    return _PLACEHOLDER_RE.sub("{}", pattern)
+
+
+class Registry:
+    def __init__(self):
+        self.defs = {kind: [] for kind in KINDS}
+        self._shapes = {}
+
+    def add(self, stepdef):
+        if stepdef.kind not in KINDS:
+            raise InvalidScenario(f"step kind must be one of {', '.join(KINDS)}, got {stepdef.kind!r}", stepdef.origin)
+        try:
+            stepdef.regex, stepdef.types = compile_pattern(stepdef.pattern)
+        except (ValueError, KeyError) as exc:
+            raise InvalidScenario(str(exc).strip('"'), stepdef.origin) from None
+        key = (stepdef.kind, _shape(stepdef.pattern))
+        if key in self._shapes:
+            raise InvalidScenario(f"ambiguous step definitions: {self._shapes[key].describe()} and "
+                                  f"{stepdef.describe()} have the same pattern", stepdef.origin)
+        self._shapes[key] = stepdef
+        self.defs[stepdef.kind].append(stepdef)
+        return stepdef
+
+    def all(self):
+        return [d for kind in KINDS for d in self.defs[kind]]
+
+    def match(self, step):
+        candidates = self.defs[step.kind] if step.kind else self.all()
+        found = [(d, m) for d in candidates for m in (d.regex.match(step.text),) if m]
+        if len(found) > 1:
+            names = " and ".join(d.describe() for d, _ in found)
+            raise InvalidScenario(f"ambiguous step {step.keyword} {step.text!r}: matches {names}", step.location)
+        if not found:
+            raise InvalidScenario(self._undefined(step), step.location)
+        stepdef, m = found[0]
+        values = {}
+        for name, ptype in stepdef.types.items():
+            raw = m.group(name)
+            if raw is None:
+                values[name] = None
+                continue
+            try:
+                values[name] = ptype.convert(raw)
+            except ValueError as exc:
+                raise InvalidScenario(f"{name} {raw!r} is not a valid {ptype.describe}: {exc} "
+                                      f"(step {step.keyword} {step.text!r})", step.location) from None
+        return Match(step=step, stepdef=stepdef, params=values)
+
+    def _undefined(self, step):
+        msg = f"undefined step: {step.keyword} {step.text!r}"
+        other = [d for kind in KINDS if kind != step.kind for d in self.defs[kind] if d.regex.match(step.text)]
+        if other:
+            return msg + f"; it is defined as {other[0].describe()}"
+        patterns = {d.pattern: d for d in (self.defs[step.kind] if step.kind else self.all())}
+        close = difflib.get_close_matches(step.text, list(patterns), n=1, cutoff=0.5)
+        if close:
+            return msg + f"; did you mean {patterns[close[0]].kind.capitalize()} {close[0]!r}?"
+        return msg

@@ -1,0 +1,96 @@
+"""The sandbox's salt-master: config under the state dir, run inside its own network namespace."""
+from pathlib import Path
+
+import yaml
+
+from . import procs
+from .netns import ns_path
+from .spec import MASTER_ADDRESS
+
+SKIP_IN_VIEW = {"venv", "build", "dist", "node_modules", "__pycache__"}
+RET_PORT = 4506
+PUB_PORT = 4505
+
+
+def salt_root():
+    """The checkout (or install) holding _modules/: the base of the master's file_roots."""
+    from saltext.scenario import salt_dirs_root  # noqa: PLC0415 - the package imports the sandbox lazily
+
+    return salt_dirs_root()
+
+
+class Master:
+    def __init__(self, state_dir, netns, bin_dir):
+        self.root = Path(state_dir) / "m"
+        self.conf_dir = self.root / "conf"
+        self.sock_dir = self.root / "s"
+        self.netns = netns
+        self.bin_dir = Path(bin_dir)
+        self.log_file = self.root / "var" / "log" / "salt" / "master"
+
+    def repo_view(self):
+        """A directory of symlinks to the checkout's top-level entries, minus .git, .venv and builds.
+
+        Salt's roots fileserver walks every file under a file_root (it has no pruning), so the
+        bare checkout would cost a walk of the whole venv in every master worker.
+        """
+        source = salt_root()
+        view = self.root / "repo-view"
+        view.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(source.iterdir()):
+            name = entry.name
+            if name.startswith(".") or name in SKIP_IN_VIEW or name.endswith(".egg-info"):
+                continue
+            (view / name).symlink_to(entry)
+        return view
+
+    def write_config(self, lb, file_roots, extra=None):
+        """The master config; ``extra`` (the spec's master.config) is merged over the defaults."""
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.sock_dir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "id": "sandbox-master",
+            "root_dir": str(self.root),
+            "cachedir": str(self.root / "var" / "cache" / "salt" / "master"),
+            "sock_dir": str(self.sock_dir),
+            "interface": MASTER_ADDRESS,
+            "ipv6": False,
+            "publish_port": PUB_PORT,
+            "ret_port": RET_PORT,
+            "auto_accept": True,
+            "user": "root",
+            "file_roots": {"base": [str(self.repo_view())] + [str(Path(d).resolve()) for d in file_roots]},
+            "file_ignore_regex": [r"(^|/)__pycache__(/|$)"],
+            "scenario_lb_address": lb,
+            "reactor": [{"scenario/request": ["salt://reactor/scenario.sls"]}],
+            # The demo fleet may start the shipped features by event (reactor/scenario.sls);
+            # a real master allows nothing until these are set.
+            "scenario_reactor_allow": ["update_website", "rolling_update"],
+            "scenario_reactor_senders": ["*"],
+            "timeout": 5,
+            "gather_job_timeout": 3,
+            "worker_threads": 4,
+            "log_level_logfile": "info",
+        }
+        config.update(extra or {})
+        (self.conf_dir / "master").write_text(yaml.safe_dump(config, default_flow_style=False))
+
+    def start(self, instance, env):
+        argv = ["nsenter", f"--net={ns_path(self.netns)}", "--", str(self.bin_dir / "salt-master"), "-c", str(self.conf_dir)]
+        return procs.spawn(argv, instance, self.root / "master.out", env=env)
+
+    def listening(self, pid):
+        """True once the master (pid) listens on both its ports, read from its own netns' /proc."""
+        want = {_hex_endpoint(MASTER_ADDRESS, RET_PORT), _hex_endpoint(MASTER_ADDRESS, PUB_PORT)}
+        try:
+            lines = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+        except OSError:
+            return False
+        found = {fields[1] for fields in (line.split() for line in lines) if fields[3] == "0A"}
+        return want <= found
+
+
+def _hex_endpoint(address, port):
+    # /proc/net/tcp shows the IPv4 address as a little-endian hex word.
+    octets = [int(o) for o in address.split(".")]
+    return "".join(f"{o:02X}" for o in reversed(octets)) + f":{port:04X}"
