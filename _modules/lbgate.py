@@ -46,8 +46,7 @@ import re
 import shlex
 
 import salt.utils.path
-from salt.exceptions import CommandExecutionError
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 log = logging.getLogger(__name__)
 

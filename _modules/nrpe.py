@@ -24,6 +24,7 @@ Differences from the nrpe daemon, on purpose:
   unknown ``key=value`` options are ignored (nrpe warns). An include loop is an
   error naming the file. A command defined twice: the last definition wins.
 """
+
 import ipaddress
 import logging
 import os
@@ -65,18 +66,14 @@ def _valid_command_name(name):
     no ``/`` and no ``..``.
     """
     return (
-        isinstance(name, str)
-        and bool(_COMMAND_NAME_RE.match(name))
-        and ".." not in name
-        and not name.startswith("-")
+        isinstance(name, str) and bool(_COMMAND_NAME_RE.match(name)) and ".." not in name and not name.startswith("-")
     )
 
 
 def _check_command_name(name):
     if not _valid_command_name(name):
         raise SaltInvocationError(
-            f"invalid NRPE command name {name!r}: expected letters, digits and '_.-', "
-            "no '/' and no '..'"
+            f"invalid NRPE command name {name!r}: expected letters, digits and '_.-', no '/' and no '..'"
         )
     return name
 
@@ -261,9 +258,7 @@ def _read_file(path, parsed, stack, named_at):
             lines = handle.read().splitlines()
     except OSError as exc:
         where = f" (included at {named_at})" if named_at else ""
-        raise CommandExecutionError(
-            f"cannot read nrpe config {path}{where}: {exc.strerror}"
-        ) from exc
+        raise CommandExecutionError(f"cannot read nrpe config {path}{where}: {exc.strerror}") from exc
     parsed["files"].append(path)
     stack = stack + [real]
     base_dir = os.path.dirname(path)
@@ -293,9 +288,7 @@ def _read_file(path, parsed, stack, named_at):
         elif key == "include_dir":
             directory = _resolve(value, base_dir)
             if not os.path.isdir(directory):
-                raise CommandExecutionError(
-                    f"include_dir {directory} named at {where} is not a directory"
-                )
+                raise CommandExecutionError(f"include_dir {directory} named at {where} is not a directory")
             for included in _cfg_files(directory):
                 _read_file(included, parsed, stack, where)
         else:
@@ -410,11 +403,7 @@ def _execute(command, argv, timeout, allow_warning):
     elapsed = time.monotonic() - started
     stdout = out.get("stdout") or ""
     # cmd.run_all reports a timeout as retcode 1 with this text on stdout.
-    timed_out = (
-        out.get("retcode") == 1
-        and elapsed >= timeout * 0.95
-        and f"Timed out after {timeout} seconds" in stdout
-    )
+    timed_out = out.get("retcode") == 1 and elapsed >= timeout * 0.95 and f"Timed out after {timeout} seconds" in stdout
     return _make_result(
         command,
         out.get("retcode"),
@@ -430,9 +419,7 @@ def _run_defined(command, cmdline, timeout, allow_warning):
 
 
 def _unknown(command, commands):
-    return SaltInvocationError(
-        f"unknown NRPE command {command!r} (defined: {', '.join(sorted(commands)) or 'none'})"
-    )
+    return SaltInvocationError(f"unknown NRPE command {command!r} (defined: {', '.join(sorted(commands)) or 'none'})")
 
 
 def list_():

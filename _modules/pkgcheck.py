@@ -8,6 +8,7 @@ Comparisons go through ``pkg.version_cmp`` (epoch and revision aware). A version
 may carry an operator: ``>=4.2``, ``<=``, ``>``, ``<``, ``==``, ``=``, ``!=``;
 none means equal.
 """
+
 import logging
 import re
 
@@ -54,8 +55,7 @@ def _check_name(name):
 def _check_version(version):
     if not isinstance(version, str) or not _VERSION_RE.match(version):
         raise SaltInvocationError(
-            f"invalid version {version!r}: expected letters, digits and '.+~:-', "
-            "not starting with '-'"
+            f"invalid version {version!r}: expected letters, digits and '.+~:-', not starting with '-'"
         )
     return version
 
@@ -92,13 +92,10 @@ def _compare(installed, version):
     except SaltInvocationError:
         raise
     except Exception as exc:  # pylint: disable=broad-except
-        raise CommandExecutionError(
-            f"cannot compare versions {installed!r} and {version!r}: {exc}"
-        ) from exc
+        raise CommandExecutionError(f"cannot compare versions {installed!r} and {version!r}: {exc}") from exc
     if result not in (-1, 0, 1):
         raise CommandExecutionError(
-            f"cannot compare versions {installed!r} and {version!r} "
-            f"(pkg.version_cmp returned {result!r})"
+            f"cannot compare versions {installed!r} and {version!r} (pkg.version_cmp returned {result!r})"
         )
     return result
 
@@ -224,8 +221,7 @@ def update(name, version=None, refresh=False):
             same = [v for v in available if _compare(v, version) == 0]
             if not same:
                 raise CommandExecutionError(
-                    f"version {version} of {name} is not available "
-                    f"(available: {', '.join(available) or 'none'})"
+                    f"version {version} of {name} is not available (available: {', '.join(available) or 'none'})"
                 )
             # The package manager wants the repository's spelling: 2.0-3, not 2.0-03.
             version = same[0]
@@ -246,8 +242,6 @@ def update(name, version=None, refresh=False):
     new = _installed_versions(name)
     new_text = ",".join(new) if new else None
     if not new or not all(_compare(v, version) == 0 for v in new):
-        raise CommandExecutionError(
-            f"installing {name} {version} left {new_text or 'nothing'} installed"
-        )
+        raise CommandExecutionError(f"installing {name} {version} left {new_text or 'nothing'} installed")
     __context__["retcode"] = 0
     return {"name": name, "old": old_text, "new": new_text, "changed": new_text != old_text}

@@ -10,6 +10,7 @@ CLI Example:
 
     salt-run scenario.run update_website --out=scenario
 """
+
 import salt.utils.color
 import salt.utils.yaml
 
@@ -18,15 +19,23 @@ MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
 
 def _colors():
     c = salt.utils.color.get_colors(__opts__.get("color"), __opts__.get("color_theme"))
-    return {"passed": c["GREEN"], "failed": c["RED"], "skipped": c["CYAN"], "dim": c["LIGHT_GRAY"],
-            "warn": c["LIGHT_YELLOW"], "end": c["ENDC"]}
+    return {
+        "passed": c["GREEN"],
+        "failed": c["RED"],
+        "skipped": c["CYAN"],
+        "dim": c["LIGHT_GRAY"],
+        "warn": c["LIGHT_YELLOW"],
+        "end": c["ENDC"],
+    }
 
 
 def _step_lines(step, col, with_hosts):
     status = step.get("status")
     color = col.get(status, "")
     mark = MARKS.get(status, "\u2192")
-    line = f"    {color}{mark} {step['keyword']} {step['text']}{col['end']}  {col['dim']}# {step['location']}{col['end']}"
+    line = (
+        f"    {color}{mark} {step['keyword']} {step['text']}{col['end']}  {col['dim']}# {step['location']}{col['end']}"
+    )
     call = step.get("call")
     if with_hosts and call:
         hosts = step.get("hosts", {})
@@ -103,8 +112,9 @@ def output(data, **kwargs):  # pylint: disable=unused-argument
     elif "features" in data:
         return "\n".join(data["features"]) or "(no features)"
     elif "steps" in data:
-        return "\n".join(f"{s['kind'].capitalize():5} {s['pattern']}  {col['dim']}# {s['origin']}{col['end']}"
-                         for s in data["steps"])
+        return "\n".join(
+            f"{s['kind'].capitalize():5} {s['pattern']}  {col['dim']}# {s['origin']}{col['end']}" for s in data["steps"]
+        )
     else:
         return "\n".join(f"{k}: {v}" for k, v in data.items() if k != "outputter")
     for warning in data.get("warnings") or []:

@@ -8,6 +8,7 @@ Thin: arguments -> saltext.scenario.engine -> a dict with ``retcode``. Exit code
 Features come from the master's fileserver: ``update_website`` is
 ``salt://features/update_website.feature``.
 """
+
 import logging
 
 log = logging.getLogger(__name__)
@@ -17,9 +18,9 @@ __func_alias__ = {"list_": "list"}
 
 try:
     from saltext.scenario.engine import api as _api
+    from saltext.scenario.engine.parsing.source import FileserverSource as _FileserverSource
     from saltext.scenario.engine.records import journal as _journal
     from saltext.scenario.engine.records import recorded_run as _recorded
-    from saltext.scenario.engine.parsing.source import FileserverSource as _FileserverSource
     from saltext.scenario.engine.running.transport import SaltTransport as _SaltTransport
 
     _IMPORT_ERROR = None
@@ -102,15 +103,53 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         salt-run scenario.run update_website batch=1 timeout=30
         salt-run scenario.run update_website tags="@web and not @slow" test=True
     """
-    return _run(name, _progress, globals().get("__user__"), globals().get("__jid__"), scenario=scenario, tags=tags,
-                test=test, batch=batch, timeout=timeout, saltenv=saltenv, report_dir=report_dir)
+    return _run(
+        name,
+        _progress,
+        globals().get("__user__"),
+        globals().get("__jid__"),
+        scenario=scenario,
+        tags=tags,
+        test=test,
+        batch=batch,
+        timeout=timeout,
+        saltenv=saltenv,
+        report_dir=report_dir,
+    )
 
 
-def _run(name, progress, user, runner_jid, scenario=None, tags=None, test=False, batch=None, timeout=None,
-         saltenv="base", report_dir=None):
-    return _finish(_with_source(saltenv, lambda src: _recorded.run(
-        __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch,
-        test=bool(test), progress=progress, report_dir=report_dir, user=user, runner_jid=runner_jid)))
+def _run(
+    name,
+    progress,
+    user,
+    runner_jid,
+    scenario=None,
+    tags=None,
+    test=False,
+    batch=None,
+    timeout=None,
+    saltenv="base",
+    report_dir=None,
+):
+    return _finish(
+        _with_source(
+            saltenv,
+            lambda src: _recorded.run(
+                __opts__,
+                name,
+                src,
+                _transport(timeout),
+                scenario=scenario,
+                tags=tags,
+                batch=batch,
+                test=bool(test),
+                progress=progress,
+                report_dir=report_dir,
+                user=user,
+                runner_jid=runner_jid,
+            ),
+        )
+    )
 
 
 def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
@@ -125,8 +164,12 @@ def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base
         salt-run scenario.plan update_website
         salt-run scenario.plan update_website batch=25%
     """
-    return _finish(_with_source(saltenv, lambda src: _api.plan(
-        __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch)))
+    return _finish(
+        _with_source(
+            saltenv,
+            lambda src: _api.plan(__opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch),
+        )
+    )
 
 
 def validate(name, scenario=None, tags=None, batch=None, saltenv="base"):
@@ -140,8 +183,9 @@ def validate(name, scenario=None, tags=None, batch=None, saltenv="base"):
 
         salt-run scenario.validate update_website
     """
-    return _finish(_with_source(saltenv, lambda src: _api.validate(
-        __opts__, name, src, scenario=scenario, tags=tags, batch=batch)))
+    return _finish(
+        _with_source(saltenv, lambda src: _api.validate(__opts__, name, src, scenario=scenario, tags=tags, batch=batch))
+    )
 
 
 def list_(saltenv="base"):
@@ -191,12 +235,30 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
     """
     from saltext.scenario.engine.running.compile import compile_sls  # pylint: disable=import-outside-toplevel
 
-    command = " ".join(["salt-run scenario.compile", str(name)] + [
-        f"{k}={v}" for k, v in (("scenario", scenario), ("tags", tags), ("batch", batch), ("timeout", timeout))
-        if v is not None])
-    return _finish(_with_source(saltenv, lambda src: compile_sls(
-        __opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch, timeout=timeout,
-        command=command)))
+    command = " ".join(
+        ["salt-run scenario.compile", str(name)]
+        + [
+            f"{k}={v}"
+            for k, v in (("scenario", scenario), ("tags", tags), ("batch", batch), ("timeout", timeout))
+            if v is not None
+        ]
+    )
+    return _finish(
+        _with_source(
+            saltenv,
+            lambda src: compile_sls(
+                __opts__,
+                name,
+                src,
+                _transport(timeout),
+                scenario=scenario,
+                tags=tags,
+                batch=batch,
+                timeout=timeout,
+                command=command,
+            ),
+        )
+    )
 
 
 def _fire_master(data, tag):
@@ -238,8 +300,11 @@ def react(tag=None, data=None):
     # lost (seen in bursts of 60 requests). So a reactor-started run reads the globals once, here,
     # and reports progress to the log and its own saltext/scenario/<run_id>/... events only.
     user, jid = globals().get("__user__"), globals().get("__jid__")
-    return _finish(_react.react(__opts__, tag, data,
-                                lambda name, batch: _run(name, log.info, user, jid, batch=batch), _fire_master))
+    return _finish(
+        _react.react(
+            __opts__, tag, data, lambda name, batch: _run(name, log.info, user, jid, batch=batch), _fire_master
+        )
+    )
 
 
 def history(name=None, limit=20):
@@ -265,8 +330,15 @@ def history(name=None, limit=20):
         runs, warnings = _journal.history(_journal.journal_path(__opts__), name=name, limit=limit)
     except _journal.InvalidScenario as exc:
         return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    return _finish({"retcode": 0, "result": "history", "runs": runs, "warnings": warnings,
-                    "lines": [_journal.history_line(r) for r in runs]})
+    return _finish(
+        {
+            "retcode": 0,
+            "result": "history",
+            "runs": runs,
+            "warnings": warnings,
+            "lines": [_journal.history_line(r) for r in runs],
+        }
+    )
 
 
 def show(run_id):

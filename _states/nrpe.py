@@ -12,6 +12,7 @@ check there too.
         - name: check_http
         - allow_warning: True
 """
+
 from salt.exceptions import SaltException
 
 __virtualname__ = "nrpe"

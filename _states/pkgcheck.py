@@ -16,6 +16,7 @@ States over the pkgcheck execution module.
         - name: mywebapp
         - version: 4.2.6-3
 """
+
 from salt.exceptions import SaltException
 
 __virtualname__ = "pkgcheck"

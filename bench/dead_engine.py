@@ -8,6 +8,7 @@ prints READY and waits for a line on stdin: the caller stops a minion, then answ
 one JSON line: the first call step's status, failed hosts and reasons, the engine's own step
 duration, and the seconds from the answer to that step's verdict.
 """
+
 import json
 import sys
 import time
@@ -31,7 +32,9 @@ def main(master_config, feature, timeout):
         elif event["event"] == "step_finished" and event.get("call") and "step" not in seen:
             seen["step"] = {
                 "notice_s": round(time.perf_counter() - seen["go"], 3),
-                "status": event["status"], "duration": event["duration"], "text": event["text"],
+                "status": event["status"],
+                "duration": event["duration"],
+                "text": event["text"],
                 "failed": event["failed"],
                 "reasons": {h: r["reason"] for h, r in event["results"].items() if not r["ok"]},
             }
@@ -46,8 +49,16 @@ def main(master_config, feature, timeout):
         result = api.run(opts, feature, source, transport, listeners=[listener])
     finally:
         source.close()
-    print(json.dumps({"retcode": result["retcode"], "timeout": timeout,
-                      "gather_job_timeout": seen.get("gather_job_timeout"), **seen.get("step", {})}))
+    print(
+        json.dumps(
+            {
+                "retcode": result["retcode"],
+                "timeout": timeout,
+                "gather_job_timeout": seen.get("gather_job_timeout"),
+                **seen.get("step", {}),
+            }
+        )
+    )
     return 0
 
 

@@ -6,6 +6,7 @@
   and B's orchestration (salt.function with no timeout), the way an operator would run them.
 Every measurement restarts the minion afterwards and leaves the LB unblocked.
 """
+
 import subprocess
 import sys
 import tempfile
@@ -18,8 +19,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def _engine_mid_run(sandbox, host, feature, timeout):
-    argv = [sys.executable, str(HERE / "dead_engine.py"), str(sandbox.master_conf_dir / "master"), feature,
-            str(timeout)]
+    argv = [
+        sys.executable,
+        str(HERE / "dead_engine.py"),
+        str(sandbox.master_conf_dir / "master"),
+        feature,
+        str(timeout),
+    ]
     with tempfile.TemporaryFile("w+") as err:
         proc = sandbox.popen_in_master(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         try:
@@ -49,8 +55,11 @@ def _with_dead(sandbox, host, measure):
 
 
 def _cli(sandbox, argv, label):
-    sample = timed(lambda out, err: sandbox.popen_in_master(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err),
-                   label, timeout=300)
+    sample = timed(
+        lambda out, err: sandbox.popen_in_master(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err),
+        label,
+        timeout=300,
+    )
     return {"how": label, "wall_s": round(sample.wall, 3), "rc": sample.rc}
 
 
@@ -65,13 +74,27 @@ def measure_dead_host(sandbox, feature, orch_sls, timeout):
     finally:
         sandbox.start(host)
     fleet.reset(sandbox)
-    out["a_discovery"] = _with_dead(sandbox, host, lambda: _cli(
-        sandbox, ["salt-run", "scenario.run", feature, f"timeout={timeout}"],
-        f"salt-run scenario.run {feature} timeout={timeout}, minion down before the run"))
-    out["salt_default"] = _with_dead(sandbox, host, lambda: _cli(
-        sandbox, ["salt", "-L", hosts, "test.ping"], "salt -L <all> test.ping, Salt's default timeouts"))
+    out["a_discovery"] = _with_dead(
+        sandbox,
+        host,
+        lambda: _cli(
+            sandbox,
+            ["salt-run", "scenario.run", feature, f"timeout={timeout}"],
+            f"salt-run scenario.run {feature} timeout={timeout}, minion down before the run",
+        ),
+    )
+    out["salt_default"] = _with_dead(
+        sandbox,
+        host,
+        lambda: _cli(sandbox, ["salt", "-L", hosts, "test.ping"], "salt -L <all> test.ping, Salt's default timeouts"),
+    )
     fleet.reset(sandbox)
-    out["b_orchestrate"] = _with_dead(sandbox, host, lambda: _cli(
-        sandbox, ["salt-run", "state.orchestrate", orch_sls], "salt-run state.orchestrate (B), minion down"))
+    out["b_orchestrate"] = _with_dead(
+        sandbox,
+        host,
+        lambda: _cli(
+            sandbox, ["salt-run", "state.orchestrate", orch_sls], "salt-run state.orchestrate (B), minion down"
+        ),
+    )
     fleet.reset(sandbox)
     return out

@@ -1,5 +1,6 @@
 """The benchmark fleet: a spec of N hosts that all match update_website's target, and a
 sandbox around it that is always taken down again (also on Ctrl-C or a failed run)."""
+
 import contextlib
 import shutil
 import signal
@@ -7,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from measure import last_json
+
 from saltext.scenario.sandbox import Sandbox
 
 LB = "198.51.100.10"
@@ -25,8 +27,9 @@ def spec(size):
     return {
         "lb": LB,
         "repo": {APP: [OLD, NEW]},
-        "hosts": {f"web{i}": {"grains": dict(GRAINS), "packages": {APP: OLD}, "nrpe": dict(NRPE)}
-                  for i in range(1, size + 1)},
+        "hosts": {
+            f"web{i}": {"grains": dict(GRAINS), "packages": {APP: OLD}, "nrpe": dict(NRPE)} for i in range(1, size + 1)
+        },
     }
 
 
@@ -60,12 +63,12 @@ def reset(sandbox):
     Returns the hosts whose package was at NEW before the reset: proof the previous run upgraded.
     """
     hosts = ",".join(sandbox.hosts)
-    unblock = sandbox.salt("-L", hosts, "lbgate.unblock", LB, "--out=json", "--static", "-t", "60",
-                           timeout=120)
+    unblock = sandbox.salt("-L", hosts, "lbgate.unblock", LB, "--out=json", "--static", "-t", "60", timeout=120)
     if unblock.returncode != 0:
         raise ResetError(f"lbgate.unblock failed: {unblock.stdout.strip()} {unblock.stderr.strip()}")
-    proc = sandbox.salt("-L", hosts, "pkg.install", APP, f"version={OLD}", "--out=json", "--static", "-t", "120",
-                        timeout=300)
+    proc = sandbox.salt(
+        "-L", hosts, "pkg.install", APP, f"version={OLD}", "--out=json", "--static", "-t", "120", timeout=300
+    )
     got = last_json(proc.stdout) or {}
     upgraded, bad = [], []
     for host in sandbox.hosts:

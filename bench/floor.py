@@ -6,6 +6,7 @@ CALLS_JSON: {"target": compound, "hosts": [...], "calls": [{"fun", "args", "kwar
 Checks nothing but that every host returned retcode 0. Prints one JSON line:
 {"ok", "failed", "import_s", "calls_s", "per_call_s": [...]}; exit 0 when ok, 1 otherwise.
 """
+
 import json
 import sys
 import time
@@ -18,8 +19,14 @@ IMPORTED = time.perf_counter()
 
 
 def failing(client, hosts, call):
-    got = client.cmd(hosts, call["fun"], arg=list(call["args"]), kwarg=dict(call["kwargs"]) or None,
-                     tgt_type="list", full_return=True)
+    got = client.cmd(
+        hosts,
+        call["fun"],
+        arg=list(call["args"]),
+        kwarg=dict(call["kwargs"]) or None,
+        tgt_type="list",
+        full_return=True,
+    )
     return [h for h in hosts if not isinstance(got.get(h), dict) or got[h].get("retcode", 0) != 0]
 
 
@@ -50,9 +57,17 @@ def main(master_config, calls_file):
                 break
     finally:
         client.destroy()
-    print(json.dumps({"ok": failed is None, "failed": failed, "import_s": round(IMPORTED - T0, 4),
-                      "calls_s": round(time.perf_counter() - started, 4),
-                      "per_call_s": [round(x, 4) for x in per_call]}))
+    print(
+        json.dumps(
+            {
+                "ok": failed is None,
+                "failed": failed,
+                "import_s": round(IMPORTED - T0, 4),
+                "calls_s": round(time.perf_counter() - started, 4),
+                "per_call_s": [round(x, 4) for x in per_call],
+            }
+        )
+    )
     return 0 if failed is None else 1
 
 

@@ -1,4 +1,5 @@
 """What the benchmark ran on, for RESULTS.md."""
+
 import os
 import platform
 import sys

@@ -3,6 +3,7 @@
 Peak RSS comes from wait4() on that very child (ru_maxrss, KiB on Linux): the salt-run
 process itself, since nsenter execs its command without forking.
 """
+
 import json
 import os
 import tempfile

@@ -9,6 +9,7 @@ retcodes (verify_blocked, pkgcheck.verify and nrpe.run set retcode 1 when not ok
 The calls come from the engine's validate of the same feature, so A, B and C run the same
 functions with the same arguments.
 """
+
 import yaml
 
 from saltext.scenario.engine import api

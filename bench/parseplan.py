@@ -4,6 +4,7 @@ The entry point is the engine's `api.prepare` (what scenario.run/validate/plan d
 Salt call): read the file, parse it with gherkin-official, build the step registry, match
 every step, build the plan. Median of many repetitions, after one warm-up.
 """
+
 import statistics
 import tempfile
 import time

@@ -7,6 +7,7 @@ Brings up its own sandbox (<prefix>p<hosts>), records each run with py-spy, rese
 runs, takes the sandbox down, and prints the inclusive share of the samples per
 file:function (what a run spends inside it, waiting included), plus the raw stacks' path.
 """
+
 import argparse
 import collections
 import re
@@ -31,8 +32,12 @@ def _argv(sandbox, way, bench, out):
         return salt_run + ["scenario.run", "update_website", f"--out={out}"]
     if way == "B":
         return salt_run + ["state.orchestrate", bench.sls(LINEAR_SLS), f"--out={out}"]
-    return [sys.executable, str(Path(__file__).with_name("floor.py")), str(sandbox.master_conf_dir / "master"),
-            str(bench.calls_file)]
+    return [
+        sys.executable,
+        str(Path(__file__).with_name("floor.py")),
+        str(sandbox.master_conf_dir / "master"),
+        str(bench.calls_file),
+    ]
 
 
 def _short(path):
@@ -83,8 +88,9 @@ def main(argv=None):
         for index in range(args.runs):
             raw = out_dir / f"{args.way}{index}.txt"
             argv = [py_spy, "record", "--idle", "--rate", "250", "--format", "raw", "-o", str(raw), "--"]
-            proc = sandbox.popen_in_master(argv + _argv(sandbox, args.way, bench, args.out),
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            proc = sandbox.popen_in_master(
+                argv + _argv(sandbox, args.way, bench, args.out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
             _, err = proc.communicate(timeout=600)
             upgraded = fleet.reset(sandbox)
             print(f"run {index + 1}: rc {proc.returncode}, upgraded {len(upgraded)}/{args.hosts}")
@@ -93,8 +99,10 @@ def main(argv=None):
             if raw.exists():
                 raws.append(raw)
     total, inclusive, leaf = aggregate(raws)
-    print(f"\n{args.way}, {args.hosts} host(s), {args.runs} run(s), {total} samples at 250 Hz "
-          f"(~{total / 250 / args.runs:.2f} s per run); raw stacks in {out_dir}")
+    print(
+        f"\n{args.way}, {args.hosts} host(s), {args.runs} run(s), {total} samples at 250 Hz "
+        f"(~{total / 250 / args.runs:.2f} s per run); raw stacks in {out_dir}"
+    )
     print("\ninclusive share (waiting included):")
     for name, count in inclusive.most_common(args.top):
         print(f"  {100 * count / total:5.1f}%  {count / 250 / args.runs:6.3f} s/run  {name}")

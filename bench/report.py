@@ -1,4 +1,5 @@
 """RESULTS.md out of the raw results dict that run.py collects (also saved beside it as JSON)."""
+
 from stats import paired_ratios, slope, summary
 
 TARGETS = {"A/C": 1.15, "A/B": 0.8, "dead_extra_s": 3.0, "parse_ms": 100.0}
@@ -40,17 +41,36 @@ def size_rows(results):
             rows.append(f"| {size} | {way} | {len(walls)}/{len(rounds)} | {_fmt(summary(walls))} | {_rss(rss)} |")
         both = _paired(rounds, ("A", "B", "C"))
         ratios[size] = {"A/C": paired_ratios(both, "A", "C"), "A/B": paired_ratios(both, "A", "B"), "n": len(both)}
-        a_step = summary([_mean(r["A"]["step_s"]) for r in rounds if r.get("A", {}).get("rc") == 0
-                          and r["A"].get("step_s")])
-        c_call = summary([_mean(r["C"]["per_call_s"][1:]) for r in rounds if r.get("C", {}).get("rc") == 0
-                          and len(r["C"].get("per_call_s") or []) > 1])
-        c_start = summary([r["C"]["wall"] - r["C"]["calls_s"] for r in rounds
-                           if r.get("C", {}).get("rc") == 0 and r["C"].get("calls_s")])
-        c_calls = summary([r["C"]["calls_s"] for r in rounds if r.get("C", {}).get("rc") == 0 and r["C"].get("calls_s")])
-        a_outside = summary([r["A"]["wall"] - r["A"]["run_s"] for r in rounds
-                             if r.get("A", {}).get("rc") == 0 and r["A"].get("run_s")])
-        steps[size] = {"a_step": a_step, "c_call": c_call, "c_start": c_start, "c_calls": c_calls,
-                       "a_outside": a_outside}
+        a_step = summary(
+            [_mean(r["A"]["step_s"]) for r in rounds if r.get("A", {}).get("rc") == 0 and r["A"].get("step_s")]
+        )
+        c_call = summary(
+            [
+                _mean(r["C"]["per_call_s"][1:])
+                for r in rounds
+                if r.get("C", {}).get("rc") == 0 and len(r["C"].get("per_call_s") or []) > 1
+            ]
+        )
+        c_start = summary(
+            [
+                r["C"]["wall"] - r["C"]["calls_s"]
+                for r in rounds
+                if r.get("C", {}).get("rc") == 0 and r["C"].get("calls_s")
+            ]
+        )
+        c_calls = summary(
+            [r["C"]["calls_s"] for r in rounds if r.get("C", {}).get("rc") == 0 and r["C"].get("calls_s")]
+        )
+        a_outside = summary(
+            [r["A"]["wall"] - r["A"]["run_s"] for r in rounds if r.get("A", {}).get("rc") == 0 and r["A"].get("run_s")]
+        )
+        steps[size] = {
+            "a_step": a_step,
+            "c_call": c_call,
+            "c_start": c_start,
+            "c_calls": c_calls,
+            "a_outside": a_outside,
+        }
     return rows, ratios, steps
 
 
@@ -68,25 +88,41 @@ def render(results):
         add("")
     add(f"- Date (UTC): {results['date']}")
     add(f"- Command: `{results['command']}`")
-    add(f"- Machine: {m['nproc']} CPU ({m.get('cpu')}), {m['memory_mib']} MiB RAM, kernel {m['kernel']}, "
-        f"{m.get('os')}, Python {m['python']}, Salt {m['salt']}")
-    add(f"- Load average (1/5/15 min) at start {_load(results.get('load_start'))}, at end {_load(results.get('load_end'))}")
-    add(f"- Feature: `{results['feature']}` (target `{results['target']}`), {len(results['calls'])} Salt calls per "
-        "host: " + ", ".join(f"`{c}`" for c in results["calls"]))
-    add(f"- Runs: {results['runs']} timed rounds per size after one warm-up round, each round A B C back to back; "
-        "every run starts at 4.2.5-1 and unblocked and must leave every host at 4.2.6-3 (checked by the next reset).")
+    add(
+        f"- Machine: {m['nproc']} CPU ({m.get('cpu')}), {m['memory_mib']} MiB RAM, kernel {m['kernel']}, "
+        f"{m.get('os')}, Python {m['python']}, Salt {m['salt']}"
+    )
+    add(
+        f"- Load average (1/5/15 min) at start {_load(results.get('load_start'))}, at end {_load(results.get('load_end'))}"
+    )
+    add(
+        f"- Feature: `{results['feature']}` (target `{results['target']}`), {len(results['calls'])} Salt calls per "
+        "host: " + ", ".join(f"`{c}`" for c in results["calls"])
+    )
+    add(
+        f"- Runs: {results['runs']} timed rounds per size after one warm-up round, each round A B C back to back; "
+        "every run starts at 4.2.5-1 and unblocked and must leave every host at 4.2.6-3 (checked by the next reset)."
+    )
     add("")
-    add("What each way is (all three are one process started in the master's network namespace; wall time "
-        "from fork to exit):")
+    add(
+        "What each way is (all three are one process started in the master's network namespace; wall time "
+        "from fork to exit):"
+    )
     add("")
-    add("- **A** `salt-run scenario.run <feature>`: read from the fileserver, parse, match, plan, lock, discovery "
+    add(
+        "- **A** `salt-run scenario.run <feature>`: read from the fileserver, parse, match, plan, lock, discovery "
         "(grains-cache lookup + one compound `test.ping`), then one call per step on the pinned list, "
-        "with assertions, progress and bus events.")
-    add("- **B** `salt-run state.orchestrate benchorch.update`: one `salt.function` per step on the same list, "
+        "with assertions, progress and bus events."
+    )
+    add(
+        "- **B** `salt-run state.orchestrate benchorch.update`: one `salt.function` per step on the same list, "
         "`tgt_type: list`, `expect_minions`, `failhard`, `require` chain; verification = the modules' retcodes. "
-        f"{_orch_note(results)}")
-    add("- **C** `python bench/floor.py`: one LocalClient, the same compound `test.ping` and the same calls "
-        "back to back, checking retcodes only.")
+        f"{_orch_note(results)}"
+    )
+    add(
+        "- **C** `python bench/floor.py`: one LocalClient, the same compound `test.ping` and the same calls "
+        "back to back, checking retcodes only."
+    )
     add("")
 
     rows, ratios, steps = size_rows(results)
@@ -104,31 +140,39 @@ def render(results):
     add("|---|---|---|---|---|---|")
     for size, r in ratios.items():
         ac, ab = r["A/C"], r["A/B"]
-        add(f"| {size} | {r['n']} | {_ratio(ac)} | {_ratio(ab)} | "
+        add(
+            f"| {size} | {r['n']} | {_ratio(ac)} | {_ratio(ab)} | "
             f"{_verdict(ac and ac['median'] <= TARGETS['A/C']) if ac else '–'} | "
-            f"{_verdict(ab and ab['median'] <= TARGETS['A/B']) if ab else '–'} |")
+            f"{_verdict(ab and ab['median'] <= TARGETS['A/B']) if ab else '–'} |"
+        )
     add("")
     add("## Per step, by fleet size")
     add("")
-    add("A per step: mean of the engine's own step durations (call steps) per run. A outside the steps: "
+    add(
+        "A per step: mean of the engine's own step durations (call steps) per run. A outside the steps: "
         "wall time minus the engine's run duration (process start, runner loading, fileserver read, parse, "
         "plan, lock, discovery, return output). C per call: mean in-process time per call (discovery ping "
         "left out). C's process start (interpreter + `import salt`) and its in-process total are split out "
-        "because a process start is part of every way.")
+        "because a process start is part of every way."
+    )
     add("")
     add("| hosts | A per step | A outside the steps | C per call | C process start | C in-process total |")
     add("|---|---|---|---|---|---|")
     for size, s in steps.items():
-        add(f"| {size} | {_fmt(s['a_step'], 's', 3)} | {_fmt(s['a_outside'])} | {_fmt(s['c_call'], 's', 3)} | "
-            f"{_fmt(s['c_start'])} | {_fmt(s['c_calls'])} |")
+        add(
+            f"| {size} | {_fmt(s['a_step'], 's', 3)} | {_fmt(s['a_outside'])} | {_fmt(s['c_call'], 's', 3)} | "
+            f"{_fmt(s['c_start'])} | {_fmt(s['c_calls'])} |"
+        )
     points_a = [(int(k), v["a_step"]["median"]) for k, v in steps.items() if v["a_step"]]
     points_c = [(int(k), v["c_call"]["median"]) for k, v in steps.items() if v["c_call"]]
     sa, sc = slope(points_a), slope(points_c)
     add("")
     if sa is not None:
         lo, hi = min(points_a), max(points_a)
-        text = (f"Slope (least squares over sizes {', '.join(str(x) for x, _ in points_a)}): A {sa * 1000:.1f} ms "
-                "per added host per step")
+        text = (
+            f"Slope (least squares over sizes {', '.join(str(x) for x, _ in points_a)}): A {sa * 1000:.1f} ms "
+            "per added host per step"
+        )
         if sc is not None:
             text += f", C {sc * 1000:.1f} ms"
         add(text + f"; A per step at {hi[0]} hosts is {hi[1] / lo[1]:.2f}× that at {lo[0]} host(s).")
@@ -162,8 +206,10 @@ def _orch_note(results):
     sources = sorted({src for per_size in results.get("orch_source", {}).values() for src in per_size.values()})
     if not sources:
         return results.get("compile_note", "")
-    how = {"scenario.compile": "`salt-run scenario.compile <feature>` (batch=1: `... batch=1`) on the sandbox",
-           "bench/orchgen.py": "bench/orchgen.py, by hand from the engine's validate of the feature"}
+    how = {
+        "scenario.compile": "`salt-run scenario.compile <feature>` (batch=1: `... batch=1`) on the sandbox",
+        "bench/orchgen.py": "bench/orchgen.py, by hand from the engine's validate of the feature",
+    }
     return "The SLS came from " + " and ".join(how.get(s, s) for s in sources) + "."
 
 
@@ -182,16 +228,20 @@ def _dead(add, dead):
         add("Not measured.")
         add("")
         return
-    add(f"On {dead['hosts']} host(s), `{dead['host']}`'s minion stopped with `Sandbox.stop`. "
-        f"Runner timeout={dead['timeout']} s.")
+    add(
+        f"On {dead['hosts']} host(s), `{dead['host']}`'s minion stopped with `Sandbox.stop`. "
+        f"Runner timeout={dead['timeout']} s."
+    )
     add("")
     add("| what | seconds | exit | notes |")
     add("|---|---|---|---|")
     eng = dead.get("engine") or {}
     if "notice_s" in eng:
-        add(f"| {eng['how']} (gather_job_timeout={eng.get('gather_job_timeout')}) | {eng['notice_s']:.2f} "
+        add(
+            f"| {eng['how']} (gather_job_timeout={eng.get('gather_job_timeout')}) | {eng['notice_s']:.2f} "
             f"(step {eng.get('duration')}) | {eng.get('retcode')} | first step `{eng.get('text')}` {eng.get('status')}: "
-            f"{eng.get('reasons')} |")
+            f"{eng.get('reasons')} |"
+        )
     else:
         add(f"| engine mid-run | – | – | {eng.get('error', 'no result')} |")
     for key in ("a_discovery", "salt_default", "b_orchestrate", "alive_ping"):
@@ -210,10 +260,12 @@ def _parse(add, parse):
         return
     med, lo, hi = parse["prepare_ms"]
     pmed, plo, phi = parse["parse_only_ms"]
-    add(f"`engine.api.prepare` (read, gherkin parse, registry, match, plan) of a generated {parse['steps']}-step "
+    add(
+        f"`engine.api.prepare` (read, gherkin parse, registry, match, plan) of a generated {parse['steps']}-step "
         f"feature, in-process: median **{med} ms** ({lo}–{hi}) over {parse['repeat']} repetitions; "
         f"of which gherkin parsing alone {pmed} ms ({plo}–{phi}). Target < {TARGETS['parse_ms']:.0f} ms: "
-        f"{_verdict(med < TARGETS['parse_ms'])}.")
+        f"{_verdict(med < TARGETS['parse_ms'])}."
+    )
     add("")
 
 
@@ -227,9 +279,11 @@ def _batch(add, batch):
     rounds = batch["rounds"]
     a, b = summary(_ok_walls(rounds, "A")), summary(_ok_walls(rounds, "B"))
     ratio = paired_ratios(_paired(rounds, ("A", "B")), "A", "B")
-    add(f"{batch['hosts']} hosts. A: `salt-run scenario.run {batch['feature']} batch=1`. B: a generated per-host "
+    add(
+        f"{batch['hosts']} hosts. A: `salt-run scenario.run {batch['feature']} batch=1`. B: a generated per-host "
         "orchestration (each host: block, verify, update, verify, checks, unblock, verify, then the next host; "
-        "not orchestrate's per-step `batch:`).")
+        "not orchestrate's per-step `batch:`)."
+    )
     add("")
     add("| way | ok/runs | median (min–max) | peak RSS MiB (max) |")
     add("|---|---|---|---|")
@@ -246,20 +300,28 @@ def _targets(ratios, steps, results, sa):
     ac = {k: v["A/C"]["median"] for k, v in ratios.items() if v["A/C"]}
     ab = {k: v["A/B"]["median"] for k, v in ratios.items() if v["A/B"]}
     if ac:
-        lines.append(f"A/C ≤ {TARGETS['A/C']} at every size: {_verdict(all(x <= TARGETS['A/C'] for x in ac.values()))}"
-                     f" ({', '.join(f'{k}: {v:.2f}' for k, v in ac.items())})")
+        lines.append(
+            f"A/C ≤ {TARGETS['A/C']} at every size: {_verdict(all(x <= TARGETS['A/C'] for x in ac.values()))}"
+            f" ({', '.join(f'{k}: {v:.2f}' for k, v in ac.items())})"
+        )
     if ab:
-        lines.append(f"A/B ≤ {TARGETS['A/B']}: {_verdict(all(x <= TARGETS['A/B'] for x in ab.values()))}"
-                     f" ({', '.join(f'{k}: {v:.2f}' for k, v in ab.items())})")
+        lines.append(
+            f"A/B ≤ {TARGETS['A/B']}: {_verdict(all(x <= TARGETS['A/B'] for x in ab.values()))}"
+            f" ({', '.join(f'{k}: {v:.2f}' for k, v in ab.items())})"
+        )
     if sa is not None:
         lines.append(f"per-step time roughly flat: slope {sa * 1000:.1f} ms per added host per step (see above)")
     eng = (results.get("dead") or {}).get("engine") or {}
     if "notice_s" in eng:
         limit = eng["timeout"] + TARGETS["dead_extra_s"]
-        lines.append(f"dead host noticed in ≤ timeout + 3 s = {limit:.0f} s: {_verdict(eng['notice_s'] <= limit)} "
-                     f"({eng['notice_s']:.2f} s)")
+        lines.append(
+            f"dead host noticed in ≤ timeout + 3 s = {limit:.0f} s: {_verdict(eng['notice_s'] <= limit)} "
+            f"({eng['notice_s']:.2f} s)"
+        )
     parse = results.get("parse")
     if parse:
-        lines.append(f"500-step parse + plan < 100 ms: {_verdict(parse['prepare_ms'][0] < TARGETS['parse_ms'])} "
-                     f"({parse['prepare_ms'][0]} ms)")
+        lines.append(
+            f"500-step parse + plan < 100 ms: {_verdict(parse['prepare_ms'][0] < TARGETS['parse_ms'])} "
+            f"({parse['prepare_ms'][0]} ms)"
+        )
     return lines

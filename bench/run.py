@@ -4,6 +4,7 @@
 
 Needs root (it brings up scenario-sandbox clusters). See bench/README.md.
 """
+
 import argparse
 import datetime
 import json
@@ -27,26 +28,42 @@ REPO = HERE.parent
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1,5,10,20", help="fleet sizes, comma separated (default 1,5,10,20)")
     parser.add_argument("--runs", type=int, default=5, help="timed rounds per size after the warm-up (default 5)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="1 host, 1 run of everything: proves the script works (CI)")
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"),
-                        help="where to write the report (raw data goes beside it as .json)")
-    parser.add_argument("--feature", default="update_website", help="feature to run (its target must match "
-                        "every generated host: grains roles [dev_server], country de)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="1 host, 1 run of everything: proves the script works (CI)"
+    )
+    parser.add_argument(
+        "--out", default=str(HERE / "RESULTS.md"), help="where to write the report (raw data goes beside it as .json)"
+    )
+    parser.add_argument(
+        "--feature",
+        default="update_website",
+        help="feature to run (its target must match every generated host: grains roles [dev_server], country de)",
+    )
     parser.add_argument("--prefix", default="bench", help="sandbox name prefix (sandbox = PREFIX<size>)")
-    parser.add_argument("--batch-hosts", type=int, default=10,
-                        help="size whose sandbox also runs the batch=1 and dead-host measurements (default 10; "
-                             "the largest size asked for when it is not among --sizes)")
+    parser.add_argument(
+        "--batch-hosts",
+        type=int,
+        default=10,
+        help="size whose sandbox also runs the batch=1 and dead-host measurements (default 10; "
+        "the largest size asked for when it is not among --sizes)",
+    )
     parser.add_argument("--batch-runs", type=int, default=3, help="timed rounds of the batch=1 comparison")
     parser.add_argument("--dead-timeout", type=int, default=5, help="the runner's timeout= for the dead host")
-    parser.add_argument("--no-dead", action="store_true",
-                        help="skip the dead-host measurement (--smoke skips it too: a minute of timeouts)")
-    parser.add_argument("--hand-written", action="store_true",
-                        help="B runs bench/orchgen.py's SLS instead of `salt-run scenario.compile`'s")
+    parser.add_argument(
+        "--no-dead",
+        action="store_true",
+        help="skip the dead-host measurement (--smoke skips it too: a minute of timeouts)",
+    )
+    parser.add_argument(
+        "--hand-written",
+        action="store_true",
+        help="B runs bench/orchgen.py's SLS instead of `salt-run scenario.compile`'s",
+    )
     parser.add_argument("--parse-repeat", type=int, default=200, help="repetitions of the 500-step parse + plan")
     args = parser.parse_args(argv)
     try:
@@ -69,8 +86,12 @@ def log(line):
 
 def _sample_dict(sample):
     extra = sample.extra or {}
-    data = {"wall": round(sample.wall, 4), "rc": sample.rc, "rss_mib": round(sample.peak_rss_kib / 1024, 1),
-            "upgraded": extra.get("upgraded")}
+    data = {
+        "wall": round(sample.wall, 4),
+        "rc": sample.rc,
+        "rss_mib": round(sample.peak_rss_kib / 1024, 1),
+        "upgraded": extra.get("upgraded"),
+    }
     if sample.way == "A":
         data["step_s"] = extra.get("step_s") or []
         data["run_s"] = extra.get("run_s")
@@ -99,8 +120,9 @@ def run_size(args, size, target, calls, results):
                 results["batch"] = {"hosts": size, "feature": args.feature, "rounds": _rounds(batch_rounds)}
             if size == args.extras_size and not args.no_dead:
                 log(f"== dead host on {size} host(s)")
-                results["dead"] = deadhost.measure_dead_host(sandbox, args.feature, bench.sls(LINEAR_SLS),
-                                                             args.dead_timeout)
+                results["dead"] = deadhost.measure_dead_host(
+                    sandbox, args.feature, bench.sls(LINEAR_SLS), args.dead_timeout
+                )
         finally:
             results["failures"] += bench.failures
         log(f"== {size} host(s): taking sandbox down")
@@ -121,11 +143,20 @@ def main(argv=None):
     results = {
         "command": ".venv/bin/python bench/run.py " + shlex.join(argv),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": machine.describe(), "load_start": machine.load(), "smoke": args.smoke,
-        "feature": args.feature, "target": target, "runs": args.runs,
+        "machine": machine.describe(),
+        "load_start": machine.load(),
+        "smoke": args.smoke,
+        "feature": args.feature,
+        "target": target,
+        "runs": args.runs,
         "calls": [f"{c['fun']} {' '.join(map(str, c['args']))}".strip() for c in calls],
-        "sizes": {}, "batch": None, "dead": None, "parse": None, "failures": [],
-        "orch_source": {}, "notes": [],
+        "sizes": {},
+        "batch": None,
+        "dead": None,
+        "parse": None,
+        "failures": [],
+        "orch_source": {},
+        "notes": [],
     }
     status = 0
     try:

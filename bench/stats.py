@@ -1,4 +1,5 @@
 """Numbers out of the samples: medians, ranges, paired ratios, the per-step slope."""
+
 import statistics
 
 

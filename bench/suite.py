@@ -4,6 +4,7 @@ Every run starts from the reset state (4.2.5-1, unblocked) and is followed by th
 whose report proves the run upgraded every host to 4.2.6-3. A run that exits non-zero or
 upgrades less than every host is a failure: kept in the results, never in the timings.
 """
+
 import fleet
 import orchgen
 import ways
@@ -34,8 +35,10 @@ class Bench:
         proc = self.sb.salt_run(*argv, timeout=300)
         ret = last_json(proc.stdout)
         if proc.returncode != 0 or not isinstance(ret, dict) or not isinstance(ret.get("sls"), str):
-            self.log(f"  scenario.compile {' '.join(argv[1:])} failed (rc {proc.returncode}); "
-                     f"B uses bench/orchgen.py: {proc.stderr.strip()[-300:]}")
+            self.log(
+                f"  scenario.compile {' '.join(argv[1:])} failed (rc {proc.returncode}); "
+                f"B uses bench/orchgen.py: {proc.stderr.strip()[-300:]}"
+            )
             return None
         if sorted(ret.get("pinned") or []) != sorted(self.hosts):
             self.log(f"  scenario.compile pinned {ret.get('pinned')}, not every host; B uses bench/orchgen.py")
@@ -57,12 +60,21 @@ class Bench:
         if sample.ok and sorted(upgraded) != sorted(self.hosts):
             sample.rc = 99  # exited 0, but did not do the work
         if not sample.ok:
-            self.failures.append({"size": len(self.hosts), "run": label, "way": way, "rc": sample.rc,
-                                  "upgraded": f"{len(upgraded)}/{len(self.hosts)}",
-                                  "wall_s": round(sample.wall, 3),
-                                  "detail": _detail(sample)})
-        self.log(f"  {len(self.hosts):>3} hosts {label:<8} {way}{' batch=1' if batch else ''}: "
-                 f"{sample.wall:6.2f} s rc {sample.rc} rss {sample.peak_rss_kib // 1024} MiB")
+            self.failures.append(
+                {
+                    "size": len(self.hosts),
+                    "run": label,
+                    "way": way,
+                    "rc": sample.rc,
+                    "upgraded": f"{len(upgraded)}/{len(self.hosts)}",
+                    "wall_s": round(sample.wall, 3),
+                    "detail": _detail(sample),
+                }
+            )
+        self.log(
+            f"  {len(self.hosts):>3} hosts {label:<8} {way}{' batch=1' if batch else ''}: "
+            f"{sample.wall:6.2f} s rc {sample.rc} rss {sample.peak_rss_kib // 1024} MiB"
+        )
         return sample
 
     def interleaved(self, runs, ways_order=("A", "B", "C"), batch=None):

@@ -4,6 +4,7 @@ A  salt-run scenario.run <feature> [batch=..]
 B  salt-run state.orchestrate benchorch.<sls>
 C  python floor.py (one LocalClient issuing the same calls)
 """
+
 import json
 import subprocess
 import sys
@@ -27,10 +28,12 @@ def run_a(sandbox, feature, *extra, timeout=900):
             steps += [s for s in scenario.get("steps", []) if s.get("call")]
         if ret.get("retcode") not in (None, 0) and sample.rc == 0:
             sample.rc = ret["retcode"]  # never time a failed run as a pass
-    sample.extra = {"result": ret if isinstance(ret, dict) else None,
-                    "step_s": [s.get("duration", 0.0) for s in steps],
-                    "pinned": (ret or {}).get("pinned") if isinstance(ret, dict) else None,
-                    "run_s": (ret or {}).get("duration") if isinstance(ret, dict) else None}
+    sample.extra = {
+        "result": ret if isinstance(ret, dict) else None,
+        "step_s": [s.get("duration", 0.0) for s in steps],
+        "pinned": (ret or {}).get("pinned") if isinstance(ret, dict) else None,
+        "run_s": (ret or {}).get("duration") if isinstance(ret, dict) else None,
+    }
     return sample
 
 
@@ -62,8 +65,9 @@ def write_calls(path, target, hosts, calls):
 
 def run_c(sandbox, calls_file, timeout=900):
     master_config = str(sandbox.master_conf_dir / "master")
-    sample = timed(_start(sandbox, [sys.executable, str(HERE / "floor.py"), master_config, str(calls_file)]),
-                   "C", timeout)
+    sample = timed(
+        _start(sandbox, [sys.executable, str(HERE / "floor.py"), master_config, str(calls_file)]), "C", timeout
+    )
     ret = last_json(sample.stdout)
     sample.extra = ret if isinstance(ret, dict) else {}
     if sample.rc == 0 and not sample.extra.get("ok"):

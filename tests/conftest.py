@@ -11,9 +11,10 @@ Session-wide fixtures.
     ``make_sandbox(spec, name, up=True, file_roots=())`` -> a Sandbox; everything it made is
     taken down at session end, also when a test failed half-way.
 """
+
 import os
-import sys
 import signal
+import sys
 
 import pytest
 

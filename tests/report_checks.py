@@ -6,6 +6,7 @@ allowed set, integer nanosecond durations. `junit_totals` parses JUnit XML with 
 parser and checks that the declared counts match the testcases. `expected_from_return` says
 what both must show for a run's return data, so tests can compare verdicts.
 """
+
 import xml.etree.ElementTree as ET
 
 STATUSES = {"passed", "failed", "skipped", "undefined", "pending", "ambiguous"}
@@ -63,9 +64,12 @@ def junit_totals(xml_bytes):
     totals = {"tests": 0, "failures": 0, "skipped": 0, "errors": 0}
     for suite in root.findall("testsuite"):
         cases = suite.findall("testcase")
-        counted = {"tests": len(cases), "failures": sum(len(c.findall("failure")) for c in cases),
-                   "skipped": sum(len(c.findall("skipped")) for c in cases),
-                   "errors": sum(len(c.findall("error")) for c in cases)}
+        counted = {
+            "tests": len(cases),
+            "failures": sum(len(c.findall("failure")) for c in cases),
+            "skipped": sum(len(c.findall("skipped")) for c in cases),
+            "errors": sum(len(c.findall("error")) for c in cases),
+        }
         for key, value in counted.items():
             assert int(suite.get(key)) == value, f"testsuite {key}={suite.get(key)} but {value} counted"
             totals[key] += value

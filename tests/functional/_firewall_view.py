@@ -2,6 +2,7 @@
 Read a network namespace's firewall the way an operator would, independently of
 the lbgate module, so tests check the module against the tools' own output.
 """
+
 import re
 import subprocess
 

@@ -14,6 +14,7 @@ JSON request per line on stdin and writes one JSON reply per line:
 A child process is the way in because Python 3.11 has no os.setns, and the
 firewall commands the modules run must see the namespace's ruleset.
 """
+
 import json
 import os
 import select
@@ -50,7 +51,6 @@ def main():
             reply = {"error": {"type": type(exc).__name__, "message": str(exc)}}
         replies.write(json.dumps(reply, default=str) + "\n")
         replies.flush()
-
 
 
 # ------------------------------------------------------------ client side

@@ -2,6 +2,7 @@
 per firewall backend, its ruleset flushed before each test. Import them into a test module
 with ``from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401``.
 """
+
 import pytest
 from _firewall_view import run_in
 

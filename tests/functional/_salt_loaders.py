@@ -4,6 +4,7 @@ Minimal minion opts and Salt loaders that load this repository's _modules/_state
 Shared by conftest.py (in-process loaders) and _in_netns.py (loaders inside a
 network namespace), so both see exactly the same minion.
 """
+
 import pathlib
 
 import salt.config

@@ -33,6 +33,7 @@ Fixtures
     that can share one reset the namespace between tests themselves (e.g.
     ``nft flush ruleset`` inside it).
 """
+
 import contextlib
 import os
 import secrets

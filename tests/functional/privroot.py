@@ -22,6 +22,7 @@ packages with dpkg-deb and dpkg-scanpackages.
 
 Run as ``unshare ... python privroot.py SPEC_JSON`` by PrivRoot only.
 """
+
 import json
 import os
 import shutil

@@ -2,11 +2,11 @@
 lbgate with the legacy iptables flavour: `iptables` on PATH is xtables-legacy-multi,
 the way it is on a host whose alternatives point at iptables-legacy.
 """
+
 import shutil
 
 import pytest
-from _firewall_view import rule_lines
-from _firewall_view import run_in
+from _firewall_view import rule_lines, run_in
 
 ADDRESSES = {4: "198.51.100.10", 6: "2001:db8::10"}
 

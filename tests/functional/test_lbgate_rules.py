@@ -1,10 +1,9 @@
 """
 lbgate against real iptables and nft, each test in a network namespace of its own.
 """
+
 import pytest
-from _firewall_view import full_ruleset
-from _firewall_view import rule_lines
-from _firewall_view import run_in
+from _firewall_view import full_ruleset, rule_lines, run_in
 from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401  pylint: disable=unused-import
 from salt.exceptions import SaltInvocationError
 
@@ -60,7 +59,22 @@ def test_bad_target_and_chain_refused(minion, gate_ns):
 
 
 def test_other_rules_survive(minion, gate_ns, backend):
-    run_in(gate_ns, "iptables", "-w", "5", "-A", "INPUT", "-s", "198.51.100.99", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")
+    run_in(
+        gate_ns,
+        "iptables",
+        "-w",
+        "5",
+        "-A",
+        "INPUT",
+        "-s",
+        "198.51.100.99",
+        "-p",
+        "tcp",
+        "--dport",
+        "22",
+        "-j",
+        "ACCEPT",
+    )
     run_in(gate_ns, "ip6tables", "-w", "5", "-A", "INPUT", "-s", "2001:db8::99", "-j", "DROP")
     run_in(gate_ns, "nft", "add", "table", "inet", "other")
     run_in(gate_ns, "nft", "add", "chain", "inet", "other", "keep", "{ type filter hook input priority 10 ; }")
@@ -81,7 +95,9 @@ def test_other_rules_survive(minion, gate_ns, backend):
         minion.call("lbgate.unblock", lb)
 
     assert [line for line in run_in(gate_ns, "iptables", "-S", "INPUT").stdout.splitlines() if line != jump] == other_v4
-    assert [line for line in run_in(gate_ns, "ip6tables", "-S", "INPUT").stdout.splitlines() if line != jump] == other_v6
+    assert [
+        line for line in run_in(gate_ns, "ip6tables", "-S", "INPUT").stdout.splitlines() if line != jump
+    ] == other_v6
     assert run_in(gate_ns, "nft", "list", "table", "inet", "other").stdout == other_nft
 
 

@@ -1,9 +1,9 @@
 """
 lbgate.blocked / lbgate.unblocked through state.single, inside a network namespace.
 """
+
 import pytest
-from _firewall_view import full_ruleset
-from _firewall_view import rule_lines
+from _firewall_view import full_ruleset, rule_lines
 from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401  pylint: disable=unused-import
 
 LB = "198.51.100.10"

@@ -3,6 +3,7 @@ Real traffic: a host namespace running lbgate with a TCP listener, and a load
 balancer namespace connecting to it over a veth pair. Blocking the load balancer's
 address must stop its connections, and only its connections.
 """
+
 import subprocess
 import sys
 
@@ -45,7 +46,9 @@ except OSError as exc:
 def hosts(netns_factory):
     """(host namespace, load balancer namespace), wired by a veth pair and listening."""
     host, lb = netns_factory(), netns_factory()
-    subprocess.run(["ip", "-n", host, "link", "add", "lbt0", "type", "veth", "peer", "name", "lbt1", "netns", lb], check=True)
+    subprocess.run(
+        ["ip", "-n", host, "link", "add", "lbt0", "type", "veth", "peer", "name", "lbt1", "netns", lb], check=True
+    )
     for ns, dev, addrs in ((host, "lbt0", HOST), (lb, "lbt1", {**LB, "4b": BYSTANDER[4], "6b": BYSTANDER[6]})):
         for addr in addrs.values():
             if ":" in addr:

@@ -1,5 +1,6 @@
 """Functional tests of the nrpe module and state through Salt's loaders, running
 the real monitoring plugins from a temporary nrpe.cfg."""
+
 import os
 import sys
 

@@ -1,6 +1,7 @@
 """nrpe.query against a real nrpe daemon: /usr/sbin/nrpe runs in the foreground in
 a network namespace made by the test, on 198.51.100.20; the Salt loaders (and so
 check_nrpe) run inside the same namespace."""
+
 import os
 import signal
 import subprocess

@@ -1,6 +1,7 @@
 """Functional tests of pkgcheck through Salt's loaders against real dpkg and apt,
 in a private package root (privroot.py) fed by a local repository of built .debs.
 The machine's own package state must come out unchanged; the last test checks."""
+
 import hashlib
 import os
 import shutil
@@ -27,9 +28,7 @@ def real_package_state():
     for path in ("/var/lib/dpkg/status", "/var/log/dpkg.log", "/etc/apt/sources.list"):
         p = Path(path)
         digest[path] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None
-    digest["dpkg-query"] = subprocess.run(
-        ["dpkg-query", "-W"], capture_output=True, text=True, check=True
-    ).stdout
+    digest["dpkg-query"] = subprocess.run(["dpkg-query", "-W"], capture_output=True, text=True, check=True).stdout
     digest["/opt"] = sorted(os.listdir("/opt")) if os.path.isdir("/opt") else None
     return digest
 

@@ -1,4 +1,5 @@
 """A listener on a sandbox master's event bus, for tests that check what a run announces."""
+
 import json
 import sys
 

@@ -1,4 +1,5 @@
 """Helpers for the scenario integration tests: salt-run scenario.* in a sandbox, parsed."""
+
 import json
 import os
 import threading

@@ -1,4 +1,5 @@
 """bench/run.py --smoke keeps working: one host, one run of A, B and C, a report written."""
+
 import json
 import os
 import subprocess
@@ -17,8 +18,20 @@ def test_bench_smoke_writes_a_report_and_every_way_passes(tmp_path):
         pytest.skip("the benchmark brings up a sandbox: needs root")
     out = tmp_path / "RESULTS.md"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--out", str(out), "--prefix", f"bs{os.getpid() % 100000}"],
-        cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--smoke",
+            "--out",
+            str(out),
+            "--prefix",
+            f"bs{os.getpid() % 100000}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
 

@@ -4,6 +4,7 @@ The functional tests cover the modules against real tools through Salt's loader;
 show the same calls through the daemons, with the exit code `salt` gives and with the
 load balancer's own view of the host (a real TCP probe from its namespace).
 """
+
 import json
 
 import pytest

@@ -4,6 +4,7 @@ Two sandboxes: the session's default one (everything passes) and one where web2'
 lacks 4.2.6-3 (the version check fails on web2) and web3's load check is CRITICAL. The SLS for the second is compiled at test time,
 because the pinned list depends on the fleet, and served from a file root of its own.
 """
+
 import copy
 import json
 import os
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from scenario_cli import WEB, probes, reset, scenario, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -64,8 +64,8 @@ def test_compiled_orchestration_passes_like_the_run(fresh):
     assert code == 0
     assert len(states) == 10 and all(s["result"] is True for s in states.values()), states
     assert states[VERSION_CHECK]["changes"]["ret"]["web2"]["ok"] is True
-    assert versions(fresh, WEB) == {h: "4.2.6-3" for h in WEB}
-    assert probes(fresh) == {h: True for h in WEB}
+    assert versions(fresh, WEB) == dict.fromkeys(WEB, "4.2.6-3")
+    assert probes(fresh) == dict.fromkeys(WEB, True)
 
 
 def test_deploy_orchestration_passes_and_announces(fresh):
@@ -74,7 +74,7 @@ def test_deploy_orchestration_passes_and_announces(fresh):
     assert states["update_website"]["result"] is True
     assert states["update_website"]["changes"]["return"]["retcode"] == 0
     assert states["announce"]["result"] is True
-    assert versions(fresh, WEB) == {h: "4.2.6-3" for h in WEB}
+    assert versions(fresh, WEB) == dict.fromkeys(WEB, "4.2.6-3")
 
 
 # -- a fleet where web2 cannot get 4.2.6-3 ---------------------------------------------------------
@@ -130,13 +130,13 @@ def test_compiled_orchestration_fails_where_the_run_fails_and_unblock_never_runs
     assert VERSION_CHECK in stdout and "web2" in stdout
     # failhard + the require chain: nothing after the failed check ran
     assert states.get(UNBLOCK, {"result": False})["result"] is False
-    assert probes(fresh_failing) == {h: False for h in WEB}  # still blocked, as scenario.run leaves them
+    assert probes(fresh_failing) == dict.fromkeys(WEB, False)  # still blocked, as scenario.run leaves them
 
 
 def test_scenario_run_gives_the_same_verdict_on_that_fleet(fresh_failing):
     code, ret, _ = scenario(fresh_failing, "run", "update_website")
     assert code == 1 and ret["failed_hosts"]["web2"]["location"] == f"{UPDATE}:12"
-    assert probes(fresh_failing) == {h: False for h in WEB}
+    assert probes(fresh_failing) == dict.fromkeys(WEB, False)
 
 
 def test_deploy_orchestration_fails_and_does_not_announce(fresh_failing):

@@ -5,6 +5,7 @@ normal (wheel) install, then as an editable install. For each, a real
 `salt-call --local` resolves a module through the `salt.loader` entry point: the
 minion config names no module_dirs and the working directory is not the checkout.
 """
+
 import json
 import subprocess
 import sys
@@ -36,9 +37,7 @@ def dep_venv(tmp_path_factory):
 def _minion_config(tmp_path):
     conf = tmp_path / "conf"
     conf.mkdir()
-    (conf / "minion").write_text(
-        f"root_dir: {tmp_path / 'root'}\nfile_client: local\nid: pkgtest\nlog_level: error\n"
-    )
+    (conf / "minion").write_text(f"root_dir: {tmp_path / 'root'}\nfile_client: local\nid: pkgtest\nlog_level: error\n")
     return conf
 
 

@@ -4,6 +4,7 @@ One small sandbox (web1, web2, db1) whose master allows update_website and slow 
 that holds the lock for 12 s, ample for the reactor to
 work through a burst on a busy 2-core machine) from web* only. Runs are observed on the master bus.
 """
+
 import json
 import os
 import sys
@@ -11,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from master_bus import Bus
 from scenario_cli import parse
 
@@ -24,8 +24,7 @@ SPEC = {
     "lb": "198.51.100.10",
     "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
     "hosts": {"web1": HOST, "web2": HOST, "db1": {"grains": {"roles": ["db_server"], "country": "de"}}},
-    "master": {"config": {"scenario_reactor_allow": ["update_website", "slow"],
-                          "scenario_reactor_senders": ["web*"]}},
+    "master": {"config": {"scenario_reactor_allow": ["update_website", "slow"], "scenario_reactor_senders": ["web*"]}},
 }
 
 # Sends the same request `count` times from inside a host, through its minion config, and prints
@@ -75,8 +74,9 @@ def test_an_allowed_event_starts_exactly_one_run(sb):
     assert len(started) == 1 and len(finished) == 1, events
     assert started[0]["data"]["name"] == "update_website" and started[0]["data"]["pinned"] == WEBS
     assert finished[0]["data"]["retcode"] == 0 and finished[0]["data"]["run_id"] == started[0]["data"]["run_id"]
-    versions = json.loads(sb.salt("-L", "web1,web2", "pkg.version", "mywebapp", "--out=json", "--static",
-                                  timeout=60).stdout)
+    versions = json.loads(
+        sb.salt("-L", "web1,web2", "pkg.version", "mywebapp", "--out=json", "--static", timeout=60).stdout
+    )
     assert versions == {"web1": "4.2.6-3", "web2": "4.2.6-3"}
 
 
@@ -87,6 +87,7 @@ IGNORED = "scenario 'slow' already running; request from 'web1' ignored"
 def _log_since(sb, offset, want_requests):
     """The master log written after `offset`, once it shows `want_requests` requests and the
     refusals of all but one (it trails the bus)."""
+
     def done(text):
         reached = text.count(REQUESTED, offset)
         return reached >= want_requests and text.count(IGNORED, offset) >= reached - 1
@@ -111,24 +112,44 @@ def test_a_burst_of_20_identical_requests_starts_one_run(sb):
     # __jid_event__ those threads share, Salt logged errors and dropped about 1 request in 150
     # before it reached scenario.react; the ERROR lines show such trouble even when none is lost.
     errors = [line for line in log.splitlines() if "[ERROR" in line]
-    if not (taken == delivered == reached == 20 and ignored == 19 and not errors
-            and len(started) == 1 and len(finished) == 1
-            and len(busy) == 19 and all(e["data"]["reason"] == "already running" for e in busy)):
-        seen = [f'{e["at"] % 1000:.2f} {e["tag"]} {e["data"].get("reason") or ""}'.rstrip() for e in events]
+    if not (
+        taken == delivered == reached == 20
+        and ignored == 19
+        and not errors
+        and len(started) == 1
+        and len(finished) == 1
+        and len(busy) == 19
+        and all(e["data"]["reason"] == "already running" for e in busy)
+    ):
+        seen = [f"{e['at'] % 1000:.2f} {e['tag']} {e['data'].get('reason') or ''}".rstrip() for e in events]
         # Requests, errors and the traceback lines under them (those do not start with a date).
-        told = [line for line in log.splitlines()
-                if "scenario.react" in line or "[ERROR" in line or not line[:4].isdigit()]
-        pytest.fail(json.dumps({"sends taken by web1": taken, "on the master bus": delivered,
-                                "reached scenario.react": reached, "ignored": ignored, "bus": seen,
-                                "master log": told[-80:]}, indent=1))
+        told = [
+            line for line in log.splitlines() if "scenario.react" in line or "[ERROR" in line or not line[:4].isdigit()
+        ]
+        pytest.fail(
+            json.dumps(
+                {
+                    "sends taken by web1": taken,
+                    "on the master bus": delivered,
+                    "reached scenario.react": reached,
+                    "ignored": ignored,
+                    "bus": seen,
+                    "master log": told[-80:],
+                },
+                indent=1,
+            )
+        )
 
 
-@pytest.mark.parametrize("host, payload, reason", [
-    ("web1", {"scenario": "rolling_update"}, "scenario 'rolling_update' is not on the allowlist"),
-    ("web1", {"scenario": "../x"}, "scenario name '../x': path traversal is not allowed"),
-    ("db1", {"scenario": "update_website"}, "sender 'db1' is not allowed"),
-    ("web2", {"scenario": "update_website", "tgt": "*"}, "unexpected payload key(s) ['tgt']"),
-])
+@pytest.mark.parametrize(
+    "host, payload, reason",
+    [
+        ("web1", {"scenario": "rolling_update"}, "scenario 'rolling_update' is not on the allowlist"),
+        ("web1", {"scenario": "../x"}, "scenario name '../x': path traversal is not allowed"),
+        ("db1", {"scenario": "update_website"}, "sender 'db1' is not allowed"),
+        ("web2", {"scenario": "update_website", "tgt": "*"}, "unexpected payload key(s) ['tgt']"),
+    ],
+)
 def test_refused_requests_start_nothing_and_say_why(sb, host, payload, reason):
     bus = Bus(sb, {"/react/refused": 1})
     send(sb, host, payload)

@@ -5,6 +5,7 @@ One sandbox (default spec) for the module. The failing run breaks web2's NRPE lo
 for one run (its nrpe.cfg, inside web2's mount namespace) instead of building a second
 sandbox; every test puts the fleet back as it found it.
 """
+
 import json
 import os
 import shutil
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from master_bus import Bus
 from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
 from scenario_cli import FILES, WEB, probes, reset, scenario
@@ -79,16 +79,19 @@ def _check_events(ret, events):
         assert ev["jids"] == st["jids"]
         if st["call"] and st["status"] != "skipped":
             assert ev["jids"], f"no jids on {st['location']}"
-            assert ev["hosts"] == {h: {"ok": r["status"] == "passed", "reason": r.get("reason")}
-                                   for h, r in st["hosts"].items()}
+            assert ev["hosts"] == {
+                h: {"ok": r["status"] == "passed", "reason": r.get("reason")} for h, r in st["hosts"].items()
+            }
             assert sorted(ev["passed"]) == sorted(h for h, r in st["hosts"].items() if r["status"] == "passed")
     return by_location
 
 
 def _check_reports(ret, report_dir):
     stem = f"update_website-{ret['run_id']}"
-    assert ret["reports"] == {"cucumber_json": str(report_dir / f"{stem}.cucumber.json"),
-                              "junit_xml": str(report_dir / f"{stem}.junit.xml")}
+    assert ret["reports"] == {
+        "cucumber_json": str(report_dir / f"{stem}.cucumber.json"),
+        "junit_xml": str(report_dir / f"{stem}.junit.xml"),
+    }
     cucumber = json.loads(Path(ret["reports"]["cucumber_json"]).read_text())
     steps = check_cucumber(cucumber)
     assert [s["result"]["status"] for _n, s in steps] == [st["status"] for st in _ret_steps(ret)]
@@ -114,8 +117,14 @@ def _check_journal(sb, ret):
     assert record["pinned"] == ret["pinned"] and record["still_blocked"] == ret["still_blocked"]
     assert record["reports"] == ret.get("reports")
     for rec_step, st in zip(record["steps"], _ret_steps(ret)):
-        assert (rec_step["location"], rec_step["status"], rec_step["jids"]) == (st["location"], st["status"], st["jids"])
-        assert rec_step["hosts"] == {h: {"status": r["status"], "reason": r.get("reason")} for h, r in st["hosts"].items()}
+        assert (rec_step["location"], rec_step["status"], rec_step["jids"]) == (
+            st["location"],
+            st["status"],
+            st["jids"],
+        )
+        assert rec_step["hosts"] == {
+            h: {"status": r["status"], "reason": r.get("reason")} for h, r in st["hosts"].items()
+        }
     return record
 
 
@@ -125,7 +134,9 @@ def test_passing_run_events_reports_and_journal_agree(sb, tmp_path):
     assert ret["retcode"] == 0, ret
     by_location = _check_events(ret, events)
     block = by_location["features/update_website.feature:9"]
-    assert block["text"] == "I block the load balancer" and block["hosts"] == {h: {"ok": True, "reason": None} for h in WEB}
+    assert block["text"] == "I block the load balancer" and block["hosts"] == {
+        h: {"ok": True, "reason": None} for h in WEB
+    }
     totals, steps = _check_reports(ret, tmp_path / "ci")
     assert totals == {"tests": 4 + 10 * 3, "failures": 0, "skipped": 0, "errors": 0}
     assert {s["result"]["status"] for _n, s in steps} == {"passed"}
@@ -150,7 +161,7 @@ def test_failing_run_events_reports_and_journal_name_the_failed_host(overloaded_
     assert "web2: CRITICAL" in steps[-3][1]["result"]["error_message"]
     record = _check_journal(sb, ret)
     assert record["failed_hosts"]["web2"]["location"] == "features/update_website.feature:16"
-    assert probes(sb) == {h: False for h in WEB}  # unblock never ran: the reports did not change that
+    assert probes(sb) == dict.fromkeys(WEB, False)  # unblock never ran: the reports did not change that
 
 
 def test_journal_survives_the_loss_of_the_job_cache(sb, master_cachedir):
@@ -196,6 +207,5 @@ def test_rolling_batches_show_per_batch_in_events_and_reports(sb, tmp_path):
     # each batch's call has its own jid: the return lists all three, the host's testcase its own
     update = _ret_steps(ret)[6]
     assert len(update["jids"]) == 3
-    outs = {c.get("name")[-5:-1]: c.find("system-out").text for c in root.iter("testcase")
-            if c.get("line") == "11"}
+    outs = {c.get("name")[-5:-1]: c.find("system-out").text for c in root.iter("testcase") if c.get("line") == "11"}
     assert sorted(outs.values()) == sorted(f"jids: {jid}" for jid in update["jids"])

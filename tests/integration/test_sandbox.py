@@ -1,4 +1,5 @@
 """Acceptance of the sandbox (issue 2) on the session's default-spec sandbox: real daemons, real traffic."""
+
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ def sandbox(make_sandbox):
     yield own
     own.down()
 
+
 CLI = [sys.executable, "-m", "saltext.scenario.sandbox"]
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("scenario-sandbox"))
 
@@ -36,8 +38,9 @@ def as_json(proc):
 
 
 def test_compound_ping_answers_exactly_web1_to_web3(sandbox):
-    proc = cli(sandbox, "salt", "-C", "G@roles:dev_server and G@country:de", "test.ping", "--out=json", "--static",
-               script=True)
+    proc = cli(
+        sandbox, "salt", "-C", "G@roles:dev_server and G@country:de", "test.ping", "--out=json", "--static", script=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert as_json(proc) == {"web1": True, "web2": True, "web3": True}
 
@@ -84,7 +87,9 @@ def test_nrpe_cfg_per_host(sandbox):
     assert load.returncode == 0, load.stdout
     assert "command[check_web]=/usr/lib/nagios/plugins/check_http -I 198.51.100.13 -p 80" in cfg
     assert "server_address=198.51.100.13" in cfg
-    check = sandbox.exec("web3", ["/usr/lib/nagios/plugins/check_http", "-I", "198.51.100.13", "-p", "80", "-s", "4.2.5-1"])
+    check = sandbox.exec(
+        "web3", ["/usr/lib/nagios/plugins/check_http", "-I", "198.51.100.13", "-p", "80", "-s", "4.2.5-1"]
+    )
     assert check.returncode == 0, check.stdout
 
 

@@ -1,4 +1,5 @@
 """The demo (`make demo`): real results from every host, and the sandbox always goes away."""
+
 import os
 
 import pytest

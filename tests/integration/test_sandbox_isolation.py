@@ -4,6 +4,7 @@ Other sessions of this project may run their own sandboxes (namespaces ``sb<tag>
 throwaway test namespaces (``lbt-*``) on this machine while these tests run; the snapshot
 comparison ignores exactly those, and nothing else.
 """
+
 import json
 import os
 import re
@@ -24,12 +25,19 @@ TWO_HOSTS = {
     "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
     "hosts": {
         # pinned's apt source offers only 4.2.5-1: the upgrade must fail there and only there.
-        "pinned": {"grains": {"roles": ["dev_server"]}, "packages": {"mywebapp": "4.2.5-1"},
-                   "repo": {"mywebapp": ["4.2.5-1"]}},
+        "pinned": {
+            "grains": {"roles": ["dev_server"]},
+            "packages": {"mywebapp": "4.2.5-1"},
+            "repo": {"mywebapp": ["4.2.5-1"]},
+        },
         "free": {"grains": {"roles": ["dev_server"]}, "packages": {"mywebapp": "4.2.5-1"}},
     },
 }
-ONE_HOST = {"lb": "198.51.100.10", "repo": {"mywebapp": ["1.0-1"]}, "hosts": {"solo": {"packages": {"mywebapp": "1.0-1"}}}}
+ONE_HOST = {
+    "lb": "198.51.100.10",
+    "repo": {"mywebapp": ["1.0-1"]},
+    "hosts": {"solo": {"packages": {"mywebapp": "1.0-1"}}},
+}
 FOREIGN_NETNS = re.compile(r"(sb[0-9a-f]{6}-\S+|lbt-\S+)")
 
 
@@ -159,8 +167,13 @@ def test_up_adds_only_its_namespaces_and_down_leaves_nothing(make_sandbox):
     assert sandbox.web("solo") == "mywebapp 1.0-1"
 
     # down from a fresh process, as a user would after `up` in another shell.
-    down = subprocess.run([sys.executable, "-m", "saltext.scenario.sandbox", "--name", name, "down"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    down = subprocess.run(
+        [sys.executable, "-m", "saltext.scenario.sandbox", "--name", name, "down"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert down.returncode == 0, down.stderr
     assert wait_gone(pids) == []
     assert procs.marked(instance) == []

@@ -2,12 +2,12 @@
 and a failure in the second rolling batch. One sandbox whose spec differs from the default:
 web2's apt source lacks 4.2.6-3 and web3's NRPE load check is CRITICAL.
 """
+
 import copy
 import os
 
 import pytest
 import yaml
-
 from scenario_cli import FILES, WEB, probes, reset, scenario, statuses, step, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -41,12 +41,16 @@ def test_missing_version_halts_with_location_and_leaves_batch_blocked(fresh):
     assert failed["status"] == "failed"
     assert failed["hosts"]["web2"]["status"] == "failed"
     assert "4.2.5-1" in failed["hosts"]["web2"]["reason"]
-    assert ret["failed_hosts"] == {"web2": {"step": "Then the package version for mywebapp should be 4.2.6-3",
-                                            "location": "features/update_website.feature:12",
-                                            "reason": failed["hosts"]["web2"]["reason"]}}
+    assert ret["failed_hosts"] == {
+        "web2": {
+            "step": "Then the package version for mywebapp should be 4.2.6-3",
+            "location": "features/update_website.feature:12",
+            "reason": failed["hosts"]["web2"]["reason"],
+        }
+    }
     assert statuses(ret)[8:] == ["skipped"] * 6
     assert ret["still_blocked"] == WEB
-    assert probes(fresh) == {h: False for h in WEB}  # unblock never ran
+    assert probes(fresh) == dict.fromkeys(WEB, False)  # unblock never ran
     assert any(line.startswith("\u2718 Then the package version") and "web2" in line for line in progress)
 
 
@@ -59,7 +63,7 @@ def test_critical_load_check_halts_and_keeps_batch_blocked(fresh):
     assert "CRITICAL" in failed["hosts"]["web3"]["reason"] and "overloaded" in failed["hosts"]["web3"]["reason"]
     assert ret["failed_hosts"]["web3"]["location"] == "features/nrpe_gate.feature:10"
     assert ret["still_blocked"] == WEB
-    assert probes(fresh) == {h: False for h in WEB}
+    assert probes(fresh) == dict.fromkeys(WEB, False)
 
 
 def test_failure_in_batch_2_leaves_batch_3_untouched(fresh):
@@ -67,8 +71,11 @@ def test_failure_in_batch_2_leaves_batch_3_untouched(fresh):
     assert code == 1, ret
     assert ret["batches"] == [["web1"], ["web2"], ["web3"]]
     update = step(ret, "features/rolling_update.feature:15")
-    assert {h: r["status"] for h, r in update["hosts"].items()} == {"web1": "passed", "web2": "failed",
-                                                                     "web3": "skipped"}
+    assert {h: r["status"] for h, r in update["hosts"].items()} == {
+        "web1": "passed",
+        "web2": "failed",
+        "web3": "skipped",
+    }
     assert ret["not_started"] == ["web3"] and ret["still_blocked"] == ["web2"]
     assert any("batch 3: not started (web3)" in line for line in progress)
     assert versions(fresh, WEB) == {"web1": "4.2.6-3", "web2": "4.2.5-1", "web3": "4.2.5-1"}

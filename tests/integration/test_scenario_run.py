@@ -6,13 +6,26 @@ One sandbox for the module (default spec; its file_roots add tests/integration/s
 which holds the test features and step libraries). Tests compare states before and after,
 so their order does not matter.
 """
+
 import os
 import time
 
 import pytest
-
-from scenario_cli import (FILES, LB, WEB, BlockSampler, minion_job_ids, parse, probes, reset, scenario, statuses, step,
-                          unbuffered_env, versions)
+from scenario_cli import (
+    FILES,
+    LB,
+    WEB,
+    BlockSampler,
+    minion_job_ids,
+    parse,
+    probes,
+    reset,
+    scenario,
+    statuses,
+    step,
+    unbuffered_env,
+    versions,
+)
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -61,13 +74,16 @@ def test_plan_and_test_mode_show_calls_and_change_nothing(sb):
     assert "pinned: web1, web2, web3" in human.stdout and "\u2192 lbgate.block 198.51.100.10" in human.stdout
 
 
-@pytest.mark.parametrize("name,location,words", [
-    ("undefined_step", "features/undefined_step.feature:8", "undefined step"),
-    ("ambiguous", "features/ambiguous.feature:7", "ambiguous"),
-    ("bad_ip", "features/bad_ip.feature:3", "198.51.100.300"),
-    ("shell_package", "features/shell_package.feature:7", "mywebapp; rm -rf /"),
-    ("jinja", "features/jinja.feature:4", "Jinja"),
-])
+@pytest.mark.parametrize(
+    "name,location,words",
+    [
+        ("undefined_step", "features/undefined_step.feature:8", "undefined step"),
+        ("ambiguous", "features/ambiguous.feature:7", "ambiguous"),
+        ("bad_ip", "features/bad_ip.feature:3", "198.51.100.300"),
+        ("shell_package", "features/shell_package.feature:7", "mywebapp; rm -rf /"),
+        ("jinja", "features/jinja.feature:4", "Jinja"),
+    ],
+)
 def test_invalid_features_exit_2_and_run_nothing(sb, name, location, words):
     jobs = minion_job_ids(sb)
     for func in ("validate", "run"):
@@ -77,8 +93,10 @@ def test_invalid_features_exit_2_and_run_nothing(sb, name, location, words):
     assert minion_job_ids(sb) == jobs  # not even a discovery ping was published
 
 
-@pytest.mark.parametrize("name,why", [("../../etc/passwd", "traversal"), ("/etc/passwd", "absolute"),
-                                      ("salt://features/update_website", "scheme")])
+@pytest.mark.parametrize(
+    "name,why",
+    [("../../etc/passwd", "traversal"), ("/etc/passwd", "absolute"), ("salt://features/update_website", "scheme")],
+)
 def test_bad_names_exit_2(sb, name, why):
     code, ret, _ = scenario(sb, "run", name)
     assert code == 2 and why in ret["error"] and "root:" not in str(ret)
@@ -89,11 +107,14 @@ def test_site_step_library_step_runs(sb):
     assert code == 0, ret
     st = step(ret, "features/files_check.feature:7")
     assert st["call"] == {"fun": "file.file_exists", "args": ["/opt/mywebapp/VERSION"], "kwargs": {}}
-    assert {h: r["ret"] for h, r in st["hosts"].items()} == {h: True for h in WEB}
+    assert {h: r["ret"] for h, r in st["hosts"].items()} == dict.fromkeys(WEB, True)
     code, steps, _ = scenario(sb, "steps")
     assert code == 0
-    assert {"kind": "then", "pattern": "the file {path} should exist",
-            "origin": "features/steps/files.yaml (step #1)"} in steps["steps"]
+    assert {
+        "kind": "then",
+        "pattern": "the file {path} should exist",
+        "origin": "features/steps/files.yaml (step #1)",
+    } in steps["steps"]
 
 
 def test_list(sb):
@@ -115,8 +136,9 @@ def test_dead_host_with_prediscover_exits_3_and_touches_nothing(sb):
 
 def test_host_stopped_mid_run_fails_with_no_response_quickly(sb):
     reset(sb, version="4.2.6-3")
-    proc = sb.popen_in_master(["salt-run", "scenario.run", "midrun", "timeout=3", "--out=json", "--out-indent=-1"],
-                              env=unbuffered_env())
+    proc = sb.popen_in_master(
+        ["salt-run", "scenario.run", "midrun", "timeout=3", "--out=json", "--out-indent=-1"], env=unbuffered_env()
+    )
     lines = []
     try:
         for line in proc.stdout:

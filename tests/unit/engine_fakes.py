@@ -3,6 +3,7 @@
 Hosts simulate lbgate, pkgcheck, nrpe and file just enough for the engine's verdicts:
 state per host, dead hosts that never answer, per-host failures on demand.
 """
+
 import shutil
 from pathlib import Path
 
@@ -77,8 +78,10 @@ class FakeFleet:
             return {"ret": {"lb": args[0], "blocked": want, "changed": changed}, "retcode": 0}
         if fun == "lbgate.verify_blocked":
             ok = host.blocked == kwargs.get("expected", True)
-            return {"ret": {"lb": args[0], "blocked": host.blocked, "expected": kwargs.get("expected"), "ok": ok},
-                    "retcode": 0 if ok else 1}
+            return {
+                "ret": {"lb": args[0], "blocked": host.blocked, "expected": kwargs.get("expected"), "ok": ok},
+                "retcode": 0 if ok else 1,
+            }
         if fun == "pkgcheck.update":
             version = kwargs.get("version") or host.available[-1]
             if version not in host.available:
@@ -87,14 +90,24 @@ class FakeFleet:
             return {"ret": {"name": args[0], "old": old, "new": version, "changed": old != version}, "retcode": 0}
         if fun == "pkgcheck.verify":
             ok = host.version == args[1]
-            return {"ret": {"name": args[0], "installed": host.version, "expected": args[1], "ok": ok},
-                    "retcode": 0 if ok else 1}
+            return {
+                "ret": {"name": args[0], "installed": host.version, "expected": args[1], "ok": ok},
+                "retcode": 0 if ok else 1,
+            }
         if fun == "nrpe.run":
             codes = host.nrpe.get(args[0], [0])
             code = codes.pop(0) if len(codes) > 1 else codes[0]
             status = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
-            return {"ret": {"command": args[0], "status": status, "code": code, "output": f"{status} - load",
-                            "ok": code == 0}, "retcode": 0 if code == 0 else 1}
+            return {
+                "ret": {
+                    "command": args[0],
+                    "status": status,
+                    "code": code,
+                    "output": f"{status} - load",
+                    "ok": code == 0,
+                },
+                "retcode": 0 if code == 0 else 1,
+            }
         if fun == "file.file_exists":
             return {"ret": args[0] in host.files, "retcode": 0}
         if fun == "service.restart" or (fun == "service.status" and args[0] == "mywebapp"):

@@ -1,5 +1,6 @@
 """Load a Salt loader module from the repository as a plain Python module, with
 fake __salt__/__opts__/__context__ dicts, for unit tests (no Salt loader)."""
+
 import importlib.util
 import itertools
 from pathlib import Path

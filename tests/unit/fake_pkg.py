@@ -1,8 +1,8 @@
 """A fake pkg provider for pkgcheck unit tests: installed packages, a repository,
 and a version_cmp over a fixed ordering."""
-from salt.exceptions import CommandExecutionError
 
 from fake_dunders import Recorder
+from salt.exceptions import CommandExecutionError
 
 # Debian ordering of the versions these tests use, lowest first. A version not
 # in the list can not be compared (the fake version_cmp returns None, like
@@ -42,7 +42,7 @@ class FakePkg:
             "pkg.install": self.install,
             "pkg.list_repo_pkgs": lambda name: {name: list(self.repo[name])} if name in self.repo else {},
             "pkg.latest_version": lambda name, refresh=False: self._latest(name),
-            "pkg.refresh_db": lambda: {},
+            "pkg.refresh_db": dict,
         }
 
     def _latest(self, name):

@@ -3,6 +3,7 @@ Fake firewalls for unit tests of _modules/lbgate.py: stand-ins for
 __salt__["cmd.run_all"] that record every call and keep just enough state to answer
 `iptables -S` and `nft -j list ruleset inet` the way the real tools do.
 """
+
 import json
 import shlex
 
@@ -91,8 +92,8 @@ class FakeNft(Recording):
             return _ok(json.dumps({"nftables": [{"metainfo": {"json_schema_version": 1}}, *self.items]}))
         if argv == ["nft", "-j", "-f", "-"]:
             for command in json.loads(kwargs["stdin"])["nftables"]:
-                (verb, body), = command.items()
-                (kind, obj), = body.items()
+                ((verb, body),) = command.items()
+                ((kind, obj),) = body.items()
                 if verb == "add":
                     self.handle += 1
                     self.items.append({kind: {**obj, "handle": self.handle}})

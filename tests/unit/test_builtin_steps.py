@@ -1,12 +1,13 @@
 """Built-in steps: Given steps shape the context, When/Then steps become Salt calls."""
+
 from pathlib import Path
 
 import pytest
 
-from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.running.plan import build_plan
+from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
 
 DATA = Path(__file__).parent / "data"
@@ -48,9 +49,16 @@ def test_seed_without_lb_option_is_exit_2_at_the_step():
 
 
 def test_filters_are_anded_into_one_compound():
-    plan = _plan(["Given I want to update hosts with class a::b::c", "And I want to update hosts with grain os:Debian",
-                  "And I want to update hosts with pillar env:prod", 'And I want to update hosts matching "web* or db1"',
-                  "And I want to update hosts in nodegroup web", "When I restart the service nginx"])
+    plan = _plan(
+        [
+            "Given I want to update hosts with class a::b::c",
+            "And I want to update hosts with grain os:Debian",
+            "And I want to update hosts with pillar env:prod",
+            'And I want to update hosts matching "web* or db1"',
+            "And I want to update hosts in nodegroup web",
+            "When I restart the service nginx",
+        ]
+    )
     assert plan.target == "G@a:b:c and G@os:Debian and I@env:prod and ( web* or db1 ) and N@web"
     assert _calls(plan) == [("service.restart", ["nginx"], {})]
 
@@ -73,9 +81,17 @@ def test_update_with_comparison_is_refused():
 
 
 def test_expectations_batch_and_nrpe_within():
-    plan = _plan(["Given I want to update hosts with class a::b", "And I expect at least 2 hosts", "And I expect 3 hosts",
-                  "And I update 25% of the hosts at a time", "Then the NRPE check check_load should pass within 30 seconds",
-                  "And the service web should be running", "And the package version for app should be >=4.2"])
+    plan = _plan(
+        [
+            "Given I want to update hosts with class a::b",
+            "And I expect at least 2 hosts",
+            "And I expect 3 hosts",
+            "And I update 25% of the hosts at a time",
+            "Then the NRPE check check_load should pass within 30 seconds",
+            "And the service web should be running",
+            "And the package version for app should be >=4.2",
+        ]
+    )
     assert (plan.context.expect_min, plan.context.expect_exact, plan.batch) == (2, 3, ("percent", 25))
     nrpe = plan.scenarios[0].steps[4].call
     assert (nrpe.fun, nrpe.args, nrpe.within) == ("nrpe.run", ["check_load"], 30)
@@ -83,8 +99,14 @@ def test_expectations_batch_and_nrpe_within():
 
 
 def test_batch_argument_overrides_feature():
-    plan = _plan(["Given I want to update hosts with class a::b", "And I update 2 hosts at a time",
-                  "When I restart the service x"], batch="25%")
+    plan = _plan(
+        [
+            "Given I want to update hosts with class a::b",
+            "And I update 2 hosts at a time",
+            "When I restart the service x",
+        ],
+        batch="25%",
+    )
     assert plan.batch == ("percent", 25)
 
 
@@ -98,10 +120,18 @@ def test_all_problems_reported_together():
 
 
 def test_assertions_over_returns():
-    plan = _plan(["Given the load balancer has ip address 198.51.100.10", "And I want to update hosts with class a::b",
-                  "When I block the load balancer", "Then traffic from the load balancer should be blocked",
-                  "When I update the package app", "Then the package version for app should be 2",
-                  "Then the NRPE check check_load should pass", "When I restart the service x"])
+    plan = _plan(
+        [
+            "Given the load balancer has ip address 198.51.100.10",
+            "And I want to update hosts with class a::b",
+            "When I block the load balancer",
+            "Then traffic from the load balancer should be blocked",
+            "When I update the package app",
+            "Then the package version for app should be 2",
+            "Then the NRPE check check_load should pass",
+            "When I restart the service x",
+        ]
+    )
     block, verify, update, pkg, nrpe, restart = [st.call for st in plan.scenarios[0].steps if st.call]
     assert block.judge({"blocked": True}) is None
     assert "blocked is False" in block.judge({"blocked": False})

@@ -1,14 +1,15 @@
 """scenario.compile: the orchestrate SLS for a scenario, checked as data (parsed back as YAML)."""
+
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-
 from engine_fakes import FakeFleet, FakeHost, default_fleet
 from fake_dunders import load
-from saltext.scenario.engine.running.compile import compile_sls
+
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.running.compile import compile_sls
 
 REPO = Path(__file__).resolve().parents[2]
 UPDATE = "features/update_website.feature"
@@ -58,9 +59,17 @@ def test_one_state_per_step_on_the_pinned_list_with_a_require_chain(opts, site):
         assert st["expect_minions"] is True and st["failhard"] is True, sid
         assert st.get("require") == ([{"salt": ids[index - 1]}] if index else None), sid
     assert [st["name"] for st in states.values()] == [
-        "lbgate.block", "lbgate.verify_blocked", "pkgcheck.update", "pkgcheck.verify", "service.restart",
-        "service.status", "nrpe.run", "nrpe.run",
-        "lbgate.unblock", "lbgate.verify_blocked"]
+        "lbgate.block",
+        "lbgate.verify_blocked",
+        "pkgcheck.update",
+        "pkgcheck.verify",
+        "service.restart",
+        "service.status",
+        "nrpe.run",
+        "nrpe.run",
+        "lbgate.unblock",
+        "lbgate.verify_blocked",
+    ]
     assert states[ids[1]]["arg"] == ["198.51.100.10"] and states[ids[1]]["kwarg"] == {"expected": True}
     assert states[ids[3]]["arg"] == ["mywebapp", "4.2.6-3"]
     assert states[ids[6]]["retry"] == {"attempts": 11, "interval": 1}  # "within 10 seconds"
@@ -100,8 +109,9 @@ def test_batch_argument_overrides_the_feature(opts, site):
 
 def test_values_yaml_would_mangle_are_quoted(opts, site):
     (site / "features" / "v.feature").write_text(
-        "Feature: v\n  Scenario: s\n    Given I want to update hosts matching \"*\"\n"
-        "    Then the package version for mywebapp should be 4.20\n")
+        'Feature: v\n  Scenario: s\n    Given I want to update hosts matching "*"\n'
+        "    Then the package version for mywebapp should be 4.20\n"
+    )
     ret, _ = _compile(opts, site, "v")
     (state,) = _states(ret).values()
     assert state["arg"] == ["mywebapp", "4.20"]  # a string, not the float 4.2
@@ -109,12 +119,14 @@ def test_values_yaml_would_mangle_are_quoted(opts, site):
 
 def test_library_steps_carry_a_note_that_expect_is_not_checked(opts, site):
     (site / "features" / "files.feature").write_text(
-        "Feature: f\n  Scenario: s\n    Given I want to update hosts matching \"web*\"\n"
-        "    Then the file /etc/hostname should exist\n")
+        'Feature: f\n  Scenario: s\n    Given I want to update hosts matching "web*"\n'
+        "    Then the file /etc/hostname should exist\n"
+    )
     ret, _ = _compile(opts, site, "files")
     assert "# note: only the retcode and a False return are checked here" in ret["sls"]
-    assert _states(ret)["features/files.feature:4 Then the file /etc/hostname should exist"]["name"] == \
-        "file.file_exists"
+    assert (
+        _states(ret)["features/files.feature:4 Then the file /etc/hostname should exist"]["name"] == "file.file_exists"
+    )
 
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "salt://features/x"])
@@ -130,8 +142,9 @@ def test_a_known_host_down_fails_compile_with_exit_3(opts, site):
 
 
 def test_runner_compile_sets_retcode_and_returns_the_sls(tmp_path, monkeypatch, site):
-    mod = load("_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"),
-                                               "scenario_lb_address": "198.51.100.10"})
+    mod = load(
+        "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
+    )
     fleet = default_fleet()
     monkeypatch.setattr(mod, "_FileserverSource", lambda opts, saltenv: DirSource(site), raising=True)
     monkeypatch.setattr(mod, "_SaltTransport", lambda opts, timeout: fleet, raising=True)

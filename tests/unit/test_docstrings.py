@@ -1,5 +1,6 @@
 """House rule: every public function of every _modules/*.py has `CLI Example:` in
 its docstring. Read with ast, so no module is imported (nor its dependencies)."""
+
 import ast
 from pathlib import Path
 

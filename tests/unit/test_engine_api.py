@@ -1,13 +1,14 @@
 """The engine's entry points end to end with a feature directory and a fake fleet."""
+
 import shutil
 from pathlib import Path
 
 import pytest
+from engine_fakes import FakeFleet, FakeHost, copy_site, default_fleet
 
-from engine_fakes import FakeHost, FakeFleet, copy_site, default_fleet
 from saltext.scenario.engine import api
-from saltext.scenario.engine.running.lock import ScenarioLock
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.running.lock import ScenarioLock
 
 DATA = Path(__file__).parent / "data"
 
@@ -44,12 +45,15 @@ def test_run_update_website_passes_and_reports(site, opts):
     assert again["retcode"] == 0 and all(h["ret"]["changed"] is False for h in update["hosts"].values())
 
 
-@pytest.mark.parametrize("name,location,words", [
-    ("undefined_step", "features/undefined_step.feature:8", "undefined step"),
-    ("bad_ip", "features/bad_ip.feature:3", "198.51.100.300"),
-    ("shell_package", "features/shell_package.feature:7", "mywebapp; rm -rf /"),
-    ("jinja", "features/jinja.feature:4", "Jinja"),
-])
+@pytest.mark.parametrize(
+    "name,location,words",
+    [
+        ("undefined_step", "features/undefined_step.feature:8", "undefined step"),
+        ("bad_ip", "features/bad_ip.feature:3", "198.51.100.300"),
+        ("shell_package", "features/shell_package.feature:7", "mywebapp; rm -rf /"),
+        ("jinja", "features/jinja.feature:4", "Jinja"),
+    ],
+)
 def test_invalid_features_exit_2_and_touch_nothing(site, opts, name, location, words):
     fleet = _fleet()
     for func in (api.validate, api.run, api.plan):
@@ -96,7 +100,9 @@ def test_prediscover_with_a_dead_known_host_exits_3_untouched(site, opts):
 
 def test_without_prediscover_dead_host_is_left_out_with_warning(site, opts):
     text = (site / "features" / "update_website.feature").read_text()
-    (site / "features" / "no_pre.feature").write_text(text.replace("And I want to pre-discover how many hosts to update\n", ""))
+    (site / "features" / "no_pre.feature").write_text(
+        text.replace("And I want to pre-discover how many hosts to update\n", "")
+    )
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")], dead=["web2"])
     ret = api.run(opts, "no_pre", DirSource(site), lambda: fleet)
     assert ret["retcode"] == 0 and ret["pinned"] == ["web1", "web3"] and ret["missing"] == ["web2"]
@@ -107,7 +113,9 @@ def test_empty_target_and_count_expectations_exit_3(site, opts):
     ret = api.run(opts, "update_website", DirSource(site), lambda: FakeFleet([], known=[]))
     assert ret["retcode"] == 3 and "no host answered" in ret["error"]
     text = (site / "features" / "update_website.feature").read_text()
-    (site / "features" / "four.feature").write_text(text.replace("And I want to pre-discover", "And I expect at least 4 hosts\n        And I want to pre-discover"))
+    (site / "features" / "four.feature").write_text(
+        text.replace("And I want to pre-discover", "And I expect at least 4 hosts\n        And I want to pre-discover")
+    )
     fleet = _fleet()
     ret = api.run(opts, "four", DirSource(site), lambda: fleet)
     assert ret["retcode"] == 3 and "at least 4" in ret["error"] and fleet.calls == []
@@ -115,8 +123,10 @@ def test_empty_target_and_count_expectations_exit_3(site, opts):
 
 def test_test_mode_and_plan_change_nothing(site, opts):
     fleet = _fleet()
-    for ret in (api.run(opts, "rolling_update", DirSource(site), lambda: fleet, test=True),
-                api.plan(opts, "rolling_update", DirSource(site), lambda: fleet)):
+    for ret in (
+        api.run(opts, "rolling_update", DirSource(site), lambda: fleet, test=True),
+        api.plan(opts, "rolling_update", DirSource(site), lambda: fleet),
+    ):
         assert ret["retcode"] == 0 and ret["result"] == "plan"
         assert ret["pinned"] == ["web1", "web2", "web3"] and ret["batches"] == [["web1"], ["web2"], ["web3"]]
         calls = [s["call"] for s in ret["scenarios"][0]["steps"] if s["call"]]
@@ -139,7 +149,8 @@ def test_user_step_library_step_runs(site, opts):
     (site / "features" / "files.feature").write_text(
         "Feature: Files\n  Scenario: S\n"
         '    Given I want to update hosts matching "*"\n'
-        "    Then the file /opt/mywebapp/VERSION should exist\n")
+        "    Then the file /opt/mywebapp/VERSION should exist\n"
+    )
     fleet = FakeFleet([FakeHost("web1", files=["/opt/mywebapp/VERSION"]), FakeHost("web2")])
     ret = api.run(opts, "files", DirSource(site), lambda: fleet)
     assert ret["retcode"] == 1
@@ -160,8 +171,11 @@ def test_list_and_steps(site, opts):
     names = api.list_features(DirSource(site))["features"]
     assert "update_website" in names and "rolling_update" in names
     steps = api.steps(opts, DirSource(site))["steps"]
-    assert {"kind": "then", "pattern": "the file {path} should exist",
-            "origin": "features/steps/files.yaml (step #1)"} in steps
+    assert {
+        "kind": "then",
+        "pattern": "the file {path} should exist",
+        "origin": "features/steps/files.yaml (step #1)",
+    } in steps
     assert sum(s["origin"] == "built-in" for s in steps) == 21
 
 

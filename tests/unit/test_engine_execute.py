@@ -1,13 +1,14 @@
 """Execution verdicts against a fake fleet: no response, retcodes, halting, rolling batches."""
-import pytest
 
-from engine_fakes import FakeHost, FakeFleet, default_fleet
-from saltext.scenario.engine.steps import builtin_steps
-from saltext.scenario.engine.running.execute import Executor
+import pytest
+from engine_fakes import FakeFleet, FakeHost, default_fleet
+
 from saltext.scenario.engine.parsing.parse import parse_feature
-from saltext.scenario.engine.running.plan import build_plan
-from saltext.scenario.engine.steps.registry import Registry
 from saltext.scenario.engine.records.report import ProgressReporter, ResultCollector
+from saltext.scenario.engine.running.execute import Executor
+from saltext.scenario.engine.running.plan import build_plan
+from saltext.scenario.engine.steps import builtin_steps
+from saltext.scenario.engine.steps.registry import Registry
 
 BACKGROUND = [
     "Given the load balancer has ip address 198.51.100.10",
@@ -37,8 +38,9 @@ class Clock:
 
 def _run(fleet, body=UPDATE, batch=None, extra_given=()):
     text = "Feature: F\n  Scenario: S\n" + "".join(f"    {l}\n" for l in [*BACKGROUND, *extra_given, *body])
-    plan = build_plan("f", parse_feature(text, "features/f.feature"), builtin_steps.register(Registry()), {},
-                      batch=batch)
+    plan = build_plan(
+        "f", parse_feature(text, "features/f.feature"), builtin_steps.register(Registry()), {}, batch=batch
+    )
     collector, lines, events = ResultCollector(plan), [], []
     progress = ProgressReporter(lines.append)
     clock = Clock()
@@ -70,8 +72,15 @@ def test_all_pass():
     block_line = next(l for l in lines if "I block the load balancer" in l)
     assert "features/f.feature:5" in block_line and "3 passed, 0 failed" in block_line
     # every call went to the pinned list, in step order
-    assert [c[1] for c in fleet.calls] == ["lbgate.block", "lbgate.verify_blocked", "pkgcheck.update",
-                                           "pkgcheck.verify", "nrpe.run", "lbgate.unblock", "lbgate.verify_blocked"]
+    assert [c[1] for c in fleet.calls] == [
+        "lbgate.block",
+        "lbgate.verify_blocked",
+        "pkgcheck.update",
+        "pkgcheck.verify",
+        "nrpe.run",
+        "lbgate.unblock",
+        "lbgate.verify_blocked",
+    ]
     assert all(c[0] == ["web1", "web2", "web3"] for c in fleet.calls)
 
 
@@ -79,8 +88,17 @@ def test_missing_package_version_halts_and_leaves_hosts_blocked():
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2", available=["4.2.5-1"]), FakeHost("web3")])
     result, lines, _events, _clock = _run(fleet)
     assert result["retcode"] == 1
-    assert _statuses(result) == ["passed", "passed", "passed", "passed", "failed", "skipped", "skipped", "skipped",
-                                 "skipped"]
+    assert _statuses(result) == [
+        "passed",
+        "passed",
+        "passed",
+        "passed",
+        "failed",
+        "skipped",
+        "skipped",
+        "skipped",
+        "skipped",
+    ]
     failed = result["failed_hosts"]
     assert list(failed) == ["web2"]
     assert failed["web2"]["location"] == "features/f.feature:7"
@@ -175,8 +193,11 @@ def test_failure_in_batch_2_leaves_batch_3_untouched():
     assert result["not_started"] == ["web3"]
     update = result["scenarios"][0]["steps"][4]
     assert update["status"] == "failed"
-    assert {h: r["status"] for h, r in update["hosts"].items()} == {"web1": "passed", "web2": "failed",
-                                                                     "web3": "skipped"}
+    assert {h: r["status"] for h, r in update["hosts"].items()} == {
+        "web1": "passed",
+        "web2": "failed",
+        "web3": "skipped",
+    }
     assert any("batch 3: not started (web3)" in l for l in lines)
     assert [e["event"] for e in events].count("batch_skipped") == 1
 

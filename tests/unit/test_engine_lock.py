@@ -20,10 +20,12 @@ def test_second_holder_is_refused_until_released(tmp_path):
 
 
 def test_lock_of_a_dead_process_is_taken_over(tmp_path):
-    code = ("import sys; sys.path[:0] = " + repr(sys.path) + "\n"
-            "from saltext.scenario.engine.running.lock import ScenarioLock\n"
-            f"ScenarioLock({str(tmp_path)!r}, 'update_website').acquire()\n"
-            "import os; os._exit(0)\n")
+    code = (
+        "import sys; sys.path[:0] = " + repr(sys.path) + "\n"
+        "from saltext.scenario.engine.running.lock import ScenarioLock\n"
+        f"ScenarioLock({str(tmp_path)!r}, 'update_website').acquire()\n"
+        "import os; os._exit(0)\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     path = lock_path(str(tmp_path), "update_website")
     assert os.path.exists(path) and open(path).read().strip()  # the dead holder's pid is still written

@@ -4,31 +4,37 @@ from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.names import decode, feature_path, feature_url, name_of
 
 
-@pytest.mark.parametrize("name,path", [
-    ("update_website", "features/update_website.feature"),
-    ("update_website.feature", "features/update_website.feature"),
-    ("team/web-1.v2", "features/team/web-1.v2.feature"),
-])
+@pytest.mark.parametrize(
+    "name,path",
+    [
+        ("update_website", "features/update_website.feature"),
+        ("update_website.feature", "features/update_website.feature"),
+        ("team/web-1.v2", "features/team/web-1.v2.feature"),
+    ],
+)
 def test_names_map_to_feature_paths(name, path):
     assert feature_path(name) == path
     assert feature_url(name) == f"salt://{path}"
     assert name_of(path) == name.removesuffix(".feature")
 
 
-@pytest.mark.parametrize("name,why", [
-    ("../../etc/passwd", "traversal"),
-    ("a/../../b", "traversal"),
-    ("/etc/passwd", "absolute"),
-    ("salt://features/x", "scheme"),
-    ("file:///etc/passwd", "scheme"),
-    ("a//b", "traversal"),
-    ("./a", "traversal"),
-    ("-rf", "only letters"),
-    ("a b", "only letters"),
-    ("a;b", "only letters"),
-    ("", "non-empty"),
-    (None, "non-empty"),
-])
+@pytest.mark.parametrize(
+    "name,why",
+    [
+        ("../../etc/passwd", "traversal"),
+        ("a/../../b", "traversal"),
+        ("/etc/passwd", "absolute"),
+        ("salt://features/x", "scheme"),
+        ("file:///etc/passwd", "scheme"),
+        ("a//b", "traversal"),
+        ("./a", "traversal"),
+        ("-rf", "only letters"),
+        ("a b", "only letters"),
+        ("a;b", "only letters"),
+        ("", "non-empty"),
+        (None, "non-empty"),
+    ],
+)
 def test_bad_names_are_refused(name, why):
     with pytest.raises(InvalidScenario, match=why):
         feature_path(name)

@@ -1,9 +1,10 @@
 """Step registry: pattern compiling, ambiguity at registration and at match time, undefined steps."""
+
 import pytest
 
-from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.model import Step
+from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry, StepDef, compile_pattern
 
 
@@ -84,19 +85,38 @@ def test_bad_parameter_names_value_type_and_location():
 def test_builtin_table_has_no_internal_ambiguity():
     reg = builtin_steps.register(Registry())
     texts = {
-        "given": ["the load balancer has ip address 198.51.100.10", "the load balancer has ip address",
-                  "I want to update hosts with class roles::dev_server", "I want to update hosts with fact country=de",
-                  "I want to update hosts with grain roles:web", "I want to update hosts with pillar env:prod",
-                  'I want to update hosts matching "G@os:Debian"', "I want to update hosts in nodegroup web",
-                  "I want to pre-discover how many hosts to update", "I expect 3 hosts", "I expect 1 host",
-                  "I expect at least 2 hosts", "I update 2 hosts at a time", "I update 1 host at a time",
-                  "I update 25% of the hosts at a time"],
-        "when": ["I block the load balancer", "I unblock the load balancer", "I update the package mywebapp",
-                 "I update the package mywebapp to version 4.2.6-3", "I restart the service mywebapp"],
-        "then": ["traffic from the load balancer should be blocked",
-                 "traffic from the load balancer should be unblocked",
-                 "the package version for mywebapp should be 4.2.6-3", "the service mywebapp should be running",
-                 "the NRPE check check_load should pass", "the NRPE check check_load should pass within 30 seconds"],
+        "given": [
+            "the load balancer has ip address 198.51.100.10",
+            "the load balancer has ip address",
+            "I want to update hosts with class roles::dev_server",
+            "I want to update hosts with fact country=de",
+            "I want to update hosts with grain roles:web",
+            "I want to update hosts with pillar env:prod",
+            'I want to update hosts matching "G@os:Debian"',
+            "I want to update hosts in nodegroup web",
+            "I want to pre-discover how many hosts to update",
+            "I expect 3 hosts",
+            "I expect 1 host",
+            "I expect at least 2 hosts",
+            "I update 2 hosts at a time",
+            "I update 1 host at a time",
+            "I update 25% of the hosts at a time",
+        ],
+        "when": [
+            "I block the load balancer",
+            "I unblock the load balancer",
+            "I update the package mywebapp",
+            "I update the package mywebapp to version 4.2.6-3",
+            "I restart the service mywebapp",
+        ],
+        "then": [
+            "traffic from the load balancer should be blocked",
+            "traffic from the load balancer should be unblocked",
+            "the package version for mywebapp should be 4.2.6-3",
+            "the service mywebapp should be running",
+            "the NRPE check check_load should pass",
+            "the NRPE check check_load should pass within 30 seconds",
+        ],
     }
     seen = set()
     for kind, items in texts.items():

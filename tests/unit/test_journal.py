@@ -1,16 +1,17 @@
 """The run journal: append-only records, history and show, damaged lines, id checks."""
+
 import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-
 from engine_fakes import FakeFleet, FakeHost, default_fleet
 from fake_dunders import load
-from saltext.scenario.engine.records import journal, recorded_run
+
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.records import journal, recorded_run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,8 +69,10 @@ def test_damaged_line_is_skipped_with_a_warning(tmp_path, caplog):
     assert record["summary"] == f"s{ids[2]}" and len(warnings) == 3
 
 
-@pytest.mark.parametrize("bad", ["../x", "20261125", "20261125031500-1A2B3C4D", "20261125031500-1a2b3c4d\n",
-                                 "-20261125031500-1a2b3c4", None, 5])
+@pytest.mark.parametrize(
+    "bad",
+    ["../x", "20261125", "20261125031500-1A2B3C4D", "20261125031500-1a2b3c4d\n", "-20261125031500-1a2b3c4", None, 5],
+)
 def test_show_validates_the_run_id(tmp_path, bad):
     with pytest.raises(InvalidScenario):
         journal.find(str(tmp_path / "journal.jsonl"), bad)
@@ -114,8 +117,9 @@ def test_every_run_gets_a_record_matching_its_return(site, tmp_path):
 
 @pytest.fixture
 def runner(tmp_path, monkeypatch, site):
-    mod = load("_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"),
-                                               "scenario_lb_address": "198.51.100.10"})
+    mod = load(
+        "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
+    )
     monkeypatch.setattr(mod, "_FileserverSource", lambda opts, saltenv: DirSource(site), raising=True)
     monkeypatch.setattr(mod, "_SaltTransport", lambda opts, timeout: default_fleet(), raising=True)
     return mod
@@ -128,7 +132,10 @@ def test_runner_history_and_show(runner, tmp_path):
     hist = runner.history()
     assert hist["retcode"] == 0 and runner.__context__["retcode"] == 0
     assert [r["run_id"] for r in hist["runs"]] == [second["run_id"], first["run_id"]]
-    assert hist["lines"][0].startswith(f"{second['run_id']}  ") and "update_website  exit 0  1 scenario" in hist["lines"][0]
+    assert (
+        hist["lines"][0].startswith(f"{second['run_id']}  ")
+        and "update_website  exit 0  1 scenario" in hist["lines"][0]
+    )
     assert [r["run_id"] for r in runner.history(name="update_website", limit=1)["runs"]] == [second["run_id"]]
     assert runner.history(name="other")["runs"] == []
     shown = runner.show(first["run_id"])

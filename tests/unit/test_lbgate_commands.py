@@ -1,16 +1,14 @@
 """
 The argv lists lbgate builds, against fake iptables/nft that keep a ruleset.
 """
+
 import json
 
 import pytest
 import salt.utils.path
-from salt.exceptions import CommandExecutionError
-
 from fake_dunders import load
-from lbgate_fakes import FailingCommand
-from lbgate_fakes import FakeIptables
-from lbgate_fakes import FakeNft
+from lbgate_fakes import FailingCommand, FakeIptables, FakeNft
+from salt.exceptions import CommandExecutionError
 
 IPT = ["iptables", "-w", "5"]
 IP6T = ["ip6tables", "-w", "5"]
@@ -205,7 +203,9 @@ def test_nft_idempotent_and_unblock_by_handle(present):
     changed += [module.unblock("2001:db8::10")["changed"], module.unblock("2001:db8::10")["changed"]]
     assert changed == [True, False, True, False]
     assert json.loads(nft.calls[1][1]["stdin"]) == {
-        "nftables": [{"delete": {"rule": {"family": "inet", "table": "lbt", "chain": "gate", "handle": rule["handle"]}}}]
+        "nftables": [
+            {"delete": {"rule": {"family": "inet", "table": "lbt", "chain": "gate", "handle": rule["handle"]}}}
+        ]
     }
     assert nft.argvs == [NFT_LIST, NFT_APPLY, NFT_LIST]
 

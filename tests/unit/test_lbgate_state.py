@@ -1,12 +1,10 @@
 """
 _states/lbgate.py over a fake lbgate execution module.
 """
-import pytest
-from salt.exceptions import CommandExecutionError
-from salt.exceptions import SaltInvocationError
 
-from fake_dunders import Recorder
-from fake_dunders import load
+import pytest
+from fake_dunders import Recorder, load
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 
 class FakeGate:

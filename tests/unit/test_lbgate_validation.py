@@ -1,12 +1,12 @@
 """
 lbgate refuses bad addresses and bad settings before any command runs.
 """
+
 import pytest
 import salt.utils.path
-from salt.exceptions import SaltInvocationError
-
 from fake_dunders import load
 from lbgate_fakes import FakeIptables
+from salt.exceptions import SaltInvocationError
 
 BAD_ADDRESSES = [
     "0.0.0.0/0",

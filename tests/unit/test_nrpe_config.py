@@ -1,10 +1,10 @@
 """Unit tests of the nrpe.cfg reader in _modules/nrpe.py (real files in tmp_path)."""
+
 import os
 
 import pytest
-from salt.exceptions import CommandExecutionError
-
 from fake_dunders import load
+from salt.exceptions import CommandExecutionError
 
 nrpe = load("_modules/nrpe.py")
 

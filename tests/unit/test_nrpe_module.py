@@ -1,12 +1,12 @@
 """Unit tests of the Salt-facing functions of _modules/nrpe.py and _states/nrpe.py,
 with a fake cmd.run_all and config.get."""
+
 import ast
 import sys
 
 import pytest
-from salt.exceptions import CommandExecutionError, SaltInvocationError
-
 from fake_dunders import REPO, Recorder, load
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 CONFIG = """\
 command_timeout=42
@@ -249,7 +249,9 @@ def test_query_good_hosts(cfg, run_all, host):
     assert run_all.calls[0][0][0][3] == host
 
 
-@pytest.mark.parametrize("port, timeout", [(0, 10), (65536, 10), ("5666", 10), (True, 10), (5666, 0), (5666, "10"), (5666, 1.5)])
+@pytest.mark.parametrize(
+    "port, timeout", [(0, 10), (65536, 10), ("5666", 10), (True, 10), (5666, 0), (5666, "10"), (5666, 1.5)]
+)
 def test_query_bad_port_or_timeout(cfg, run_all, port, timeout):
     with pytest.raises(SaltInvocationError):
         make(cfg, run_all).query("check_load", "198.51.100.20", port=port, timeout=timeout)

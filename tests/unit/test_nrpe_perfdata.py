@@ -1,6 +1,6 @@
 """Unit tests of the Nagios plugin output and perfdata parser in _modules/nrpe.py."""
-import pytest
 
+import pytest
 from fake_dunders import load
 
 nrpe = load("_modules/nrpe.py")
@@ -21,8 +21,7 @@ CHECK_LOAD_SCALED = (
     "scaled_load5=0.050;4.000;8.000;0; load15=0.060;;;0; scaled_load15=0.030;3.000;6.000;0; "
 )
 CHECK_DISK = (
-    "DISK OK - free space: / 81309MiB (78% inode=97%);| "
-    "/=23685234688B;216442024755;243497277849;0;270552530944"
+    "DISK OK - free space: / 81309MiB (78% inode=97%);| /=23685234688B;216442024755;243497277849;0;270552530944"
 )
 CHECK_HTTP = (
     "HTTP OK: HTTP/1.1 200 OK - 612 bytes in 0.001 second response time "
@@ -32,8 +31,7 @@ CHECK_HTTP_CRIT = "HTTP CRITICAL - Unable to open TCP socket"
 CHECK_PROCS = "PROCS OK: 69 processes | procs=69;;;0;"
 CHECK_USERS = "USERS OK - 0 users currently logged in |users=0;5;10;0"
 CHECK_SWAP = (
-    "SWAP CRITICAL - 0% free (0MB out of 0MB) - Swap is either disabled, not present, "
-    "or of zero size. |swap=0B;0;0;0;0"
+    "SWAP CRITICAL - 0% free (0MB out of 0MB) - Swap is either disabled, not present, or of zero size. |swap=0B;0;0;0;0"
 )
 # The multi-line example of the Nagios plugin development guidelines.
 GUIDELINES = (
@@ -137,7 +135,10 @@ def test_empty_output():
         ("x=1,5s", {"x": pd(1.5, "s")}),
         ("x=1e3", {"x": pd(1000.0)}),
         ("x=.5", {"x": pd(0.5)}),
-        ("rta=0.1ms;200.000;500.000;0; pl=0%;40;80;; ", {"rta": pd(0.1, "ms", "200.000", "500.000", 0), "pl": pd(0, "%", "40", "80")}),
+        (
+            "rta=0.1ms;200.000;500.000;0; pl=0%;40;80;; ",
+            {"rta": pd(0.1, "ms", "200.000", "500.000", 0), "pl": pd(0, "%", "40", "80")},
+        ),
         ("x=1 x=2", {"x": pd(2)}),  # last wins
         ("", {}),
         ("   ", {}),

@@ -1,4 +1,5 @@
 """Gherkin parsing: file:line for every step, seed compatibility, Jinja and syntax errors, tags."""
+
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,10 @@ def test_prose_description_before_feature_steps_is_kept_as_description():
     text = "Feature: F\n  Some prose first.\n  Given the load balancer has ip address\n  Scenario: S\n    When I block the load balancer\n"
     feature = _parse(text)
     steps = feature.scenarios[0].steps
-    assert [(s.text, s.line) for s in steps] == [("the load balancer has ip address", 3), ("I block the load balancer", 5)]
+    assert [(s.text, s.line) for s in steps] == [
+        ("the load balancer has ip address", 3),
+        ("I block the load balancer", 5),
+    ]
 
 
 def test_feature_steps_plus_background_is_an_error():

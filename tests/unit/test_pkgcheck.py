@@ -1,12 +1,12 @@
 """Unit tests of _modules/pkgcheck.py with a fake pkg provider."""
+
 import ast
 import sys
 
 import pytest
-from salt.exceptions import CommandExecutionError, SaltInvocationError
-
 from fake_dunders import REPO, Recorder, load
 from fake_pkg import FakePkg, fake_cmp
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 
 @pytest.fixture

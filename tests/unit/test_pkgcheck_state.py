@@ -1,6 +1,6 @@
 """Unit tests of _states/pkgcheck.py over the real execution module and a fake pkg provider."""
-import pytest
 
+import pytest
 from fake_dunders import load
 from fake_pkg import FakePkg
 

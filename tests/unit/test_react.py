@@ -1,9 +1,10 @@
 """scenario.react: untrusted reactor events are checked before any scenario runs."""
+
 import logging
 
 import pytest
-
 from fake_dunders import load
+
 from saltext.scenario.engine.running import react as react_mod
 
 OPTS = {"scenario_reactor_allow": ["update_website"], "scenario_reactor_senders": ["web*"]}
@@ -63,8 +64,13 @@ def test_an_allowed_request_runs_the_scenario_once():
 
 def test_salt_call_job_metadata_in_the_payload_is_ignored():
     h = Harness()
-    payload = {"scenario": "update_website", "__pub_fun": "event.send", "__pub_jid": "1", "__pub_pid": 2,
-               "__pub_tgt": "salt-call"}
+    payload = {
+        "scenario": "update_website",
+        "__pub_fun": "event.send",
+        "__pub_jid": "1",
+        "__pub_pid": 2,
+        "__pub_tgt": "salt-call",
+    }
     assert h.react(_event(payload))["retcode"] == 0 and h.runs == [("update_website", None)]
 
 
@@ -77,22 +83,25 @@ def test_batch_is_passed_on():
 BIG = {"scenario": "update_website", "batch": "1" * 5000}
 
 
-@pytest.mark.parametrize("data, fragment", [
-    (["not", "a", "dict"], "event data must be a mapping"),
-    (_event(BIG), "event data too large"),
-    (_event({"scenario": "update_website"}, sender=None), "no valid sender id"),
-    (_event({"scenario": "update_website"}, sender="web1\nFAKE LOG LINE"), "no valid sender id"),
-    (_event({"scenario": "update_website"}, sender="db1"), "sender 'db1' is not allowed"),
-    (_event("update_website"), "the payload must be a mapping"),
-    (_event({"scenario": "update_website", "tags": "@x"}), "unexpected payload key(s) ['tags']"),
-    (_event({"name": "update_website"}), "unexpected payload key(s) ['name']"),
-    (_event({"scenario": ["update_website"]}), "names no scenario"),
-    (_event({"scenario": "../x"}), "path traversal is not allowed"),
-    (_event({"scenario": "/etc/passwd"}), "absolute paths are not allowed"),
-    (_event({"scenario": "rolling_update"}), "'rolling_update' is not on the allowlist"),
-    (_event({"scenario": "update_website", "batch": "all"}), "batch='all'"),
-    (_event({"scenario": "update_website", "batch": True}), "batch must be a count"),
-])
+@pytest.mark.parametrize(
+    "data, fragment",
+    [
+        (["not", "a", "dict"], "event data must be a mapping"),
+        (_event(BIG), "event data too large"),
+        (_event({"scenario": "update_website"}, sender=None), "no valid sender id"),
+        (_event({"scenario": "update_website"}, sender="web1\nFAKE LOG LINE"), "no valid sender id"),
+        (_event({"scenario": "update_website"}, sender="db1"), "sender 'db1' is not allowed"),
+        (_event("update_website"), "the payload must be a mapping"),
+        (_event({"scenario": "update_website", "tags": "@x"}), "unexpected payload key(s) ['tags']"),
+        (_event({"name": "update_website"}), "unexpected payload key(s) ['name']"),
+        (_event({"scenario": ["update_website"]}), "names no scenario"),
+        (_event({"scenario": "../x"}), "path traversal is not allowed"),
+        (_event({"scenario": "/etc/passwd"}), "absolute paths are not allowed"),
+        (_event({"scenario": "rolling_update"}), "'rolling_update' is not on the allowlist"),
+        (_event({"scenario": "update_website", "batch": "all"}), "batch='all'"),
+        (_event({"scenario": "update_website", "batch": True}), "batch must be a count"),
+    ],
+)
 def test_bad_requests_are_refused_logged_and_fired_and_run_nothing(warnings_logged, data, fragment):
     h = Harness()
     ret = h.react(data)
@@ -102,8 +111,9 @@ def test_bad_requests_are_refused_logged_and_fired_and_run_nothing(warnings_logg
     assert any(fragment in msg and "refused" in msg for msg in warnings_logged)
 
 
-@pytest.mark.parametrize("opts", [{}, {"scenario_reactor_allow": ["update_website"]},
-                                  {"scenario_reactor_senders": ["*"]}])
+@pytest.mark.parametrize(
+    "opts", [{}, {"scenario_reactor_allow": ["update_website"]}, {"scenario_reactor_senders": ["*"]}]
+)
 def test_nothing_is_allowed_by_default(opts, warnings_logged):
     h = Harness()
     ret = h.react(_event({"scenario": "update_website"}), opts=opts)

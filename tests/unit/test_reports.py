@@ -1,16 +1,18 @@
 """report_dir=: Cucumber JSON and JUnit XML from a run on a fake fleet agree with its return."""
+
 import json
 import os
 from pathlib import Path
 
 import pytest
-
 from engine_fakes import FakeFleet, FakeHost, copy_site
 from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
-from saltext.scenario.engine.records import recorded_run
+
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.records import recorded_run
+from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
+
 
 @pytest.fixture
 def site(tmp_path):
@@ -23,8 +25,9 @@ def opts(tmp_path):
 
 
 def _run(site, opts, fleet, report_dir, **kwargs):
-    ret = recorded_run.run(opts, kwargs.pop("name", "update_website"), DirSource(site), lambda: fleet,
-                           report_dir=str(report_dir), **kwargs)
+    ret = recorded_run.run(
+        opts, kwargs.pop("name", "update_website"), DirSource(site), lambda: fleet, report_dir=str(report_dir), **kwargs
+    )
     cucumber = json.loads(Path(ret["reports"]["cucumber_json"]).read_text())
     junit = Path(ret["reports"]["junit_xml"]).read_bytes()
     return ret, cucumber, junit
@@ -38,8 +41,11 @@ def test_passing_run_reports_every_step_passed(site, opts, tmp_path):
     assert sorted(os.listdir(tmp_path / "reports" / "ci")) == [f"{stem}.cucumber.json", f"{stem}.junit.xml"]
     steps = check_cucumber(cucumber)
     feature = cucumber[0]
-    assert (feature["uri"], feature["name"], feature["line"]) == ("features/update_website.feature",
-                                                                    "Update the production systems", 1)
+    assert (feature["uri"], feature["name"], feature["line"]) == (
+        "features/update_website.feature",
+        "Update the production systems",
+        1,
+    )
     assert [e["name"] for e in feature["elements"]] == ["Update the website"]
     assert len(steps) == 14 and {s["result"]["status"] for _n, s in steps} == {"passed"}
     block = steps[4][1]
@@ -71,8 +77,9 @@ def test_failing_host_is_named_in_both_reports(site, opts, tmp_path):
     assert totals == expected_totals and totals["failures"] == 1
     assert junit_failed(root) == expected_failed == {("web2", "features/update_website.feature:12")}
     skipped = [c for c in root.iter("testcase") if c.find("skipped") is not None]
-    assert skipped and all("halted at features/update_website.feature:12" in c.find("skipped").get("message")
-                           for c in skipped)
+    assert skipped and all(
+        "halted at features/update_website.feature:12" in c.find("skipped").get("message") for c in skipped
+    )
 
 
 def test_batches_are_separate_elements_and_unstarted_batches_skipped(site, opts, tmp_path):
@@ -81,8 +88,11 @@ def test_batches_are_separate_elements_and_unstarted_batches_skipped(site, opts,
     assert ret["retcode"] == 1 and ret["batches"] == [["web1"], ["web2"], ["web3"]]
     check_cucumber(cucumber)
     elements = cucumber[0]["elements"]
-    assert [e["name"].split(" (", 1)[1] for e in elements] == ["batch 1/3: web1)", "batch 2/3: web2)",
-                                                                "batch 3/3: web3)"]
+    assert [e["name"].split(" (", 1)[1] for e in elements] == [
+        "batch 1/3: web1)",
+        "batch 2/3: web2)",
+        "batch 3/3: web3)",
+    ]
     assert len({e["id"] for e in elements}) == 3
     by_batch = [{s["result"]["status"] for s in e["steps"]} for e in elements]
     assert by_batch == [{"passed"}, {"passed", "failed", "skipped"}, {"skipped"}]

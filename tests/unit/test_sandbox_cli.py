@@ -1,4 +1,5 @@
 """scenario-sandbox argument handling: global options stop at the command, pass-throughs are verbatim."""
+
 import pytest
 
 from saltext.scenario.sandbox import cli
@@ -9,8 +10,16 @@ from saltext.scenario.sandbox import cli
     [
         (["up"], ["up"], []),
         (["--name", "ci2", "up", "--spec", "s.yaml"], ["--name", "ci2", "up"], ["--spec", "s.yaml"]),
-        (["salt", "-C", "G@roles:x and G@country:de", "test.ping"], ["salt"], ["-C", "G@roles:x and G@country:de", "test.ping"]),
-        (["--name=x", "salt-call", "web1", "pkg.version", "mywebapp"], ["--name=x", "salt-call"], ["web1", "pkg.version", "mywebapp"]),
+        (
+            ["salt", "-C", "G@roles:x and G@country:de", "test.ping"],
+            ["salt"],
+            ["-C", "G@roles:x and G@country:de", "test.ping"],
+        ),
+        (
+            ["--name=x", "salt-call", "web1", "pkg.version", "mywebapp"],
+            ["--name=x", "salt-call"],
+            ["web1", "pkg.version", "mywebapp"],
+        ),
         (["exec", "web1", "--", "iptables", "-S"], ["exec"], ["web1", "--", "iptables", "-S"]),
         (["--name", "up", "status"], ["--name", "up", "status"], []),
         (["salt-run", "status"], ["salt-run"], ["status"]),
@@ -25,8 +34,14 @@ def test_help_shows_commands_and_examples(capsys):
         cli.main(["--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
-    for text in ("probe HOST", "exec HOST -- CMD", "salt-call HOST", "examples:",
-                 "scenario-sandbox salt -C 'G@roles:dev_server and G@country:de' test.ping", "SCENARIO_SANDBOX"):
+    for text in (
+        "probe HOST",
+        "exec HOST -- CMD",
+        "salt-call HOST",
+        "examples:",
+        "scenario-sandbox salt -C 'G@roles:dev_server and G@country:de' test.ping",
+        "SCENARIO_SANDBOX",
+    ):
         assert text in out
 
 

@@ -1,4 +1,5 @@
 """The spec's `master: {config: ...}`: extra salt-master options, merged over the sandbox's own."""
+
 import copy
 
 import pytest
@@ -25,12 +26,15 @@ def test_master_config_is_kept_in_the_normal_form():
     assert load_spec(_spec({"config": EAUTH}))["master"] == {"config": EAUTH}
 
 
-@pytest.mark.parametrize("master, fragment", [
-    ("eauth", "master: must be a mapping"),
-    ({"options": {}}, "master: unknown field(s) ['options']"),
-    ({"config": ["x"]}, "master.config: must be a mapping"),
-    ({"config": {"sock_dir": "/tmp/x", "file_roots": {}}}, "['file_roots', 'sock_dir'] are set by the sandbox"),
-])
+@pytest.mark.parametrize(
+    "master, fragment",
+    [
+        ("eauth", "master: must be a mapping"),
+        ({"options": {}}, "master: unknown field(s) ['options']"),
+        ({"config": ["x"]}, "master.config: must be a mapping"),
+        ({"config": {"sock_dir": "/tmp/x", "file_roots": {}}}, "['file_roots', 'sock_dir'] are set by the sandbox"),
+    ],
+)
 def test_bad_master_config_is_refused_naming_the_key(master, fragment):
     with pytest.raises(SandboxError) as err:
         load_spec(_spec(master))

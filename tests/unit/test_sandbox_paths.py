@@ -1,4 +1,5 @@
 """Where a sandbox keeps its state, and what it refuses before touching anything."""
+
 import pytest
 
 from saltext.scenario.sandbox import Sandbox, SandboxError

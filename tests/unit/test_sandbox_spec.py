@@ -1,4 +1,5 @@
 """Sandbox spec validation: the default spec's normal form, and clear errors naming the bad key."""
+
 import copy
 
 import pytest
@@ -42,8 +43,14 @@ def test_path_and_dict_agree():
 
 
 def test_host_repo_and_nrpe_override_are_kept():
-    spec = load_spec(spec_with(hosts__b2={"repo": {"mywebapp": ["4.2.5-1"]},
-                                          "nrpe": {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 x"}}))
+    spec = load_spec(
+        spec_with(
+            hosts__b2={
+                "repo": {"mywebapp": ["4.2.5-1"]},
+                "nrpe": {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 x"},
+            }
+        )
+    )
     assert spec["hosts"]["b2"]["repo"] == {"mywebapp": ["4.2.5-1"]}
     assert spec["hosts"]["b2"]["nrpe"] == {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 x"}
 
@@ -58,7 +65,10 @@ def test_host_repo_and_nrpe_override_are_kept():
         ({"repo__mywebapp": ["-1"]}, "repo.mywebapp: '-1' is not a valid Debian version"),
         ({"repo__mywebapp": ["1.0-"]}, "repo.mywebapp: '1.0-' is not a valid Debian version"),
         ({"repo__mywebapp": ["4.2.5-1", "4.2.5-1"]}, "repo.mywebapp: duplicate versions"),
-        ({"repo": {"My_App": ["1.0"]}, "hosts": {"a1": {}}}, "repo.My_App: 'My_App' is not a valid Debian package name"),
+        (
+            {"repo": {"My_App": ["1.0"]}, "hosts": {"a1": {}}},
+            "repo.My_App: 'My_App' is not a valid Debian package name",
+        ),
         ({"hosts": {"Web_1": {}}}, "hosts.Web_1: bad host name"),
         ({"hosts": {"web1;rm": {}}}, "hosts.web1;rm: bad host name"),
         ({"hosts": {"a" * 21: {}}}, "bad host name"),

@@ -1,11 +1,12 @@
 """The runner is thin: it passes arguments to the engine and sets retcode in __context__ and the return."""
+
 import shutil
 from pathlib import Path
 
 import pytest
-
 from engine_fakes import default_fleet
 from fake_dunders import load
+
 from saltext.scenario.engine.parsing.source import DirSource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -13,8 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def runner(tmp_path, monkeypatch):
-    mod = load("_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"),
-                                               "scenario_lb_address": "198.51.100.10"})
+    mod = load(
+        "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
+    )
     site = tmp_path / "site"
     shutil.copytree(REPO / "features", site / "features")
     fleet = default_fleet()

@@ -1,14 +1,15 @@
 """Site step libraries: YAML data only, an allow-list of functions, typed placeholders."""
+
 from pathlib import Path
 
 import pytest
 
-from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.errors import InvalidScenario
-from saltext.scenario.engine.steps.library import DEFAULT_ALLOWED, load_libraries, load_library
 from saltext.scenario.engine.parsing.model import Step
-from saltext.scenario.engine.steps.registry import Registry
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.steps import builtin_steps
+from saltext.scenario.engine.steps.library import DEFAULT_ALLOWED, load_libraries, load_library
+from saltext.scenario.engine.steps.registry import Registry
 
 REPO = Path(__file__).resolve().parents[2]
 FILES_YAML = """
@@ -53,18 +54,21 @@ def test_library_params_are_validated():
         reg.match(_step("the file ../etc/passwd should exist"))
 
 
-@pytest.mark.parametrize("yaml_text,why", [
-    ("- step: x\n  kind: then\n  function: cmd.run\n", "not allowed"),
-    ("- step: x\n  kind: then\n  function: 'file.file_exists; id'\n", "module.function"),
-    ("- step: x\n  kind: later\n  function: test.ping\n", "kind"),
-    ("- step: x\n  kind: then\n  function: test.ping\n  python: 'import os'\n", "unknown keys"),
-    ("- step: x\n  kind: then\n", "function"),
-    ("- step: 'a {x:nosuch}'\n  kind: then\n  function: test.ping\n", "unknown parameter type"),
-    ("- step: x\n  kind: then\n  function: test.ping\n  within: -1\n", "within"),
-    ("steps: {a: 1}\n", "list of steps"),
-    ("- [unclosed\n", "invalid YAML"),
-    ("- !!python/object/apply:os.system ['id']\n", "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "yaml_text,why",
+    [
+        ("- step: x\n  kind: then\n  function: cmd.run\n", "not allowed"),
+        ("- step: x\n  kind: then\n  function: 'file.file_exists; id'\n", "module.function"),
+        ("- step: x\n  kind: later\n  function: test.ping\n", "kind"),
+        ("- step: x\n  kind: then\n  function: test.ping\n  python: 'import os'\n", "unknown keys"),
+        ("- step: x\n  kind: then\n", "function"),
+        ("- step: 'a {x:nosuch}'\n  kind: then\n  function: test.ping\n", "unknown parameter type"),
+        ("- step: x\n  kind: then\n  function: test.ping\n  within: -1\n", "within"),
+        ("steps: {a: 1}\n", "list of steps"),
+        ("- [unclosed\n", "invalid YAML"),
+        ("- !!python/object/apply:os.system ['id']\n", "invalid YAML"),
+    ],
+)
 def test_bad_libraries_are_refused(yaml_text, why):
     reg = Registry()
     with pytest.raises(InvalidScenario, match=why) as err:
@@ -76,12 +80,15 @@ def test_bad_libraries_are_refused(yaml_text, why):
 def test_allow_list_comes_from_master_option(tmp_path):
     steps = tmp_path / "features" / "steps"
     steps.mkdir(parents=True)
-    (steps / "svc.yaml").write_text("- step: the service {service} is enabled\n  kind: then\n  function: service.enabled\n")
+    (steps / "svc.yaml").write_text(
+        "- step: the service {service} is enabled\n  kind: then\n  function: service.enabled\n"
+    )
     with pytest.raises(InvalidScenario, match="not allowed"):
         load_libraries(DirSource(tmp_path), Registry(), {})
     reg = Registry()
     assert load_libraries(DirSource(tmp_path), reg, {"scenario_step_functions": ["service.*"]}) == [
-        "features/steps/svc.yaml"]
+        "features/steps/svc.yaml"
+    ]
     assert [d.pattern for d in reg.all()] == ["the service {service} is enabled"]
 
 

@@ -4,21 +4,22 @@ Every function returns a dict carrying `retcode` (0 passed, 1 step failed, 2 inv
 3 discovery shortfall, 4 locked). Salt objects come in from the caller: a `source` with
 read/list and, for plan and run, a transport factory, so all of this runs without daemons.
 """
+
 import logging
 import time
 import uuid
 
-from .steps import builtin_steps
-from .running.discover import discover
 from .errors import EXIT_PASSED, ScenarioError
-from .running.execute import Executor
-from .steps.library import STEPS_DIR, load_libraries
-from .running.lock import ScenarioLock
 from .parsing.names import FEATURES_DIR, decode, feature_path, name_of
 from .parsing.parse import parse_feature
-from .running.plan import build_plan
-from .steps.registry import Registry
 from .records.report import BusReporter, ProgressReporter, ResultCollector
+from .running.discover import discover
+from .running.execute import Executor
+from .running.lock import ScenarioLock
+from .running.plan import build_plan
+from .steps import builtin_steps
+from .steps.library import STEPS_DIR, load_libraries
+from .steps.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,15 @@ def prepare(opts, name, source, scenario=None, tags=None, batch=None):
 
 
 def _describe_steps(plan):
-    return [{"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags),
-             "steps": [st.as_dict() for st in ps.steps]} for ps in plan.scenarios]
+    return [
+        {
+            "name": ps.scenario.name,
+            "location": ps.scenario.location,
+            "tags": list(ps.scenario.tags),
+            "steps": [st.as_dict() for st in ps.steps],
+        }
+        for ps in plan.scenarios
+    ]
 
 
 def validate(opts, name, source, scenario=None, tags=None, batch=None):
@@ -54,10 +62,18 @@ def validate(opts, name, source, scenario=None, tags=None, batch=None):
         plan = prepare(opts, name, source, scenario, tags, batch)
     except ScenarioError as exc:
         return _error(exc, name)
-    return {"retcode": EXIT_PASSED, "result": "valid", "name": name, "uri": plan.feature.uri,
-            "feature": plan.feature.name, "target": plan.target, "batch": plan.batch,
-            "scenarios": _describe_steps(plan), "warnings": plan.warnings,
-            "summary": f"{len(plan.scenarios)} scenario(s), {plan.step_count()} steps: valid"}
+    return {
+        "retcode": EXIT_PASSED,
+        "result": "valid",
+        "name": name,
+        "uri": plan.feature.uri,
+        "feature": plan.feature.name,
+        "target": plan.target,
+        "batch": plan.batch,
+        "scenarios": _describe_steps(plan),
+        "warnings": plan.warnings,
+        "summary": f"{len(plan.scenarios)} scenario(s), {plan.step_count()} steps: valid",
+    }
 
 
 def _plan_result(plan, found):
@@ -65,12 +81,23 @@ def _plan_result(plan, found):
 
     batches = compute_batches(found.pinned, plan.batch)
     calls = sum(1 for ps in plan.scenarios for st in ps.steps if st.call)
-    return {"retcode": EXIT_PASSED, "result": "plan", "test": True, "name": plan.name, "uri": plan.feature.uri,
-            "feature": plan.feature.name, "target": plan.target, "pinned": found.pinned,
-            "expected": found.expected, "missing": found.missing, "batches": batches,
-            "scenarios": _describe_steps(plan), "warnings": plan.warnings + found.warnings,
-            "summary": f"would run {calls} Salt call(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es); "
-                       "nothing was changed"}
+    return {
+        "retcode": EXIT_PASSED,
+        "result": "plan",
+        "test": True,
+        "name": plan.name,
+        "uri": plan.feature.uri,
+        "feature": plan.feature.name,
+        "target": plan.target,
+        "pinned": found.pinned,
+        "expected": found.expected,
+        "missing": found.missing,
+        "batches": batches,
+        "scenarios": _describe_steps(plan),
+        "warnings": plan.warnings + found.warnings,
+        "summary": f"would run {calls} Salt call(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es); "
+        "nothing was changed",
+    }
 
 
 def plan(opts, name, source, transport_factory, scenario=None, tags=None, batch=None):
@@ -93,8 +120,19 @@ def _close(thing):
         close()
 
 
-def run(opts, name, source, transport_factory, scenario=None, tags=None, batch=None, test=False,
-        progress=None, listeners=(), run_id=None):
+def run(
+    opts,
+    name,
+    source,
+    transport_factory,
+    scenario=None,
+    tags=None,
+    batch=None,
+    test=False,
+    progress=None,
+    listeners=(),
+    run_id=None,
+):
     """Run a scenario. `progress(line)` gets a line per finished step while it runs."""
     if test:
         return plan(opts, name, source, transport_factory, scenario, tags, batch)
@@ -130,15 +168,22 @@ def run(opts, name, source, transport_factory, scenario=None, tags=None, batch=N
         return result
     except ScenarioError as exc:
         if transport is not None:
-            transport.fire({"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
-                           f"{BusReporter.TAG_PREFIX}/{run_id}/run/error")
+            transport.fire(
+                {"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
+                f"{BusReporter.TAG_PREFIX}/{run_id}/run/error",
+            )
         return _error(exc, name)
     except Exception as exc:  # pylint: disable=broad-except
         # E.g. the master's client failing mid-run: the run did not pass, and hosts may be
         # blocked, so it must not look like a clean "nothing ran" (2) either.
         log.exception("scenario %s: run %s aborted", name, run_id)
-        return {"retcode": 1, "result": "error", "name": name, "run_id": run_id,
-                "error": f"run aborted by an internal error: {exc!r}; hosts may be left blocked"}
+        return {
+            "retcode": 1,
+            "result": "error",
+            "name": name,
+            "run_id": run_id,
+            "error": f"run aborted by an internal error: {exc!r}; hosts may be left blocked",
+        }
     finally:
         if transport is not None:
             _close(transport)
@@ -146,8 +191,7 @@ def run(opts, name, source, transport_factory, scenario=None, tags=None, batch=N
 
 
 def list_features(source):
-    paths = [p for p in source.list(FEATURES_DIR + "/")
-             if p.endswith(".feature") and not p.startswith(STEPS_DIR + "/")]
+    paths = [p for p in source.list(FEATURES_DIR + "/") if p.endswith(".feature") and not p.startswith(STEPS_DIR + "/")]
     return {"retcode": EXIT_PASSED, "features": sorted(name_of(p) for p in paths)}
 
 
@@ -157,5 +201,7 @@ def steps(opts, source):
         registry = make_registry(source, opts)
     except ScenarioError as exc:
         return _error(exc)
-    return {"retcode": EXIT_PASSED,
-            "steps": [{"kind": d.kind, "pattern": d.pattern, "origin": d.origin} for d in registry.all()]}
+    return {
+        "retcode": EXIT_PASSED,
+        "steps": [{"kind": d.kind, "pattern": d.pattern, "origin": d.origin} for d in registry.all()],
+    }

@@ -1,12 +1,13 @@
 """The embedded sandbox: a real Salt cluster in network and mount namespaces (design.md section 6).
 
-    from saltext.scenario.sandbox import Sandbox, load_spec
-    sb = Sandbox(name="default")
-    sb.up()                     # default spec: web1..web4, db1, an LB, a master
-    sb.salt("-C", "G@roles:dev_server and G@country:de", "test.ping")
-    sb.probe("web1")            # True: the LB reaches web1's web port
-    sb.down()
+from saltext.scenario.sandbox import Sandbox, load_spec
+sb = Sandbox(name="default")
+sb.up()                     # default spec: web1..web4, db1, an LB, a master
+sb.salt("-C", "G@roles:dev_server and G@country:de", "test.ping")
+sb.probe("web1")            # True: the LB reaches web1's web port
+sb.down()
 """
+
 from .cluster import Sandbox
 from .errors import SandboxError
 from .spec import load_spec

@@ -1,4 +1,5 @@
 """`python -m saltext.scenario.sandbox` is the scenario-sandbox command."""
+
 import sys
 
 from .cli import main

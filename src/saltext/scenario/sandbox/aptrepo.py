@@ -4,6 +4,7 @@ Each (package, version) becomes one small .deb holding only /opt/<package>/VERSI
 /opt/<package>/index.html, built once with dpkg-deb and cached under the state dir. A repo is
 a flat directory (`deb [trusted=yes] file:<dir> ./`) indexed with dpkg-scanpackages.
 """
+
 import os
 import shutil
 import subprocess
@@ -43,7 +44,9 @@ def build_deb(debs_dir, package, version):
         partial = target.with_suffix(".part")
         proc = subprocess.run(
             ["dpkg-deb", "--root-owner-group", "-Znone", "--build", str(root), str(partial)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             raise SandboxError(f"dpkg-deb --build {package} {version} failed: {proc.stderr.strip()}")
@@ -67,7 +70,10 @@ def build_repo(repo_dir, offers, debs_dir):
     # --multiversion: without it only the newest version of each package would be offered.
     proc = subprocess.run(
         ["dpkg-scanpackages", "--multiversion", ".", "/dev/null"],
-        cwd=repo, capture_output=True, text=True, check=False,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SandboxError(f"dpkg-scanpackages in {repo} failed: {proc.stderr.strip()}")

@@ -1,4 +1,5 @@
 """scenario-sandbox: stand up, use and remove an embedded Salt cluster (see --help)."""
+
 import argparse
 import json
 import os
@@ -49,11 +50,17 @@ COMMANDS = {"up", "status", "down", "salt", "salt-run", "salt-call", "probe", "s
 
 def _global_parser():
     parser = argparse.ArgumentParser(
-        prog="scenario-sandbox", usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
+        prog="scenario-sandbox",
+        usage=USAGE,
+        description=DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--name", default=os.environ.get("SCENARIO_SANDBOX", "default"),
-                        help="which sandbox (default: $SCENARIO_SANDBOX or 'default')")
+    parser.add_argument(
+        "--name",
+        default=os.environ.get("SCENARIO_SANDBOX", "default"),
+        help="which sandbox (default: $SCENARIO_SANDBOX or 'default')",
+    )
     parser.add_argument("command", metavar="COMMAND", choices=sorted(COMMANDS), help=argparse.SUPPRESS)
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
@@ -71,8 +78,12 @@ def _split(argv):
 
 
 def _sub_parser(command, description, epilog=None):
-    return argparse.ArgumentParser(prog=f"scenario-sandbox {command}", description=description, epilog=epilog,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return argparse.ArgumentParser(
+        prog=f"scenario-sandbox {command}",
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _host_arg(command, args, description):
@@ -88,8 +99,10 @@ def _print_status(status):
     state = "up" if status["up"] else ("incomplete" if not status.get("complete") else "degraded")
     master = status["master"]
     print(f"sandbox {status['name']}: {state}   (state {status['state_dir']})")
-    print(f"  master  {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8} pid {master['pid']}"
-          f"   salt -c {master['conf_dir']}")
+    print(
+        f"  master  {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8} pid {master['pid']}"
+        f"   salt -c {master['conf_dir']}"
+    )
     print(f"  lb      {status['lb']['address']:<15}")
     for name, host in status["hosts"].items():
         minion = "running" if host["minion"]["running"] else "STOPPED"
@@ -109,11 +122,17 @@ def run(argv):
     command = opts.command
 
     if command == "up":
-        parser = _sub_parser("up", "Build and start the sandbox.",
-                             "example: scenario-sandbox up --spec spec.yaml --file-root ./salt")
+        parser = _sub_parser(
+            "up", "Build and start the sandbox.", "example: scenario-sandbox up --spec spec.yaml --file-root ./salt"
+        )
         parser.add_argument("--spec", help="YAML spec (default: the shipped default-spec.yaml)")
-        parser.add_argument("--file-root", action="append", default=[], metavar="DIR",
-                            help="extra master file_roots dir, after the repository root (repeatable)")
+        parser.add_argument(
+            "--file-root",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="extra master file_roots dir, after the repository root (repeatable)",
+        )
         args = parser.parse_args(rest)
         sandbox.up(spec=args.spec, file_roots=args.file_root)
         _print_status(sandbox.status())

@@ -3,6 +3,7 @@
 Everything a sandbox owns is written to <root>/<name>/state.json *before* it is created, so
 `down` from a fresh process (or after a half-failed `up`) finds and removes all of it.
 """
+
 import concurrent.futures
 import json
 import os
@@ -133,8 +134,12 @@ class Sandbox:
             except SandboxError:
                 record = {}
             if record and any(procs.alive(r) for r in self._proc_records(record)):
-                state = "already up" if record.get("up") else "being brought up by another process (or a killed up left it)"
-                raise SandboxError(f"sandbox {self.name!r} is {state}; run `scenario-sandbox --name {self.name} down` first")
+                state = (
+                    "already up" if record.get("up") else "being brought up by another process (or a killed up left it)"
+                )
+                raise SandboxError(
+                    f"sandbox {self.name!r} is {state}; run `scenario-sandbox --name {self.name} down` first"
+                )
             self.down()  # leftovers of a crashed run: nothing of it runs any more
         normal = load_spec(spec)
         for root in file_roots:
@@ -203,8 +208,10 @@ class Sandbox:
         record = self._record
         t0 = time.monotonic()
         nodes = [("lb", spec["lb"], address6(spec["lb"])), ("ma", MASTER_ADDRESS, address6(MASTER_ADDRESS))]
-        nodes += [(entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
-                  for entry in record["hosts"].values()]
+        nodes += [
+            (entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
+            for entry in record["hosts"].values()
+        ]
 
         def remember(names):
             record["netns"] = names
@@ -232,22 +239,33 @@ class Sandbox:
         self._timed("hosts", t2)
 
         t3 = time.monotonic()
-        self._wait(lambda: master.listening(record["master"]["proc"]["pid"]), 60, "the salt-master to listen",
-                   record["master"]["proc"], master.root / "master.out")
+        self._wait(
+            lambda: master.listening(record["master"]["proc"]["pid"]),
+            60,
+            "the salt-master to listen",
+            record["master"]["proc"],
+            master.root / "master.out",
+        )
         self._timed("master", t0)
 
         offsets = {}
         for name in spec["hosts"]:
             host = self._host(name)
             offsets[name] = host.log_size()
-            proc, record["hosts"][name]["minion"] = host.start_minion(record["hosts"][name]["holder"]["pid"],
-                                                                      record["instance"], env)
+            proc, record["hosts"][name]["minion"] = host.start_minion(
+                record["hosts"][name]["holder"]["pid"], record["instance"], env
+            )
             self._children.append(proc)
         self._save()
         for name in spec["hosts"]:
             host = self._host(name)
-            self._wait(lambda h=host, o=offsets[name]: h.ready_since(o), READY_TIMEOUT,
-                       f"minion {name} to connect", record["hosts"][name]["minion"], host.root / "minion.out")
+            self._wait(
+                lambda h=host, o=offsets[name]: h.ready_since(o),
+                READY_TIMEOUT,
+                f"minion {name} to connect",
+                record["hosts"][name]["minion"],
+                host.root / "minion.out",
+            )
         self._timed("minions", t3)
 
         t4 = time.monotonic()
@@ -285,7 +303,9 @@ class Sandbox:
         if notes:
             with self._lock:
                 self._record["notes"] += [f"{name}: {n}" for n in notes]
-        debs = [aptrepo.deb_path(self.state_dir / "debs", p, v) for p, v in self.spec["hosts"][name]["packages"].items()]
+        debs = [
+            aptrepo.deb_path(self.state_dir / "debs", p, v) for p, v in self.spec["hosts"][name]["packages"].items()
+        ]
         host.preinstall(holder["pid"], debs, env)
         host.apt_update(holder["pid"], env)
         proc, web = host.start_web(holder["pid"], self._record["instance"], env)
@@ -308,8 +328,9 @@ class Sandbox:
     def _ping_all(self, attempts=5):
         missing = self.hosts
         for _ in range(attempts):
-            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json",
-                                                 "-t", "10", timeout=60))
+            answered = self._json_call(
+                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", "10", timeout=60)
+            )
             missing = [h for h in missing if answered.get(h) is not True]
             if not missing:
                 return
@@ -321,7 +342,9 @@ class Sandbox:
         answered = self._json_call(proc)
         bad = [h for h in self.hosts if not isinstance(answered.get(h), dict)]
         if bad:
-            raise SandboxError(f"saltutil.sync_all failed on {', '.join(bad)}: {proc.stdout.strip()} {proc.stderr.strip()}")
+            raise SandboxError(
+                f"saltutil.sync_all failed on {', '.join(bad)}: {proc.stdout.strip()} {proc.stderr.strip()}"
+            )
 
     @staticmethod
     def _json_call(proc):
@@ -352,9 +375,9 @@ class Sandbox:
         return ["nsenter", f"--net={netns.ns_path(self.record['master']['netns'])}", "--"] + argv
 
     @staticmethod
-    def _run(argv, check=False, timeout=None, capture=True, input=None):  # noqa: A002 - subprocess's name
+    def _run(argv, check=False, timeout=None, capture=True, input=None):
         extra = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL} if capture else {}
-        return subprocess.run(  # noqa: S603 - argv list
+        return subprocess.run(
             argv, check=check, timeout=timeout, text=True, capture_output=capture, **extra
         )
 
@@ -372,7 +395,7 @@ class Sandbox:
         argv = h.enter(self._holder_pid(host), [str(self.bin_dir / "salt-call"), "-c", str(h.conf_dir), *args])
         return self._run(argv, check, timeout, capture)
 
-    def exec(self, host, argv, check=False, timeout=None, capture=True, input=None):  # noqa: A002
+    def exec(self, host, argv, check=False, timeout=None, capture=True, input=None):
         """Run ``argv`` inside ``host``'s network, mount and UTS namespaces.
 
         A command that leaves a daemon behind needs ``capture=False``: a captured daemon keeps
@@ -388,7 +411,7 @@ class Sandbox:
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
         kwargs.setdefault("text", True)
-        return subprocess.Popen(self._master_argv(argv), **kwargs)  # noqa: S603
+        return subprocess.Popen(self._master_argv(argv), **kwargs)
 
     def probe(self, host, timeout=1.0, ipv6=False):
         """True if the LB (source address = LB address) can open TCP to ``host``'s web port.
@@ -427,8 +450,13 @@ class Sandbox:
         self._children.append(proc)
         self._save()
         if wait:
-            self._wait(lambda: h.ready_since(offset), timeout, f"minion {host} to connect", entry["minion"],
-                       h.root / "minion.out")
+            self._wait(
+                lambda: h.ready_since(offset),
+                timeout,
+                f"minion {host} to connect",
+                entry["minion"],
+                h.root / "minion.out",
+            )
 
     def status(self):
         """What is there and what runs: {name, up, master, lb, hosts: {name: {...}}}."""
@@ -453,10 +481,15 @@ class Sandbox:
                 "minion": proc_info(entry.get("minion")),
                 "web": proc_info(entry.get("web")),
             }
-        master = {"address": record["master"]["address"], "netns": record["master"]["netns"],
-                  "conf_dir": str(self.master_conf_dir), **proc_info(record["master"].get("proc"))}
-        running = (master["running"] and all(h["minion"]["running"] and h["web"]["running"] and
-                                             h["namespaces"]["running"] for h in hosts.values()))
+        master = {
+            "address": record["master"]["address"],
+            "netns": record["master"]["netns"],
+            "conf_dir": str(self.master_conf_dir),
+            **proc_info(record["master"].get("proc")),
+        }
+        running = master["running"] and all(
+            h["minion"]["running"] and h["web"]["running"] and h["namespaces"]["running"] for h in hosts.values()
+        )
         return {
             **base,
             "exists": True,
@@ -489,8 +522,12 @@ class Sandbox:
         except SandboxError:
             record = {}
         names = sorted(set(record.get("netns", [])) | set(netns.existing(self.tag)))
-        procs.stop(self._proc_records(record), instance=record.get("instance"), grace=STOP_GRACE,
-                   netns_inodes=netns.inodes(names))
+        procs.stop(
+            self._proc_records(record),
+            instance=record.get("instance"),
+            grace=STOP_GRACE,
+            netns_inodes=netns.inodes(names),
+        )
         self._reap()
         failed = netns.delete(names)
         if self.state_dir.exists():

@@ -4,6 +4,7 @@ The main job is `salt-run scenario.run update_website` when the runner is instal
 then it is a real command against the cluster. The sandbox is always removed, also on
 failure, Ctrl-C and SIGTERM. The exit code is the main job's.
 """
+
 import argparse
 import json
 import os
@@ -55,8 +56,11 @@ def _terminate(signum, _frame):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m saltext.scenario.sandbox.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m saltext.scenario.sandbox.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--name", default=NAME, help=f"sandbox name (default {NAME!r})")
     name = parser.parse_args(argv).name
     if os.geteuid() != 0:

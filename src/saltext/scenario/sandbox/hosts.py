@@ -6,6 +6,7 @@ service are started into the holder's namespaces with nsenter, so stopping and s
 minion leaves the namespaces and mounts in place. Nothing mounted here propagates to the
 real machine: the holder's namespace is private from its first instant.
 """
+
 import json
 import os
 import shlex
@@ -162,8 +163,17 @@ class Host:
     # -- the holder and its mounts ----------------------------------------------------------
     def start_holder(self, instance, env):
         argv = [
-            "nsenter", f"--net={ns_path(self.netns)}", "--",
-            "unshare", "--mount", "--uts", "--propagation", "private", "--", "sleep", "infinity",
+            "nsenter",
+            f"--net={ns_path(self.netns)}",
+            "--",
+            "unshare",
+            "--mount",
+            "--uts",
+            "--propagation",
+            "private",
+            "--",
+            "sleep",
+            "infinity",
         ]
         proc, record = procs.spawn(argv, instance, self.root / "holder.log", env=env)
         # Mount only once unshare has made everything private, i.e. once it has exec'd sleep.
@@ -220,9 +230,21 @@ class Host:
 
     # -- daemons ----------------------------------------------------------------------------
     def web_argv(self):
-        return [sys.executable, "-I", str(WEB_SCRIPT), "--address", self.address, "--address",
-                address6(self.address), "--port", str(WEB_PORT), "--package", self.app,
-                "--pidfile", str(self.web_pidfile)]
+        return [
+            sys.executable,
+            "-I",
+            str(WEB_SCRIPT),
+            "--address",
+            self.address,
+            "--address",
+            address6(self.address),
+            "--port",
+            str(WEB_PORT),
+            "--package",
+            self.app,
+            "--pidfile",
+            str(self.web_pidfile),
+        ]
 
     def start_web(self, holder_pid, instance, env):
         return procs.spawn(self.enter(holder_pid, self.web_argv()), instance, self.root / "web.log", env=env)

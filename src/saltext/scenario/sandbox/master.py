@@ -1,4 +1,5 @@
 """The sandbox's salt-master: config under the state dir, run inside its own network namespace."""
+
 from pathlib import Path
 
 import yaml
@@ -76,7 +77,14 @@ class Master:
         (self.conf_dir / "master").write_text(yaml.safe_dump(config, default_flow_style=False))
 
     def start(self, instance, env):
-        argv = ["nsenter", f"--net={ns_path(self.netns)}", "--", str(self.bin_dir / "salt-master"), "-c", str(self.conf_dir)]
+        argv = [
+            "nsenter",
+            f"--net={ns_path(self.netns)}",
+            "--",
+            str(self.bin_dir / "salt-master"),
+            "-c",
+            str(self.conf_dir),
+        ]
         return procs.spawn(argv, instance, self.root / "master.out", env=env)
 
     def listening(self, pid):

@@ -4,6 +4,7 @@ Every veth pair is created inside the switch namespace with its peer moved strai
 node's namespace, so the real machine's root namespace never holds a bridge or a veth. There
 is no default route and no NAT: the nodes reach each other and nothing else.
 """
+
 import hashlib
 import os
 import subprocess
@@ -130,7 +131,18 @@ except OSError as exc:
 def connect_from(netns, source, address, port, timeout=1.0, get=False):
     """TCP connect from ``source`` inside ``netns`` to address:port. Returns CompletedProcess."""
     argv = [
-        "nsenter", f"--net={ns_path(netns)}", "--",
-        sys.executable, "-I", "-S", "-c", _PROBE, address, str(port), source, str(timeout), "get" if get else "tcp",
+        "nsenter",
+        f"--net={ns_path(netns)}",
+        "--",
+        sys.executable,
+        "-I",
+        "-S",
+        "-c",
+        _PROBE,
+        address,
+        str(port),
+        source,
+        str(timeout),
+        "get" if get else "tcp",
     ]
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout + 10)

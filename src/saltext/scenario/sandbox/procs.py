@@ -7,6 +7,7 @@ groups whose leader is verifiably the process we started (pid + start time), the
 rewrites its children's process titles, which clobbers /proc/PID/environ, so the marker alone
 misses them), and anything still carrying the marker. Nothing is ever killed by name.
 """
+
 import os
 import signal
 import subprocess
@@ -43,7 +44,7 @@ def spawn(argv, instance, log_path, env=None, cwd="/"):
     full_env = dict(os.environ if env is None else env)
     full_env[MARKER] = instance
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, no shell
+        proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=log,

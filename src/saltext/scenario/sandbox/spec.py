@@ -10,6 +10,7 @@ The normal form is what the rest of the sandbox reads, so every default is fille
 
 Errors name the offending key (``hosts.web1.packages.mywebapp: ...``).
 """
+
 import ipaddress
 import re
 from pathlib import Path
@@ -29,8 +30,20 @@ TOP_KEYS = {"lb", "repo", "hosts", "app", "master"}
 HOST_KEYS = {"grains", "packages", "repo", "nrpe"}
 MASTER_KEYS = {"config"}
 # What makes the sandbox a sandbox (its paths, address, ports, file_roots): not overridable.
-MASTER_MANAGED = {"id", "root_dir", "cachedir", "sock_dir", "pki_dir", "interface", "ipv6", "publish_port",
-                  "ret_port", "user", "file_roots", "log_file"}
+MASTER_MANAGED = {
+    "id",
+    "root_dir",
+    "cachedir",
+    "sock_dir",
+    "pki_dir",
+    "interface",
+    "ipv6",
+    "publish_port",
+    "ret_port",
+    "user",
+    "file_roots",
+    "log_file",
+}
 
 # Host names end up in netns-side file names and unix socket paths (108 byte limit).
 HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
@@ -184,9 +197,7 @@ def _host(name, settings, repo, address):
         version = _version(version, f"{where}.packages.{pkg}")
         offered = set(repo.get(pkg, [])) | set((host_repo or {}).get(pkg, []))
         if version not in offered:
-            raise SandboxError(
-                f"{where}.packages.{pkg}: version {version} is in neither repo nor {where}.repo"
-            )
+            raise SandboxError(f"{where}.packages.{pkg}: version {version} is in neither repo nor {where}.repo")
         packages[pkg] = version
 
     nrpe = settings.get("nrpe") or {}

@@ -9,6 +9,7 @@ SIGHUP restarts the service in place: the process re-executes itself, so the san
 tracking one pid while `service mywebapp restart` (the host's /etc/init.d script) really
 restarts it. The same script answers `--control status|restart` for that init script.
 """
+
 import argparse
 import http.server
 import os
@@ -31,7 +32,7 @@ def make_handler(package):
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "scenario-sandbox-web/1"
 
-        def do_GET(self):  # noqa: N802 - http.server naming
+        def do_GET(self):
             if self.path not in ("/", "/version"):
                 self.send_error(404)
                 return

@@ -1,4 +1,5 @@
 """Plain data the parser produces: features, scenarios and steps with their file:line."""
+
 from dataclasses import dataclass, field
 
 

@@ -1,4 +1,5 @@
 """Scenario names -> fileserver paths, checked before any file is touched; safe decoding."""
+
 import re
 
 from ..errors import InvalidScenario
@@ -23,9 +24,7 @@ def feature_path(name):
     if ".." in parts or any(p in ("", ".") for p in parts):
         raise InvalidScenario(f"scenario name {name!r}: path traversal is not allowed")
     if not _NAME_RE.match(name):
-        raise InvalidScenario(
-            f"scenario name {name!r}: only letters, digits, '_', '-', '.' and '/' are allowed"
-        )
+        raise InvalidScenario(f"scenario name {name!r}: only letters, digits, '_', '-', '.' and '/' are allowed")
     if name.endswith(".feature"):
         name = name[: -len(".feature")]
     return f"{FEATURES_DIR}/{name}.feature"

@@ -4,6 +4,7 @@ Every step keeps the file:line of its AST node. Jinja is refused, never rendered
 seed writes its Given steps straight under `Feature:`; Gherkin reads those as description,
 so they are lifted into an implicit Background (with a warning) instead of vanishing.
 """
+
 import logging
 import re
 
@@ -57,8 +58,14 @@ def _children_lines(feature):
 def _implicit_background_line(text, feature):
     """1-based line of the first step-looking description line under Feature:, or None."""
     dialect = Dialect.for_name(feature.get("language", "en")) or Dialect.for_name("en")
-    keywords = {k for k in dialect.given_keywords + dialect.when_keywords + dialect.then_keywords
-                + dialect.and_keywords + dialect.but_keywords}
+    keywords = {
+        k
+        for k in dialect.given_keywords
+        + dialect.when_keywords
+        + dialect.then_keywords
+        + dialect.and_keywords
+        + dialect.but_keywords
+    }
     lines = text.splitlines()
     end = min(_children_lines(feature), default=len(lines) + 1)
     for number in range(feature["location"]["line"] + 1, end):
@@ -108,8 +115,10 @@ def parse_feature(text, uri):
     inserted = _implicit_background_line(text, feature)
     if inserted:
         if any("background" in child for child in feature.get("children", [])):
-            raise InvalidScenario("steps directly under Feature: and a Background: as well; move them into the Background",
-                                  f"{uri}:{inserted}")
+            raise InvalidScenario(
+                "steps directly under Feature: and a Background: as well; move them into the Background",
+                f"{uri}:{inserted}",
+            )
         lines = text.splitlines()
         indent = lines[inserted - 1][: len(lines[inserted - 1]) - len(lines[inserted - 1].lstrip())]
         dialect = Dialect.for_name(feature.get("language", "en"))
@@ -130,15 +139,36 @@ def parse_feature(text, uri):
         for pstep in pickle["steps"]:
             node = index[pstep["astNodeIds"][0]]
             kind, keyword = _KIND.get(pstep.get("type"), (None, "*"))
-            steps.append(Step(keyword=keyword, kind=kind, text=pstep["text"], uri=uri,
-                              line=real_line(node["location"]["line"]),
-                              literal_keyword=node["keyword"].strip(), argument=_argument(pstep)))
-        scenarios.append(Scenario(name=pickle["name"], uri=uri, line=real_line(pickle["location"]["line"]),
-                                  tags=tuple(t["name"] for t in pickle.get("tags", [])), steps=steps))
-    return Feature(uri=uri, name=feature.get("name", ""), language=feature.get("language", "en"),
-                   scenarios=scenarios, warnings=warnings, line=feature["location"]["line"],
-                   description=(feature.get("description") or "").strip(),
-                   tags=tuple(t["name"] for t in feature.get("tags", [])))
+            steps.append(
+                Step(
+                    keyword=keyword,
+                    kind=kind,
+                    text=pstep["text"],
+                    uri=uri,
+                    line=real_line(node["location"]["line"]),
+                    literal_keyword=node["keyword"].strip(),
+                    argument=_argument(pstep),
+                )
+            )
+        scenarios.append(
+            Scenario(
+                name=pickle["name"],
+                uri=uri,
+                line=real_line(pickle["location"]["line"]),
+                tags=tuple(t["name"] for t in pickle.get("tags", [])),
+                steps=steps,
+            )
+        )
+    return Feature(
+        uri=uri,
+        name=feature.get("name", ""),
+        language=feature.get("language", "en"),
+        scenarios=scenarios,
+        warnings=warnings,
+        line=feature["location"]["line"],
+        description=(feature.get("description") or "").strip(),
+        tags=tuple(t["name"] for t in feature.get("tags", [])),
+    )
 
 
 def select(feature, scenario=None, tags=None):
@@ -152,6 +182,7 @@ def select(feature, scenario=None, tags=None):
             what.append(f"scenario={scenario!r}")
         if tags:
             what.append(f"tags={tags!r}")
-        raise InvalidScenario(f"no scenario selected by {' and '.join(what) or 'the file'} (scenarios: {names})",
-                              feature.uri)
+        raise InvalidScenario(
+            f"no scenario selected by {' and '.join(what) or 'the file'} (scenarios: {names})", feature.uri
+        )
     return chosen

@@ -2,6 +2,7 @@
 
 Both offer read(path) -> bytes and list(prefix) -> [paths], paths relative to the root.
 """
+
 import os
 
 from ..errors import InvalidScenario

@@ -1,4 +1,5 @@
 """A tiny Cucumber tag-expression evaluator: `@a and not (@b or @c)`."""
+
 import re
 
 from ..errors import InvalidScenario

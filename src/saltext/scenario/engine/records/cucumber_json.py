@@ -7,6 +7,7 @@ failed and which never started. Per-host verdicts go into each step's `output` l
 failed step's `error_message` names every failed host and its reason. Durations are integer
 nanoseconds, as Cucumber writes them.
 """
+
 import re
 
 from .report_view import is_run, scenario_batches
@@ -29,9 +30,16 @@ def _step(view):
         result["error_message"] = message
     line = int(view.location.rsplit(":", 1)[1])
     keyword = view.keyword if view.keyword in KEYWORDS else "*"
-    data = {"keyword": f"{keyword} ", "name": view.text, "line": line,
-            "match": {"location": view.location}, "result": result}
-    output = [f"{h}: {r['status']}" + (f" ({r['reason']})" if r.get("reason") else "") for h, r in sorted(view.hosts.items())]
+    data = {
+        "keyword": f"{keyword} ",
+        "name": view.text,
+        "line": line,
+        "match": {"location": view.location},
+        "result": result,
+    }
+    output = [
+        f"{h}: {r['status']}" + (f" ({r['reason']})" if r.get("reason") else "") for h, r in sorted(view.hosts.items())
+    ]
     if view.jids:
         output.append("jids: " + ", ".join(view.jids))
     if output:
@@ -49,9 +57,18 @@ def _elements(ret, recorder, feature_id):
             if batch.count > 1:
                 name = f"{name} (batch {batch.index + 1}/{batch.count}: {', '.join(batch.hosts)})"
                 eid = f"{eid};batch-{batch.index + 1}"
-            elements.append({"id": eid, "keyword": "Scenario", "type": "scenario", "name": name, "line": line,
-                             "description": "", "tags": [{"name": t} for t in scenario.get("tags", [])],
-                             "steps": [_step(v) for v in batch.steps]})
+            elements.append(
+                {
+                    "id": eid,
+                    "keyword": "Scenario",
+                    "type": "scenario",
+                    "name": name,
+                    "line": line,
+                    "description": "",
+                    "tags": [{"name": t} for t in scenario.get("tags", [])],
+                    "steps": [_step(v) for v in batch.steps],
+                }
+            )
     return elements
 
 
@@ -61,7 +78,15 @@ def cucumber_report(ret, recorder):
         return []  # nothing ran (or the run aborted): the JUnit report carries the error
     started = recorder.run_started if recorder else {}
     feature_id = slug(ret.get("feature"))
-    return [{"uri": ret["uri"], "id": feature_id, "keyword": "Feature", "name": ret.get("feature") or "",
-             "line": int(started.get("feature_line") or 1), "description": started.get("feature_description") or "",
-             "tags": [{"name": t} for t in started.get("feature_tags") or []],
-             "elements": _elements(ret, recorder, feature_id)}]
+    return [
+        {
+            "uri": ret["uri"],
+            "id": feature_id,
+            "keyword": "Feature",
+            "name": ret.get("feature") or "",
+            "line": int(started.get("feature_line") or 1),
+            "description": started.get("feature_description") or "",
+            "tags": [{"name": t} for t in started.get("feature_tags") or []],
+            "elements": _elements(ret, recorder, feature_id),
+        }
+    ]

@@ -6,6 +6,7 @@ written. It lives apart from Salt's job cache (`<cachedir>/scenario/journal.json
 master option `scenario_journal`), so it survives keep_jobs expiry and a wiped job cache.
 Readers skip a damaged line with a warning instead of failing.
 """
+
 import collections
 import fcntl
 import json
@@ -85,8 +86,14 @@ def records(path, warnings=None):
 
 
 def summary_of(record):
-    return {"run_id": record.get("run_id"), "started": record.get("started"), "name": record.get("name"),
-            "user": record.get("user"), "retcode": record.get("retcode"), "summary": record.get("summary")}
+    return {
+        "run_id": record.get("run_id"),
+        "started": record.get("started"),
+        "name": record.get("name"),
+        "user": record.get("user"),
+        "retcode": record.get("retcode"),
+        "summary": record.get("summary"),
+    }
 
 
 def history(path, name=None, limit=20):
@@ -112,5 +119,7 @@ def find(path, run_id):
 
 
 def history_line(summary):
-    return (f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  "
-            f"exit {summary.get('retcode')}  {summary.get('summary')}")
+    return (
+        f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  "
+        f"exit {summary.get('retcode')}  {summary.get('summary')}"
+    )

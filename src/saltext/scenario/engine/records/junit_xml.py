@@ -8,6 +8,7 @@ split classname at its last dot into package and class). Hosts of a batch that n
 and steps after the halt, are <skipped/> with the reason. A run that could not start or
 aborted is one testcase with <error>, so a CI server never shows it as green.
 """
+
 import xml.etree.ElementTree as ET
 
 from .report_view import is_run, scenario_batches
@@ -35,11 +36,18 @@ def _host_case(suite, classname, view, batch, host, result, halt):
     if status == "failed":
         reason = result.get("reason") or "failed"
         failure = ET.SubElement(case, "failure", {"message": f"{host}: {reason}", "type": "StepFailed"})
-        failure.text = (f"{view.title}\n  at {view.location}\n  host {host} (batch {batch.index + 1}/{batch.count})"
-                        f"\n  reason: {reason}\n  jids: {', '.join(view.jids) or '-'}")
+        failure.text = (
+            f"{view.title}\n  at {view.location}\n  host {host} (batch {batch.index + 1}/{batch.count})"
+            f"\n  reason: {reason}\n  jids: {', '.join(view.jids) or '-'}"
+        )
     elif status != "passed":
-        why = (f"batch {batch.index + 1}/{batch.count} not started after the failure at {halt}" if not batch.started
-               else f"not run: the scenario halted at {halt}" if halt else "not run")
+        why = (
+            f"batch {batch.index + 1}/{batch.count} not started after the failure at {halt}"
+            if not batch.started
+            else f"not run: the scenario halted at {halt}"
+            if halt
+            else "not run"
+        )
         ET.SubElement(case, "skipped", {"message": why})
     if view.jids:
         ET.SubElement(case, "system-out").text = f"jids: {', '.join(view.jids)}"
@@ -66,10 +74,16 @@ def _scenario_cases(suite, ret, recorder, s_index, halt):
 
 def _properties(suite, ret, recorder):
     props = ET.SubElement(suite, "properties")
-    values = {"run_id": ret.get("run_id") or (recorder.run_id if recorder else ""), "name": ret.get("name"),
-              "retcode": ret.get("retcode"), "target": ret.get("target"), "pinned": ", ".join(ret.get("pinned") or []),
-              "batches": " | ".join(", ".join(b) for b in ret.get("batches") or []),
-              "still_blocked": ", ".join(ret.get("still_blocked") or []), "summary": ret.get("summary")}
+    values = {
+        "run_id": ret.get("run_id") or (recorder.run_id if recorder else ""),
+        "name": ret.get("name"),
+        "retcode": ret.get("retcode"),
+        "target": ret.get("target"),
+        "pinned": ", ".join(ret.get("pinned") or []),
+        "batches": " | ".join(", ".join(b) for b in ret.get("batches") or []),
+        "still_blocked": ", ".join(ret.get("still_blocked") or []),
+        "summary": ret.get("summary"),
+    }
     for key, value in values.items():
         if value is not None:
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
@@ -86,9 +100,15 @@ def _halt_location(ret):
 def junit_report(ret, recorder):
     """The JUnit XML document (bytes, UTF-8) for the return data `ret` of one run."""
     root = ET.Element("testsuites", {"name": f"scenario.run {ret.get('name')}"})
-    suite = ET.SubElement(root, "testsuite", {"name": ret.get("feature") or str(ret.get("name")),
-                                              # JUnit's schema wants a bare UTC time: no zone, no fraction.
-                                              "timestamp": recorder.started_at[:19] if recorder else ""})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {
+            "name": ret.get("feature") or str(ret.get("name")),
+            # JUnit's schema wants a bare UTC time: no zone, no fraction.
+            "timestamp": recorder.started_at[:19] if recorder else "",
+        },
+    )
     _properties(suite, ret, recorder)
     if is_run(ret):
         statuses = []
@@ -99,9 +119,13 @@ def junit_report(ret, recorder):
         case = _testcase(suite, _classname(str(ret.get("name"))), f"scenario.run {ret.get('name')}", None, 0.0)
         ET.SubElement(case, "error", {"message": str(ret.get("error")), "type": f"exit {ret.get('retcode')}"})
         statuses, errors = ["error"], 1
-    counts = {"tests": str(len(statuses)), "failures": str(statuses.count("failed")), "errors": str(errors),
-              "skipped": str(sum(1 for s in statuses if s not in ("passed", "failed", "error"))),
-              "time": _fmt(ret.get("duration"))}
+    counts = {
+        "tests": str(len(statuses)),
+        "failures": str(statuses.count("failed")),
+        "errors": str(errors),
+        "skipped": str(sum(1 for s in statuses if s not in ("passed", "failed", "error"))),
+        "time": _fmt(ret.get("duration")),
+    }
     suite.attrib.update(counts)
     root.attrib.update(counts)
     ET.indent(root)

@@ -6,6 +6,7 @@ nothing and are neither reported nor journaled; every other run, including one r
 with exit 2/3/4, gets a run id and a journal record, so the audit trail also shows who
 tried to deploy what.
 """
+
 import logging
 
 from .. import api
@@ -22,10 +23,21 @@ def _host_results(hosts):
 
 
 def _steps_from_return(ret):
-    return [{"scenario": sc["name"], "keyword": st["keyword"], "text": st["text"], "location": st["location"],
-             "status": st["status"], "duration": st.get("duration"), "jids": st.get("jids", []),
-             "call": st.get("call"), "hosts": _host_results(st.get("hosts", {}))}
-            for sc in ret["scenarios"] for st in sc["steps"]]
+    return [
+        {
+            "scenario": sc["name"],
+            "keyword": st["keyword"],
+            "text": st["text"],
+            "location": st["location"],
+            "status": st["status"],
+            "duration": st.get("duration"),
+            "jids": st.get("jids", []),
+            "call": st.get("call"),
+            "hosts": _host_results(st.get("hosts", {})),
+        }
+        for sc in ret["scenarios"]
+        for st in sc["steps"]
+    ]
 
 
 def _steps_from_events(recorder):
@@ -33,11 +45,23 @@ def _steps_from_events(recorder):
     out = []
     for key in sorted(recorder.steps):
         ev = recorder.steps[key]
-        out.append({"scenario": ev.get("scenario_name"), "batch": ev["batch"], "keyword": ev["keyword"],
-                     "text": ev["text"], "location": ev["location"], "status": ev["status"],
-                     "duration": ev.get("duration"), "jids": ev.get("jids", []), "call": ev.get("call"),
-                     "hosts": {h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
-                               for h, r in sorted(ev.get("results", {}).items())}})
+        out.append(
+            {
+                "scenario": ev.get("scenario_name"),
+                "batch": ev["batch"],
+                "keyword": ev["keyword"],
+                "text": ev["text"],
+                "location": ev["location"],
+                "status": ev["status"],
+                "duration": ev.get("duration"),
+                "jids": ev.get("jids", []),
+                "call": ev.get("call"),
+                "hosts": {
+                    h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
+                    for h, r in sorted(ev.get("results", {}).items())
+                },
+            }
+        )
     return out
 
 
@@ -59,13 +83,27 @@ def journal_record(ret, recorder, user=None, runner_jid=None, reports=None):
     started = recorder.run_started
     steps = _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(recorder)
     return {
-        "v": 1, "run_id": recorder.run_id, "name": ret.get("name"), "uri": ret.get("uri", started.get("uri")),
-        "feature": ret.get("feature", started.get("feature")), "started": recorder.started_at,
-        "finished": recorder.finished_at, "user": user, "runner_jid": runner_jid, "retcode": ret.get("retcode"),
-        "result": ret.get("result"), "error": ret.get("error"), "target": ret.get("target", started.get("target")),
-        "pinned": ret.get("pinned", started.get("pinned", [])), "batches": ret.get("batches", started.get("batches", [])),
-        "steps": steps, "failed_hosts": ret.get("failed_hosts", {}), "still_blocked": ret.get("still_blocked", _blocked_by_events(recorder)),
-        "not_started": ret.get("not_started", []), "duration": ret.get("duration"), "reports": reports,
+        "v": 1,
+        "run_id": recorder.run_id,
+        "name": ret.get("name"),
+        "uri": ret.get("uri", started.get("uri")),
+        "feature": ret.get("feature", started.get("feature")),
+        "started": recorder.started_at,
+        "finished": recorder.finished_at,
+        "user": user,
+        "runner_jid": runner_jid,
+        "retcode": ret.get("retcode"),
+        "result": ret.get("result"),
+        "error": ret.get("error"),
+        "target": ret.get("target", started.get("target")),
+        "pinned": ret.get("pinned", started.get("pinned", [])),
+        "batches": ret.get("batches", started.get("batches", [])),
+        "steps": steps,
+        "failed_hosts": ret.get("failed_hosts", {}),
+        "still_blocked": ret.get("still_blocked", _blocked_by_events(recorder)),
+        "not_started": ret.get("not_started", []),
+        "duration": ret.get("duration"),
+        "reports": reports,
         "summary": ret.get("summary") or f"exit {ret.get('retcode')}: {ret.get('error')}",
     }
 

@@ -2,6 +2,7 @@
 
 Cucumber JSON / JUnit writers (issue 5) subscribe the same way: a callable taking each event.
 """
+
 MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
 
 
@@ -16,9 +17,11 @@ def _counts(statuses):
 
 
 def summary_line(scenario_statuses, step_statuses, hosts, duration):
-    return (f"{_plural(len(scenario_statuses), 'scenario')}{_counts(scenario_statuses)}, "
-            f"{_plural(len(step_statuses), 'step')}{_counts(step_statuses)}, "
-            f"{_plural(hosts, 'host')}, {duration:.1f}s")
+    return (
+        f"{_plural(len(scenario_statuses), 'scenario')}{_counts(scenario_statuses)}, "
+        f"{_plural(len(step_statuses), 'step')}{_counts(step_statuses)}, "
+        f"{_plural(hosts, 'host')}, {duration:.1f}s"
+    )
 
 
 class ResultCollector:
@@ -52,8 +55,11 @@ class ResultCollector:
                 if res is None:
                     hosts[host] = {"status": event["status"]}
                 else:
-                    hosts[host] = {"status": "passed" if res["ok"] else "failed", "reason": res["reason"],
-                                   "ret": res["ret"]}
+                    hosts[host] = {
+                        "status": "passed" if res["ok"] else "failed",
+                        "reason": res["reason"],
+                        "ret": res["ret"],
+                    }
 
     def _step(self, key, pstep, pinned):
         hosts = self.host_status.get(key, {})
@@ -70,9 +76,16 @@ class ResultCollector:
                 status = "passed"
             else:
                 status = "skipped"
-        return {"keyword": pstep.step.keyword, "text": pstep.step.text, "location": pstep.step.location,
-                "status": status, "duration": round(meta["duration"], 3), "jids": meta["jids"],
-                "call": pstep.call.as_dict() if pstep.call else None, "hosts": per_host}
+        return {
+            "keyword": pstep.step.keyword,
+            "text": pstep.step.text,
+            "location": pstep.step.location,
+            "status": status,
+            "duration": round(meta["duration"], 3),
+            "jids": meta["jids"],
+            "call": pstep.call.as_dict() if pstep.call else None,
+            "hosts": per_host,
+        }
 
     def result(self):
         pinned = self.started["pinned"] if self.started else []
@@ -81,14 +94,26 @@ class ResultCollector:
             steps = [self._step((s_index, i), st, pinned) for i, st in enumerate(ps.steps)]
             statuses = [s["status"] for s in steps]
             step_statuses.extend(statuses)
-            status = "failed" if "failed" in statuses else "passed" if all(s == "passed" for s in statuses) else "skipped"
-            scenarios.append({"name": ps.scenario.name, "location": ps.scenario.location,
-                              "tags": list(ps.scenario.tags), "status": status, "steps": steps})
+            status = (
+                "failed" if "failed" in statuses else "passed" if all(s == "passed" for s in statuses) else "skipped"
+            )
+            scenarios.append(
+                {
+                    "name": ps.scenario.name,
+                    "location": ps.scenario.location,
+                    "tags": list(ps.scenario.tags),
+                    "status": status,
+                    "steps": steps,
+                }
+            )
             for step in steps:
                 for host, res in step["hosts"].items():
                     if res["status"] == "failed" and host not in failed_hosts:
-                        failed_hosts[host] = {"step": f"{step['keyword']} {step['text']}",
-                                              "location": step["location"], "reason": res.get("reason")}
+                        failed_hosts[host] = {
+                            "step": f"{step['keyword']} {step['text']}",
+                            "location": step["location"],
+                            "reason": res.get("reason"),
+                        }
         finished = self.finished or {}
         retcode = finished.get("retcode", 1)
         duration = finished.get("duration", 0.0)

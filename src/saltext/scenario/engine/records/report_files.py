@@ -5,12 +5,13 @@ argument (absolute, no `..`, no option-looking or control characters) before any
 created. Files are written under a temporary name and renamed, so a CI job collecting the
 directory never reads half a report.
 """
+
 import json
 import os
 import re
 
-from .cucumber_json import cucumber_report
 from ..errors import InvalidScenario
+from .cucumber_json import cucumber_report
 from .junit_xml import junit_report
 
 _UNSAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")

@@ -4,6 +4,7 @@ Statuses and per-host verdicts come from the return data (ResultCollector), so a
 never disagree with `salt-run scenario.run`; durations and jids per batch come from the
 step events a RunRecorder kept.
 """
+
 from dataclasses import dataclass, field
 
 
@@ -72,11 +73,18 @@ def scenario_batches(ret, recorder, s_index):
             else:
                 per_host = {h: step["hosts"].get(h, {"status": "skipped"}) for h in hosts}
                 status = _batch_status(per_host)
-            steps.append(StepView(keyword=step["keyword"], text=step["text"], location=step["location"],
-                                  status=status, duration=float(event["duration"]) if event else 0.0,
-                                  jids=list(event["jids"]) if event else [], context_only=context_only,
-                                  hosts={h: {"status": r.get("status"), "reason": r.get("reason")}
-                                         for h, r in per_host.items()}))
+            steps.append(
+                StepView(
+                    keyword=step["keyword"],
+                    text=step["text"],
+                    location=step["location"],
+                    status=status,
+                    duration=float(event["duration"]) if event else 0.0,
+                    jids=list(event["jids"]) if event else [],
+                    context_only=context_only,
+                    hosts={h: {"status": r.get("status"), "reason": r.get("reason")} for h, r in per_host.items()},
+                )
+            )
         views.append(BatchView(index=b_index, count=len(batches), hosts=list(hosts), started=started, steps=steps))
     return views
 

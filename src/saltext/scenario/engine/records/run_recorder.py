@@ -4,6 +4,7 @@ The return data (ResultCollector) folds batches together: one status, duration a
 per step. Reports show each batch, and the journal needs wall-clock times, so this keeps the
 step events per (batch, scenario, step), the run_started payload and UTC timestamps.
 """
+
 import time
 import uuid
 from datetime import datetime, timezone

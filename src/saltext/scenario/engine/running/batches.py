@@ -1,4 +1,5 @@
 """Rolling batches over the pinned hosts: a count or a percentage of them."""
+
 import math
 import re
 
@@ -36,4 +37,4 @@ def batch_size(spec, total):
 def compute_batches(pinned, spec):
     hosts = sorted(pinned)
     size = batch_size(spec, len(hosts))
-    return [hosts[i:i + size] for i in range(0, len(hosts), size)]
+    return [hosts[i : i + size] for i in range(0, len(hosts), size)]

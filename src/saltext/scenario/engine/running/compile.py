@@ -9,14 +9,15 @@ non-zero retcode when their check is not ok, and a `False` return fails the stat
 
 Given steps only shape the target; they produce no state and are listed in the header.
 """
+
 import time
 
 import yaml
 
-from .batches import compute_batches
-from .discover import discover
 from ..errors import EXIT_PASSED, ScenarioError
 from ..parsing.names import feature_url
+from .batches import compute_batches
+from .discover import discover
 
 RETRY_INTERVAL = 1
 
@@ -35,7 +36,7 @@ def _dump(state_id, body):
     """A state in block style, one `- key: value` line per argument (readable, diff-friendly)."""
     lines = [f"{_flow(state_id)}:", f"  {_flow(next(iter(body)))}:"]
     for item in next(iter(body.values())):
-        (key, value), = item.items()
+        ((key, value),) = item.items()
         lines.append(f"  - {key}: {_flow(value)}")
     return "\n".join(lines)
 
@@ -82,8 +83,10 @@ def _header(plan, pinned, batches, command, compiled_at):
         f"# Pinned at compile time: {', '.join(pinned)}",
     ]
     if len(batches) > 1:
-        lines.append("# Batches, each blocked, updated, verified and unblocked before the next: "
-                     + "; ".join(", ".join(b) for b in batches))
+        lines.append(
+            "# Batches, each blocked, updated, verified and unblocked before the next: "
+            + "; ".join(", ".join(b) for b in batches)
+        )
     givens = [ps for sc in plan.scenarios for ps in sc.steps if ps.context_only]
     if givens:
         lines.append("# Given steps (they shaped the target above and produce no state):")
@@ -110,16 +113,28 @@ def render(plan, pinned, command, compiled_at, timeout=None):
                     state_id += " (again)"
                 lines.append("")
                 if _unchecked(pstep):
-                    lines.append(f"# note: only the retcode and a False return are checked here, "
-                                 f"not the step library's expect: ({pstep.stepdef.origin})")
+                    lines.append(
+                        f"# note: only the retcode and a False return are checked here, "
+                        f"not the step library's expect: ({pstep.stepdef.origin})"
+                    )
                 lines.append(_dump(state_id, _state(pstep.call, hosts, previous, timeout)))
                 ids.append(state_id)
                 previous = state_id
     return "\n".join(lines) + "\n", ids
 
 
-def compile_sls(opts, name, source, transport_factory, scenario=None, tags=None, batch=None, timeout=None,
-                command=None, now=time.gmtime):
+def compile_sls(
+    opts,
+    name,
+    source,
+    transport_factory,
+    scenario=None,
+    tags=None,
+    batch=None,
+    timeout=None,
+    command=None,
+    now=time.gmtime,
+):
     """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS."""
     from .. import api  # noqa: PLC0415 - api imports this module
 
@@ -137,8 +152,16 @@ def compile_sls(opts, name, source, transport_factory, scenario=None, tags=None,
     command = command or f"salt-run scenario.compile {name}"
     sls, ids = render(the_plan, found.pinned, command, time.strftime("%Y-%m-%dT%H:%M:%SZ", now()), timeout)
     batches = compute_batches(found.pinned, the_plan.batch)
-    return {"retcode": EXIT_PASSED, "result": "compiled", "name": name, "uri": the_plan.feature.uri,
-            "target": the_plan.target, "pinned": found.pinned, "batches": batches, "states": ids,
-            "warnings": the_plan.warnings + found.warnings,
-            "summary": f"{len(ids)} salt.function state(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es)",
-            "sls": sls}
+    return {
+        "retcode": EXIT_PASSED,
+        "result": "compiled",
+        "name": name,
+        "uri": the_plan.feature.uri,
+        "target": the_plan.target,
+        "pinned": found.pinned,
+        "batches": batches,
+        "states": ids,
+        "warnings": the_plan.warnings + found.warnings,
+        "summary": f"{len(ids)} salt.function state(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es)",
+        "sls": sls,
+    }

@@ -1,4 +1,5 @@
 """What the Given steps establish for a run: LB address, target, expectations, batch size."""
+
 from dataclasses import dataclass, field
 
 

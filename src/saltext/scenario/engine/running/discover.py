@@ -1,4 +1,5 @@
 """Discovery, once per run: who answers for the target, checked against what the master knows."""
+
 import logging
 from dataclasses import dataclass, field
 
@@ -16,8 +17,13 @@ class Discovery:
     warnings: list = field(default_factory=list)
 
     def as_dict(self):
-        return {"target": self.target, "pinned": self.pinned, "expected": self.expected,
-                "missing": self.missing, "warnings": self.warnings}
+        return {
+            "target": self.target,
+            "pinned": self.pinned,
+            "expected": self.expected,
+            "missing": self.missing,
+            "warnings": self.warnings,
+        }
 
 
 def discover(transport, context):
@@ -27,18 +33,22 @@ def discover(transport, context):
     missing = sorted(set(expected) - set(pinned))
     found = Discovery(target=target, pinned=pinned, expected=expected, missing=missing)
     if missing and context.prediscover:
-        raise DiscoveryError(f"pre-discovery: {len(missing)} known host(s) for {target!r} did not answer: "
-                             f"{', '.join(missing)}; nothing was changed")
+        raise DiscoveryError(
+            f"pre-discovery: {len(missing)} known host(s) for {target!r} did not answer: "
+            f"{', '.join(missing)}; nothing was changed"
+        )
     if missing:
         found.warnings.append(f"left out, not answering: {', '.join(missing)}")
         log.warning("scenario target %r: left out, not answering: %s", target, ", ".join(missing))
     if not pinned:
         raise DiscoveryError(f"no host answered for target {target!r}; nothing was changed")
     if context.expect_exact is not None and len(pinned) != context.expect_exact:
-        raise DiscoveryError(f"expected {context.expect_exact} hosts for {target!r}, found {len(pinned)}: "
-                             f"{', '.join(pinned)}")
+        raise DiscoveryError(
+            f"expected {context.expect_exact} hosts for {target!r}, found {len(pinned)}: {', '.join(pinned)}"
+        )
     if context.expect_min is not None and len(pinned) < context.expect_min:
-        raise DiscoveryError(f"expected at least {context.expect_min} hosts for {target!r}, found {len(pinned)}: "
-                             f"{', '.join(pinned)}")
+        raise DiscoveryError(
+            f"expected at least {context.expect_min} hosts for {target!r}, found {len(pinned)}: {', '.join(pinned)}"
+        )
     log.info("scenario target %r pinned to: %s", target, ", ".join(pinned))
     return found

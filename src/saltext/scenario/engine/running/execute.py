@@ -2,10 +2,11 @@
 
 Execution only emits events (plain dicts) through `emit`; reporters build output from them.
 """
+
 import time
 
-from .batches import compute_batches
 from ..steps.calls import short
+from .batches import compute_batches
 
 NO_RESPONSE = "no response"
 RETRY_INTERVAL = 1.0
@@ -68,25 +69,44 @@ class Executor:
     def _step_event(self, b_index, s_index, p_index, pstep, status, hosts, results=None, jids=(), duration=0.0):
         results = results or {}
         return {
-            "event": "step_finished", "run_id": self.run_id, "batch": b_index, "scenario": s_index,
-            "scenario_name": self.plan.scenarios[s_index].scenario.name, "step": p_index,
-            "keyword": pstep.step.keyword, "text": pstep.step.text, "location": pstep.step.location,
-            "status": status, "hosts_in_batch": list(hosts), "results": results,
+            "event": "step_finished",
+            "run_id": self.run_id,
+            "batch": b_index,
+            "scenario": s_index,
+            "scenario_name": self.plan.scenarios[s_index].scenario.name,
+            "step": p_index,
+            "keyword": pstep.step.keyword,
+            "text": pstep.step.text,
+            "location": pstep.step.location,
+            "status": status,
+            "hosts_in_batch": list(hosts),
+            "results": results,
             "passed": sorted(h for h, r in results.items() if r["ok"]),
             "failed": sorted(h for h, r in results.items() if not r["ok"]),
-            "jids": [j for j in jids if j], "duration": round(duration, 3),
+            "jids": [j for j in jids if j],
+            "duration": round(duration, 3),
             "call": pstep.call.as_dict() if pstep.call else None,
         }
 
     def run(self, pinned):
         batches = compute_batches(pinned, self.plan.batch)
         started = self.clock()
-        self.emit({"event": "run_started", "run_id": self.run_id, "name": self.plan.name,
-                   "feature": self.plan.feature.name, "uri": self.plan.feature.uri, "target": self.plan.target,
-                   "feature_line": self.plan.feature.line, "feature_description": self.plan.feature.description,
-                   "feature_tags": list(self.plan.feature.tags),
-                   "pinned": sorted(pinned), "batches": batches,
-                   "scenarios": [s.scenario.name for s in self.plan.scenarios]})
+        self.emit(
+            {
+                "event": "run_started",
+                "run_id": self.run_id,
+                "name": self.plan.name,
+                "feature": self.plan.feature.name,
+                "uri": self.plan.feature.uri,
+                "target": self.plan.target,
+                "feature_line": self.plan.feature.line,
+                "feature_description": self.plan.feature.description,
+                "feature_tags": list(self.plan.feature.tags),
+                "pinned": sorted(pinned),
+                "batches": batches,
+                "scenarios": [s.scenario.name for s in self.plan.scenarios],
+            }
+        )
         failed_at = None
         for b_index, hosts in enumerate(batches):
             if failed_at is not None:
@@ -105,11 +125,21 @@ class Executor:
                         jids, results = self._run_call(pstep.call, hosts)
                         self._track_lb(pstep.call, results)
                         status = "passed" if all(r["ok"] for r in results.values()) else "failed"
-                        self.emit(self._step_event(b_index, s_index, p_index, pstep, status, hosts, results,
-                                                   jids, self.clock() - t0))
+                        self.emit(
+                            self._step_event(
+                                b_index, s_index, p_index, pstep, status, hosts, results, jids, self.clock() - t0
+                            )
+                        )
                         if status == "failed":
                             failed_at = (b_index, s_index, p_index)
         retcode = 1 if failed_at is not None else 0
-        self.emit({"event": "run_finished", "run_id": self.run_id, "retcode": retcode,
-                   "still_blocked": sorted(self.blocked), "duration": round(self.clock() - started, 3)})
+        self.emit(
+            {
+                "event": "run_finished",
+                "run_id": self.run_id,
+                "retcode": retcode,
+                "still_blocked": sorted(self.blocked),
+                "duration": round(self.clock() - started, 3),
+            }
+        )
         return retcode

@@ -3,6 +3,7 @@
 flock() rather than a bare O_EXCL file: the kernel drops the lock when its holder dies,
 so a stale lock (dead pid) is simply taken over. The pid is written for humans.
 """
+
 import fcntl
 import os
 
@@ -28,7 +29,9 @@ class ScenarioLock:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise LockHeld(f"another run of scenario {self.name!r} holds the lock (pid {holder}, {self.path})") from None
+            raise LockHeld(
+                f"another run of scenario {self.name!r} holds the lock (pid {holder}, {self.path})"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self.fd = fd

@@ -1,10 +1,11 @@
 """Matched feature + Given context + options -> the Plan: target, batch size, a call per step."""
+
 from dataclasses import dataclass, field
 
-from .batches import parse_batch
-from .context import Context
 from ..errors import InvalidScenario
 from ..parsing.parse import select
+from .batches import parse_batch
+from .context import Context
 
 
 @dataclass
@@ -97,14 +98,22 @@ def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, bat
             context = ctx
         elif ctx.signature() != context.signature():
             # Discovery happens once per run, so every scenario must describe the same fleet.
-            problems.append(InvalidScenario(
-                f"scenario {sc.name!r} sets up a different target, load balancer or batch size than "
-                f"{chosen[0].name!r}; run them separately with scenario=", sc.location))
+            problems.append(
+                InvalidScenario(
+                    f"scenario {sc.name!r} sets up a different target, load balancer or batch size than "
+                    f"{chosen[0].name!r}; run them separately with scenario=",
+                    sc.location,
+                )
+            )
     if problems:
         _raise_all(problems)
     if not context.filters:
-        raise InvalidScenario('no target: add a Given step such as "I want to update hosts with class ..." '
-                              'or, for every host, \'I want to update hosts matching "*"\'', feature.uri)
+        raise InvalidScenario(
+            'no target: add a Given step such as "I want to update hosts with class ..." '
+            "or, for every host, 'I want to update hosts matching \"*\"'",
+            feature.uri,
+        )
     spec = parse_batch(batch) if batch not in (None, "") else context.batch
-    return Plan(name=name, feature=feature, scenarios=planned, context=context, batch=spec,
-                warnings=list(feature.warnings))
+    return Plan(
+        name=name, feature=feature, scenarios=planned, context=context, batch=spec, warnings=list(feature.warnings)
+    )

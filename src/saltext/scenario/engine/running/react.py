@@ -15,14 +15,15 @@ anything runs. Nothing is allowed by default:
 A burst of identical requests yields one run: the scenario lock makes every later request
 end with exit 4, logged as "already running".
 """
+
 import fnmatch
 import json
 import logging
 import re
 
-from .batches import parse_batch
 from ..errors import EXIT_INVALID, EXIT_LOCKED, ScenarioError
 from ..parsing.names import feature_path
+from .batches import parse_batch
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,13 @@ def react(opts, tag, data, run, fire):
         name, batch = check_request(opts, data)
     except Refused as exc:
         reason = str(exc)
-        log.warning("scenario.react refused a request (tag %r, sender %r, scenario %r): %s",
-                    request["tag"], sender, name, reason)
+        log.warning(
+            "scenario.react refused a request (tag %r, sender %r, scenario %r): %s",
+            request["tag"],
+            sender,
+            name,
+            reason,
+        )
         fire({**request, "reason": reason}, f"{TAG_PREFIX}/refused")
         return {"retcode": EXIT_INVALID, "result": "refused", "reason": reason, "request": request}
     log.info("scenario.react: %r requested scenario %r", sender, name)

@@ -4,6 +4,7 @@ Every call goes to an explicit list of pinned minion ids with expect_minions, fu
 and a short gather_job_timeout, so a dead host comes back as "failed" within about
 timeout + gather_job_timeout instead of Salt's defaults.
 """
+
 import logging
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,12 @@ class SaltTransport:
         self.opts = opts
         # Long jobs are not cut off at `timeout`: Salt keeps waiting while find_job says they run.
         self.timeout = int(timeout or opts.get("scenario_timeout") or opts.get("timeout") or DEFAULT_TIMEOUT)
-        self.discovery_timeout = int(opts.get("scenario_discovery_timeout") or min(self.timeout,
-                                                                                    DEFAULT_DISCOVERY_TIMEOUT))
-        self.gather_job_timeout = int(gather_job_timeout or opts.get("scenario_gather_job_timeout")
-                                      or DEFAULT_GATHER_JOB_TIMEOUT)
+        self.discovery_timeout = int(
+            opts.get("scenario_discovery_timeout") or min(self.timeout, DEFAULT_DISCOVERY_TIMEOUT)
+        )
+        self.gather_job_timeout = int(
+            gather_job_timeout or opts.get("scenario_gather_job_timeout") or DEFAULT_GATHER_JOB_TIMEOUT
+        )
         self.client = salt.client.get_local_client(mopts=opts)
         self._event = None
 
@@ -36,9 +39,18 @@ class SaltTransport:
 
     def _iter(self, tgt, fun, args, kwargs, tgt_type, timeout=None):
         jid, replies = None, {}
-        for item in self.client.cmd_iter(tgt, fun, arg=list(args), kwarg=dict(kwargs) or None, tgt_type=tgt_type,
-                                         timeout=timeout or self.timeout, gather_job_timeout=self.gather_job_timeout,
-                                         expect_minions=True, full_return=True, yield_pub_data=True):
+        for item in self.client.cmd_iter(
+            tgt,
+            fun,
+            arg=list(args),
+            kwarg=dict(kwargs) or None,
+            tgt_type=tgt_type,
+            timeout=timeout or self.timeout,
+            gather_job_timeout=self.gather_job_timeout,
+            expect_minions=True,
+            full_return=True,
+            yield_pub_data=True,
+        ):
             if not item:
                 continue
             if "jid" in item and "minions" in item:

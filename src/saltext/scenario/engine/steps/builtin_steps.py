@@ -3,10 +3,11 @@
 Given handlers shape the Context. When/Then handlers return the SaltCall each host runs.
 Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's file:line.
 """
+
 import ipaddress
 
-from .calls import SaltCall, expect_dict, expect_key, expect_ok, expect_value
 from ..errors import InvalidScenario
+from .calls import SaltCall, expect_dict, expect_key, expect_ok, expect_value
 from .registry import StepDef
 
 # The minion functions behind the steps, in one place should a module rename one.
@@ -26,8 +27,9 @@ def _lb_address(ctx, step, ip=None):
     if ip is None:
         ip = ctx.opts.get(LB_OPTION)
         if not ip:
-            raise InvalidScenario(f"the step names no address and the master option {LB_OPTION} is not set",
-                                  step.location)
+            raise InvalidScenario(
+                f"the step names no address and the master option {LB_OPTION} is not set", step.location
+            )
         try:
             ip = str(ipaddress.ip_address(str(ip)))
         except ValueError:
@@ -37,8 +39,9 @@ def _lb_address(ctx, step, ip=None):
 
 def _require_lb(ctx, step):
     if not ctx.lb:
-        raise InvalidScenario("no load balancer address: add 'Given the load balancer has ip address ...'",
-                              step.location)
+        raise InvalidScenario(
+            "no load balancer address: add 'Given the load balancer has ip address ...'", step.location
+        )
     return ctx.lb
 
 
@@ -97,22 +100,29 @@ def _unblock(ctx, step):
 
 def _verify_lb(expected):
     def handler(ctx, step):
-        return SaltCall(LB_VERIFY, [_require_lb(ctx, step)], {"expected": expected},
-                        check=expect_ok(lambda r: f"blocked is {r.get('blocked')!r}, expected {expected!r}"))
+        return SaltCall(
+            LB_VERIFY,
+            [_require_lb(ctx, step)],
+            {"expected": expected},
+            check=expect_ok(lambda r: f"blocked is {r.get('blocked')!r}, expected {expected!r}"),
+        )
+
     return handler
 
 
 def _update(ctx, step, package, version=None):
     if version and version[0] in "<>=":
-        raise InvalidScenario(f"version {version!r}: an update needs an exact version, not a comparison",
-                              step.location)
+        raise InvalidScenario(f"version {version!r}: an update needs an exact version, not a comparison", step.location)
     kwargs = {"version": version} if version else {}
     return SaltCall(PKG_UPDATE, [package], kwargs, check=expect_dict())
 
 
 def _verify_pkg(ctx, step, package, version):
-    return SaltCall(PKG_VERIFY, [package, version],
-                    check=expect_ok(lambda r: f"installed {r.get('installed')!r}, expected {r.get('expected')!r}"))
+    return SaltCall(
+        PKG_VERIFY,
+        [package, version],
+        check=expect_ok(lambda r: f"installed {r.get('installed')!r}, expected {r.get('expected')!r}"),
+    )
 
 
 def _restart(ctx, step, service):
@@ -124,8 +134,9 @@ def _running(ctx, step, service):
 
 
 def _nrpe(ctx, step, check, n=None):
-    return SaltCall(NRPE_RUN, [check], within=n,
-                    check=expect_ok(lambda r: f"{r.get('status')}: {r.get('output')}".strip()))
+    return SaltCall(
+        NRPE_RUN, [check], within=n, check=expect_ok(lambda r: f"{r.get('status')}: {r.get('output')}".strip())
+    )
 
 
 GIVEN = [

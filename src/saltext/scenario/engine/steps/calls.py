@@ -1,4 +1,5 @@
 """What a When/Then step asks of each host: one Salt call and the assertion over its return."""
+
 from dataclasses import dataclass, field
 
 
@@ -34,12 +35,14 @@ class SaltCall:
 
 def expect_ok(detail=None):
     """The module's verification dict must say ok: True."""
+
     def check(ret):
         if not isinstance(ret, dict):
             return f"unexpected return {short(ret)}"
         if ret.get("ok") is True:
             return None
         return detail(ret) if detail else f"not ok: {short(ret)}"
+
     return check
 
 
@@ -50,18 +53,21 @@ def expect_key(key, value):
         if ret.get(key) != value:
             return f"{key} is {ret.get(key)!r}, expected {value!r}"
         return None
+
     return check
 
 
 def expect_dict():
     def check(ret):
         return None if isinstance(ret, dict) else f"unexpected return {short(ret)}"
+
     return check
 
 
 def expect_value(value):
     def check(ret):
         return None if ret == value else f"returned {short(ret)}, expected {value!r}"
+
     return check
 
 
@@ -71,4 +77,5 @@ def expect_subset(wanted):
             return f"returned {short(ret)}, expected a dict with {wanted!r}"
         wrong = {k: ret.get(k) for k, v in wanted.items() if ret.get(k) != v}
         return None if not wrong else "; ".join(f"{k} is {v!r}, expected {wanted[k]!r}" for k, v in wrong.items())
+
     return check

@@ -11,23 +11,38 @@
 The master option `scenario_step_functions` (list of globs) says which functions
 libraries may call; by default only read-only ones.
 """
+
 import fnmatch
 import re
 
 import yaml
 
-from .calls import SaltCall, expect_subset, expect_value
 from ..errors import InvalidScenario
 from ..parsing.names import decode
+from .calls import SaltCall, expect_subset, expect_value
 from .registry import StepDef
 
 STEPS_DIR = "features/steps"
 FUNCTIONS_OPTION = "scenario_step_functions"
 DEFAULT_ALLOWED = [
-    "test.*", "file.file_exists", "file.directory_exists", "file.contains", "file.search",
-    "file.get_hash", "file.stats", "pkg.version", "service.status", "service.available",
-    "grains.get", "grains.item", "pillar.get", "pkgcheck.verify", "nrpe.run", "lbgate.verify_blocked",
-    "lbgate.is_blocked", "network.connect",
+    "test.*",
+    "file.file_exists",
+    "file.directory_exists",
+    "file.contains",
+    "file.search",
+    "file.get_hash",
+    "file.stats",
+    "pkg.version",
+    "service.status",
+    "service.available",
+    "grains.get",
+    "grains.item",
+    "pillar.get",
+    "pkgcheck.verify",
+    "nrpe.run",
+    "lbgate.verify_blocked",
+    "lbgate.is_blocked",
+    "network.connect",
 ]
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FUN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -40,8 +55,9 @@ def _fill(template, params):
         whole = _PLACEHOLDER_RE.fullmatch(template)
         if whole:
             return params.get(whole.group(1))
-        return _PLACEHOLDER_RE.sub(lambda m: "" if params.get(m.group(1)) is None else str(params[m.group(1)]),
-                                   template)
+        return _PLACEHOLDER_RE.sub(
+            lambda m: "" if params.get(m.group(1)) is None else str(params[m.group(1)]), template
+        )
     if isinstance(template, list):
         return [_fill(t, params) for t in template]
     if isinstance(template, dict):
@@ -61,6 +77,7 @@ def _handler(entry):
 
     def handler(ctx, step, **params):
         return SaltCall(fun, _fill(args, params), _fill(kwargs, params), check=check, within=within)
+
     return handler
 
 
@@ -76,8 +93,11 @@ def _check_entry(entry, where, allowed):
     if not _FUN_RE.match(entry["function"]):
         raise InvalidScenario(f"function {entry['function']!r} is not a module.function name", where)
     if not any(fnmatch.fnmatchcase(entry["function"], glob) for glob in allowed):
-        raise InvalidScenario(f"function {entry['function']!r} is not allowed for step libraries "
-                              f"(master option {FUNCTIONS_OPTION}: {', '.join(allowed)})", where)
+        raise InvalidScenario(
+            f"function {entry['function']!r} is not allowed for step libraries "
+            f"(master option {FUNCTIONS_OPTION}: {', '.join(allowed)})",
+            where,
+        )
     if not isinstance(entry.get("args", []), list) or not isinstance(entry.get("kwargs", {}), dict):
         raise InvalidScenario("args must be a list and kwargs a mapping", where)
     within = entry.get("within")
@@ -114,7 +134,7 @@ def load_libraries(source, registry, opts):
         allowed = [allowed]
     loaded = []
     for path in sorted(source.list(STEPS_DIR + "/")):
-        if "/" in path[len(STEPS_DIR) + 1:] or not path.endswith((".yaml", ".yml")):
+        if "/" in path[len(STEPS_DIR) + 1 :] or not path.endswith((".yaml", ".yml")):
             continue
         text = decode(source.read(path), path)
         for stepdef in load_library(text, path, allowed):

@@ -4,6 +4,7 @@ Each type has a regex fragment used for matching (broad, so a bad value reaches 
 validator and gets a precise message instead of "undefined step") and a converter that
 raises ValueError. Anything a shell would need quoted is rejected here.
 """
+
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ def _pattern(regex, what, like=None):
         if not regex.match(value):
             raise ValueError(message)
         return value
+
     return convert
 
 
@@ -84,24 +86,27 @@ def _compound(value):
 
 _grain = _pattern(_GRAIN_RE, "grain match", like="roles:dev_server")
 
-TYPES = {t.name: t for t in [
-    ParamType("ip", _ANY, _ip, "IP address"),
-    ParamType("package", _ANY, _pattern(_PACKAGE_RE, "package name"), "package name"),
-    ParamType("version", _ANY, _version, "package version"),
-    ParamType("service", _ANY, _pattern(_NAME_RE, "service name"), "service name"),
-    ParamType("check", _ANY, _pattern(_CHECK_RE, "NRPE check name"), "NRPE check name"),
-    ParamType("grain", _ANY, _grain, "grain match"),
-    ParamType("pillar", _ANY, _grain, "pillar match"),
-    ParamType("class", _ANY, _pattern(_CLASS_RE, "class", like="roles::dev_server"), "class"),
-    ParamType("fact", _ANY, _pattern(_FACT_RE, "fact", like="country=de"), "fact"),
-    ParamType("compound", _ANY, _compound, "compound target"),
-    ParamType("nodegroup", _ANY, _pattern(_WORD_RE, "nodegroup name"), "nodegroup name"),
-    ParamType("word", _ANY, _pattern(_WORD_RE, "word"), "word"),
-    ParamType("path", _ANY, _path, "absolute path"),
-    ParamType("n", _INT, _int_at_least_1, "count"),
-    ParamType("int", _INT, _int_at_least_1, "count"),
-    ParamType("percent", _INT, _percent, "percentage"),
-]}
+TYPES = {
+    t.name: t
+    for t in [
+        ParamType("ip", _ANY, _ip, "IP address"),
+        ParamType("package", _ANY, _pattern(_PACKAGE_RE, "package name"), "package name"),
+        ParamType("version", _ANY, _version, "package version"),
+        ParamType("service", _ANY, _pattern(_NAME_RE, "service name"), "service name"),
+        ParamType("check", _ANY, _pattern(_CHECK_RE, "NRPE check name"), "NRPE check name"),
+        ParamType("grain", _ANY, _grain, "grain match"),
+        ParamType("pillar", _ANY, _grain, "pillar match"),
+        ParamType("class", _ANY, _pattern(_CLASS_RE, "class", like="roles::dev_server"), "class"),
+        ParamType("fact", _ANY, _pattern(_FACT_RE, "fact", like="country=de"), "fact"),
+        ParamType("compound", _ANY, _compound, "compound target"),
+        ParamType("nodegroup", _ANY, _pattern(_WORD_RE, "nodegroup name"), "nodegroup name"),
+        ParamType("word", _ANY, _pattern(_WORD_RE, "word"), "word"),
+        ParamType("path", _ANY, _path, "absolute path"),
+        ParamType("n", _INT, _int_at_least_1, "count"),
+        ParamType("int", _INT, _int_at_least_1, "count"),
+        ParamType("percent", _INT, _percent, "percentage"),
+    ]
+}
 
 
 def get(name):

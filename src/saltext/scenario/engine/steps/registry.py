@@ -3,12 +3,13 @@
 Patterns are compiled to anchored regexes when registered. Ambiguity is caught at
 registration (same pattern twice) and at match time (two definitions match one text).
 """
+
 import difflib
 import re
 from dataclasses import dataclass, field
 
-from . import params as param_types
 from ..errors import InvalidScenario
+from . import params as param_types
 
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
 KINDS = ("given", "when", "then")
@@ -39,7 +40,7 @@ def compile_pattern(pattern):
     """`I update {n} hosts[ at a time]` -> (anchored regex, {param: ParamType})."""
     out, types, pos, optional = [], {}, 0, False
     for m in re.finditer(r"\{[^}]*\}|\[|\]", pattern):
-        out.append(re.escape(pattern[pos:m.start()]))
+        out.append(re.escape(pattern[pos : m.start()]))
         token = m.group(0)
         if token == "[":
             if optional:
@@ -85,8 +86,11 @@ class Registry:
             raise InvalidScenario(str(exc).strip('"'), stepdef.origin) from None
         key = (stepdef.kind, _shape(stepdef.pattern))
         if key in self._shapes:
-            raise InvalidScenario(f"ambiguous step definitions: {self._shapes[key].describe()} and "
-                                  f"{stepdef.describe()} have the same pattern", stepdef.origin)
+            raise InvalidScenario(
+                f"ambiguous step definitions: {self._shapes[key].describe()} and "
+                f"{stepdef.describe()} have the same pattern",
+                stepdef.origin,
+            )
         self._shapes[key] = stepdef
         self.defs[stepdef.kind].append(stepdef)
         return stepdef
@@ -112,8 +116,10 @@ class Registry:
             try:
                 values[name] = ptype.convert(raw)
             except ValueError as exc:
-                raise InvalidScenario(f"{name} {raw!r} is not a valid {ptype.describe}: {exc} "
-                                      f"(step {step.keyword} {step.text!r})", step.location) from None
+                raise InvalidScenario(
+                    f"{name} {raw!r} is not a valid {ptype.describe}: {exc} (step {step.keyword} {step.text!r})",
+                    step.location,
+                ) from None
         return Match(step=step, stepdef=stepdef, params=values)
 
     def _undefined(self, step):
