@@ -251,7 +251,7 @@ def _read_config(path):
 def _read_file(path, parsed, stack, named_at):
     real = os.path.realpath(path)
     if real in stack:
-        chain = " -> ".join(stack[stack.index(real) :] + [real])
+        chain = " -> ".join([*stack[stack.index(real) :], real])
         raise CommandExecutionError(f"nrpe config include loop at {named_at}: {chain}")
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -260,7 +260,7 @@ def _read_file(path, parsed, stack, named_at):
         where = f" (included at {named_at})" if named_at else ""
         raise CommandExecutionError(f"cannot read nrpe config {path}{where}: {exc.strerror}") from exc
     parsed["files"].append(path)
-    stack = stack + [real]
+    stack = [*stack, real]
     base_dir = os.path.dirname(path)
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()

@@ -91,7 +91,7 @@ def _compare(installed, version):
         result = __salt__["pkg.version_cmp"](installed, version)
     except SaltInvocationError:
         raise
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         raise CommandExecutionError(f"cannot compare versions {installed!r} and {version!r}: {exc}") from exc
     if result not in (-1, 0, 1):
         raise CommandExecutionError(
@@ -147,7 +147,7 @@ def _available_versions(name):
         return None
     try:
         found = __salt__["pkg.list_repo_pkgs"](name)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # noqa: BLE001 - any package manager may fail its own way; "unknown" is the answer
         log.debug("pkgcheck: pkg.list_repo_pkgs %s failed: %s", name, exc)
         return None
     versions = found.get(name, []) if isinstance(found, dict) else []

@@ -88,7 +88,7 @@ def _run(data, col):
     return out
 
 
-def output(data, **kwargs):  # pylint: disable=unused-argument
+def output(data, **kwargs):
     """Render a scenario runner return (or one of its progress events) as text."""
     col = _colors()
     if isinstance(data, dict) and data.get("suffix") == "progress":

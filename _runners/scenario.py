@@ -215,7 +215,7 @@ def steps(saltenv="base"):
     return _finish(_with_source(saltenv, lambda src: _api.steps(__opts__, src)))
 
 
-def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):  # pylint: disable=redefined-builtin
+def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
     """
     Compile the feature ``name`` to an orchestrate SLS (returned as ``sls``): the hosts are
     discovered and pinned as for ``scenario.plan``, then every When/Then step becomes one
@@ -233,7 +233,7 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
         salt-run scenario.compile update_website > orch/update_website.sls
         salt-run state.orchestrate orch.update_website
     """
-    from saltext.scenario.engine.running.compile import compile_sls  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.engine.running.compile import compile_sls
 
     command = " ".join(
         ["salt-run scenario.compile", str(name)]
@@ -263,11 +263,11 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
 
 def _fire_master(data, tag):
     try:
-        import salt.utils.event  # pylint: disable=import-outside-toplevel
+        import salt.utils.event
 
         with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as event:
             event.fire_event(data, tag)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # noqa: BLE001 - best effort: the bus must not fail a run
         log.warning("could not fire %s on the master bus: %s", tag, exc)
 
 
@@ -291,7 +291,7 @@ def react(tag=None, data=None):
         # by hand on the master, for a test:
         salt-run scenario.react tag=scenario/request data='{"id": "web1", "data": {"scenario": "update_website"}}'
     """
-    from saltext.scenario.engine.running import react as _react  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.engine.running import react as _react
 
     # The reactor runs runner reactions side by side in threads of one process, and Salt injects
     # __jid_event__, __jid__ and __user__ into this module's globals, shared by those threads. A

@@ -28,7 +28,7 @@ def __virtual__():
     return (False, "pkgcheck state: the pkgcheck execution module is not available")
 
 
-def version(name, version):  # pylint: disable=redefined-outer-name
+def version(name, version):
     """
     Assert that package ``name`` is installed at ``version`` (operators such as
     ``>=4.2`` allowed). Changes nothing. Under test=True a failing assertion
@@ -50,7 +50,7 @@ def version(name, version):  # pylint: disable=redefined-outer-name
     return ret
 
 
-def updated(name, version=None, refresh=False):  # pylint: disable=redefined-outer-name
+def updated(name, version=None, refresh=False):
     """
     Make package ``name`` be at exactly ``version``, or the newest available
     version when none is given. Upgrades and downgrades.

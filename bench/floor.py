@@ -12,8 +12,8 @@ import sys
 import time
 
 T0 = time.perf_counter()
-import salt.client  # noqa: E402  pylint: disable=wrong-import-position
-import salt.config  # noqa: E402  pylint: disable=wrong-import-position
+import salt.client  # noqa: E402
+import salt.config  # noqa: E402
 
 IMPORTED = time.perf_counter()
 

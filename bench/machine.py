@@ -17,7 +17,7 @@ def _meminfo(key):
 
 
 def describe():
-    import salt.version  # pylint: disable=import-outside-toplevel
+    import salt.version
 
     return {
         "nproc": os.cpu_count(),

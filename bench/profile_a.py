@@ -29,9 +29,9 @@ def _argv(sandbox, way, bench, out):
     # py-spy is argv[0], so the salt tool needs its full path and -c here.
     salt_run = [str(Path(sys.executable).with_name("salt-run")), "-c", str(sandbox.master_conf_dir)]
     if way == "A":
-        return salt_run + ["scenario.run", "update_website", f"--out={out}"]
+        return [*salt_run, "scenario.run", "update_website", f"--out={out}"]
     if way == "B":
-        return salt_run + ["state.orchestrate", bench.sls(LINEAR_SLS), f"--out={out}"]
+        return [*salt_run, "state.orchestrate", bench.sls(LINEAR_SLS), f"--out={out}"]
     return [
         sys.executable,
         str(Path(__file__).with_name("floor.py")),

@@ -93,7 +93,8 @@ def render(results):
         f"{m.get('os')}, Python {m['python']}, Salt {m['salt']}"
     )
     add(
-        f"- Load average (1/5/15 min) at start {_load(results.get('load_start'))}, at end {_load(results.get('load_end'))}"
+        f"- Load average (1/5/15 min) at start {_load(results.get('load_start'))}, "
+        f"at end {_load(results.get('load_end'))}"
     )
     add(
         f"- Feature: `{results['feature']}` (target `{results['target']}`), {len(results['calls'])} Salt calls per "
@@ -239,7 +240,8 @@ def _dead(add, dead):
     if "notice_s" in eng:
         add(
             f"| {eng['how']} (gather_job_timeout={eng.get('gather_job_timeout')}) | {eng['notice_s']:.2f} "
-            f"(step {eng.get('duration')}) | {eng.get('retcode')} | first step `{eng.get('text')}` {eng.get('status')}: "
+            f"(step {eng.get('duration')}) | {eng.get('retcode')} | "
+            f"first step `{eng.get('text')}` {eng.get('status')}: "
             f"{eng.get('reasons')} |"
         )
     else:

@@ -128,7 +128,7 @@ def run_size(args, size, target, calls, results):
         log(f"== {size} host(s): taking sandbox down")
 
 
-def _terminate(signum, frame):  # pylint: disable=unused-argument
+def _terminate(signum, frame):
     raise KeyboardInterrupt  # so every sandbox is taken down by its finally
 
 
@@ -167,7 +167,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         results["interrupted"] = True
         status = 130
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:  # noqa: BLE001 - keep what was measured
         # Keep what was measured; the report says what broke.
         results["notes"].append(f"the benchmark stopped early: {type(exc).__name__}: {exc}")
         log(f"bench/run.py: {type(exc).__name__}: {exc}")

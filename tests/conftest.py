@@ -43,7 +43,7 @@ def make_sandbox():
 
     def factory(spec, name, up=True, file_roots=()):
         _require_root()
-        from saltext.scenario.sandbox import Sandbox  # pylint: disable=import-outside-toplevel
+        from saltext.scenario.sandbox import Sandbox
 
         sandbox = Sandbox(name=name)
         made.append(sandbox)
@@ -56,7 +56,7 @@ def make_sandbox():
     for sandbox in made:
         try:
             sandbox.down()
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:
             errors.append(f"{sandbox.name}: {exc}")
     assert not errors, f"sandbox teardown failed: {errors}"
 
@@ -64,7 +64,7 @@ def make_sandbox():
 @pytest.fixture(scope="session")
 def sandbox():
     _require_root()
-    from saltext.scenario.sandbox import Sandbox  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.sandbox import Sandbox
 
     sandbox = Sandbox(name=f"t{os.getpid()}")
     try:

@@ -47,7 +47,7 @@ def main():
     for line in sys.stdin:
         try:
             reply = _answer(loaders, json.loads(line))
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:
             reply = {"error": {"type": type(exc).__name__, "message": str(exc)}}
         replies.write(json.dumps(reply, default=str) + "\n")
         replies.flush()

@@ -30,5 +30,5 @@ def gate_ns(gate):
 
 
 @pytest.fixture
-def minion(gate, gate_ns):  # pylint: disable=unused-argument
+def minion(gate, gate_ns):
     return gate[1]

@@ -113,7 +113,7 @@ def netns(netns_factory):
 
 
 @pytest.fixture
-def netns_minion(tmp_path, netns_factory):  # pylint: disable=unused-argument
+def netns_minion(tmp_path, netns_factory):
     # Depending on netns_factory makes the minions stop before their namespaces go.
     with _minions(tmp_path) as start:
         yield start
@@ -127,6 +127,6 @@ def module_netns_factory():
 
 
 @pytest.fixture(scope="module")
-def module_netns_minion(tmp_path_factory, module_netns_factory):  # pylint: disable=unused-argument
+def module_netns_minion(tmp_path_factory, module_netns_factory):
     with _minions(tmp_path_factory.mktemp("netns-minions")) as start:
         yield start

@@ -105,7 +105,7 @@ class PrivRoot(NetnsMinion):
 
     TIMEOUT = 120
 
-    def __init__(self, workdir, repo, config=None):  # pylint: disable=super-init-not-called
+    def __init__(self, workdir, repo, config=None):
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         spec = {
@@ -168,7 +168,7 @@ def _make_private(spec):
 def main():
     spec = json.loads(sys.argv[1])
     _make_private(spec)
-    import _in_netns  # pylint: disable=import-outside-toplevel
+    import _in_netns
 
     sys.argv = [sys.argv[0], spec["minion_root"], json.dumps(spec["config"])]
     _in_netns.main()

@@ -39,7 +39,7 @@ def machine_before():
 
 
 @pytest.fixture(scope="module")
-def privroot(machine_before, tmp_path_factory):  # pylint: disable=unused-argument
+def privroot(machine_before, tmp_path_factory):
     # machine_before first: the snapshot is taken before the private root exists.
     base = tmp_path_factory.mktemp("pkgcheck")
     repo = build_repo(base / "repo", {PACKAGE: VERSIONS})

@@ -81,7 +81,7 @@ def test_deploy_orchestration_passes_and_announces(fresh):
 
 
 def _failing_spec():
-    from saltext.scenario.sandbox import spec as sandbox_spec  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.sandbox import spec as sandbox_spec
 
     data = copy.deepcopy(yaml.safe_load(open(sandbox_spec.DEFAULT_SPEC, encoding="utf-8")))
     data["hosts"]["web2"]["repo"] = {"mywebapp": ["4.2.5-1"]}

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 def _spec():
-    from saltext.scenario.sandbox import spec as sandbox_spec  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.sandbox import spec as sandbox_spec
 
     data = copy.deepcopy(yaml.safe_load(open(sandbox_spec.DEFAULT_SPEC, encoding="utf-8")))
     data["hosts"]["web2"]["repo"] = {"mywebapp": ["4.2.5-1"]}

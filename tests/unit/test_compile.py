@@ -131,7 +131,7 @@ def test_library_steps_carry_a_note_that_expect_is_not_checked(opts, site):
 
 @pytest.mark.parametrize("name", ["../x", "/etc/passwd", "salt://features/x"])
 def test_bad_names_exit_2_before_discovery(opts, site, name):
-    ret, fleet = _compile(opts, site, name)
+    ret, _fleet = _compile(opts, site, name)
     assert ret["retcode"] == 2 and "sls" not in ret and name in ret["error"]
 
 

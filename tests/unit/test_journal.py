@@ -167,7 +167,7 @@ def _append_many(path, writer, count):
 
 
 def test_concurrent_appends_from_processes_never_interleave(tmp_path):
-    import multiprocessing  # pylint: disable=import-outside-toplevel
+    import multiprocessing
 
     path = str(tmp_path / "journal.jsonl")
     procs = [multiprocessing.Process(target=_append_many, args=(path, w, 40)) for w in range(4)]

@@ -127,7 +127,7 @@ def test_report_stem_is_filename_safe():
 
 
 def test_outputter_lists_the_report_paths(site, opts, tmp_path):
-    from fake_dunders import load  # pylint: disable=import-outside-toplevel
+    from fake_dunders import load
 
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
     ret, _cucumber, _junit = _run(site, opts, fleet, tmp_path / "r")
@@ -136,7 +136,7 @@ def test_outputter_lists_the_report_paths(site, opts, tmp_path):
 
 
 def test_aborted_run_is_an_error_in_junit_and_keeps_its_finished_steps_in_the_journal(site, opts, tmp_path):
-    from saltext.scenario.engine.records import journal  # pylint: disable=import-outside-toplevel
+    from saltext.scenario.engine.records import journal
 
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
 

@@ -26,7 +26,7 @@ from saltext.scenario.sandbox import cli
     ],
 )
 def test_split_keeps_pass_through_args_verbatim(argv, head, rest):
-    assert cli._split(argv) == (head, rest)  # pylint: disable=protected-access
+    assert cli._split(argv) == (head, rest)
 
 
 def test_help_shows_commands_and_examples(capsys):

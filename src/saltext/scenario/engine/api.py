@@ -77,7 +77,7 @@ def validate(opts, name, source, scenario=None, tags=None, batch=None):
 
 
 def _plan_result(plan, found):
-    from .running.batches import compute_batches  # pylint: disable=import-outside-toplevel
+    from .running.batches import compute_batches
 
     batches = compute_batches(found.pinned, plan.batch)
     calls = sum(1 for ps in plan.scenarios for st in ps.steps if st.call)
@@ -155,7 +155,7 @@ def run(
             for reporter in reporters:
                 try:
                     reporter(event)
-                except Exception:  # pylint: disable=broad-except
+                except Exception:
                     # A broken reporter must not stop a deployment half way.
                     if reporter is collector:
                         raise
@@ -173,7 +173,7 @@ def run(
                 f"{BusReporter.TAG_PREFIX}/{run_id}/run/error",
             )
         return _error(exc, name)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         # E.g. the master's client failing mid-run: the run did not pass, and hosts may be
         # blocked, so it must not look like a clean "nothing ran" (2) either.
         log.exception("scenario %s: run %s aborted", name, run_id)

@@ -73,7 +73,7 @@ def _split(argv):
             prefix = argv[:index]
             if prefix and prefix[-1] == "--name" and index == len(prefix) and len(prefix) % 2 == 1:
                 continue  # `--name up`: a sandbox called "up"
-            return prefix + [token], argv[index + 1 :]
+            return [*prefix, token], argv[index + 1 :]
     return argv, []
 
 

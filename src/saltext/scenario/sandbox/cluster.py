@@ -34,7 +34,7 @@ STOP_GRACE = 1.0
 
 def _system_path():
     # Minions run iptables, dpkg, apt-get...: make sure the sbin dirs are on PATH whatever ours is.
-    parts = [str(Path(sys.executable).parent)] + os.environ.get("PATH", "").split(os.pathsep)
+    parts = [str(Path(sys.executable).parent), *os.environ.get("PATH", "").split(os.pathsep)]
     for extra in ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"):
         if extra not in parts:
             parts.append(extra)
@@ -372,14 +372,12 @@ class Sandbox:
             argv[0] = str(self.bin_dir / tool)
             if not any(a in ("-c", "--config-dir") or a.startswith("--config-dir=") for a in argv[1:]):
                 argv[1:1] = ["-c", str(self.master_conf_dir)]
-        return ["nsenter", f"--net={netns.ns_path(self.record['master']['netns'])}", "--"] + argv
+        return ["nsenter", f"--net={netns.ns_path(self.record['master']['netns'])}", "--", *argv]
 
     @staticmethod
     def _run(argv, check=False, timeout=None, capture=True, input=None):
         extra = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL} if capture else {}
-        return subprocess.run(
-            argv, check=check, timeout=timeout, text=True, capture_output=capture, **extra
-        )
+        return subprocess.run(argv, check=check, timeout=timeout, text=True, capture_output=capture, **extra)
 
     def salt(self, *args, check=False, timeout=None, capture=True):
         """`salt -c <master conf> ARGS` inside the master's netns."""

@@ -112,7 +112,7 @@ class Host:
             key = base.strip("/").replace("/", "-")
             (self.fs / f"{key}.upper").mkdir(parents=True, exist_ok=True)
             (self.fs / f"{key}.work").mkdir(parents=True, exist_ok=True)
-        for target, key in BINDS.items():
+        for key in BINDS.values():
             (self.fs / key).mkdir(parents=True, exist_ok=True)
         (self.fs / "apt-lib" / "lists" / "partial").mkdir(parents=True, exist_ok=True)
         (self.fs / "apt-cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ class Host:
         (etc_apt / "apt.conf.d" / "99scenario-sandbox").write_text(APT_CONF)
 
         init_script = self.fs / "etc-init.d.upper" / self.app
-        init_script.write_text(INIT_SCRIPT.format(app=self.app, control=shlex.join(self.web_argv() + ["--control"])))
+        init_script.write_text(INIT_SCRIPT.format(app=self.app, control=shlex.join([*self.web_argv(), "--control"])))
         init_script.chmod(0o755)
 
         nrpe_dir = self.root / "nrpe"
@@ -282,7 +282,8 @@ def _chown_to_nagios(path):
     try:
         shutil.chown(path, user="nagios", group="nagios")
     except (LookupError, OSError):
-        os.chmod(path, 0o1777)
+        # No nagios user (a machine without the NRPE server): world-writable with the sticky bit, like /tmp.
+        os.chmod(path, 0o1777)  # noqa: S103
 
 
 def _tail(path, lines=5):

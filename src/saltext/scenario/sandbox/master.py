@@ -15,7 +15,7 @@ PUB_PORT = 4505
 
 def salt_root():
     """The checkout (or install) holding _modules/: the base of the master's file_roots."""
-    from saltext.scenario import salt_dirs_root  # noqa: PLC0415 - the package imports the sandbox lazily
+    from saltext.scenario import salt_dirs_root
 
     return salt_dirs_root()
 

@@ -18,7 +18,7 @@ PREFIX_LEN = 24
 
 def tag_of(name):
     """Six hex characters that keep one sandbox's namespace names apart from another's."""
-    return hashlib.sha1(name.encode()).hexdigest()[:6]
+    return hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:6]
 
 
 def ns_name(tag, kind):

@@ -163,11 +163,10 @@ def _repo(value, where, required=False):
     repo = {}
     for name, versions in value.items():
         _package(name, f"{where}.{name}")
-        if isinstance(versions, (str, int, float)):
-            versions = [versions]
-        if not isinstance(versions, list) or not versions:
+        listed = [versions] if isinstance(versions, (str, int, float)) else versions
+        if not isinstance(listed, list) or not listed:
             raise SandboxError(f"{where}.{name}: must be a non-empty list of versions")
-        repo[name] = [_version(v, f"{where}.{name}") for v in versions]
+        repo[name] = [_version(v, f"{where}.{name}") for v in listed]
         if len(set(repo[name])) != len(repo[name]):
             raise SandboxError(f"{where}.{name}: duplicate versions {repo[name]}")
     return repo
@@ -192,9 +191,9 @@ def _host(name, settings, repo, address):
     raw_packages = settings.get("packages") or {}
     if not isinstance(raw_packages, dict):
         raise SandboxError(f"{where}.packages: must be a mapping of package -> version")
-    for pkg, version in raw_packages.items():
+    for pkg, raw_version in raw_packages.items():
         _package(pkg, f"{where}.packages.{pkg}")
-        version = _version(version, f"{where}.packages.{pkg}")
+        version = _version(raw_version, f"{where}.packages.{pkg}")
         offered = set(repo.get(pkg, [])) | set((host_repo or {}).get(pkg, []))
         if version not in offered:
             raise SandboxError(f"{where}.packages.{pkg}: version {version} is in neither repo nor {where}.repo")

@@ -94,7 +94,7 @@ def _reexec_on_hup(servers):
     def restart(_signum, _frame):
         for server in servers:
             server.server_close()
-        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])  # noqa: S606 - re-exec ourselves, no shell
 
     signal.signal(signal.SIGHUP, restart)
 

@@ -58,14 +58,13 @@ def _children_lines(feature):
 def _implicit_background_line(text, feature):
     """1-based line of the first step-looking description line under Feature:, or None."""
     dialect = Dialect.for_name(feature.get("language", "en")) or Dialect.for_name("en")
-    keywords = {
-        k
-        for k in dialect.given_keywords
+    keywords = set(
+        dialect.given_keywords
         + dialect.when_keywords
         + dialect.then_keywords
         + dialect.and_keywords
         + dialect.but_keywords
-    }
+    )
     lines = text.splitlines()
     end = min(_children_lines(feature), default=len(lines) + 1)
     for number in range(feature["location"]["line"] + 1, end):

@@ -50,7 +50,7 @@ class FileserverSource:
     """salt://<path> in one saltenv through the master's own fileserver (no minion involved)."""
 
     def __init__(self, opts, saltenv="base", limit=MAX_FEATURE_BYTES):
-        import salt.fileclient  # pylint: disable=import-outside-toplevel
+        import salt.fileclient
 
         self.client = salt.fileclient.FSClient(opts)
         self.saltenv = saltenv

@@ -20,7 +20,7 @@ def slug(text):
 
 
 def _nanos(seconds):
-    return int(round(seconds * 1_000_000_000))
+    return round(seconds * 1_000_000_000)
 
 
 def _step(view):

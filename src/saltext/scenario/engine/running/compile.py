@@ -136,7 +136,7 @@ def compile_sls(
     now=time.gmtime,
 ):
     """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS."""
-    from .. import api  # noqa: PLC0415 - api imports this module
+    from .. import api
 
     try:
         the_plan = api.prepare(opts, name, source, scenario, tags, batch)

@@ -76,7 +76,7 @@ def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, bat
     chosen = select(feature, scenario=scenario, tags=tags)
     matched = match_all(registry, chosen)
     problems, planned, context = [], [], None
-    for sc, matches in zip(chosen, matched):
+    for sc, matches in zip(chosen, matched, strict=True):
         ctx = Context(opts=opts)
         for m in matches:
             if m.stepdef.context_only:

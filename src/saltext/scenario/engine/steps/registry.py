@@ -42,12 +42,12 @@ def compile_pattern(pattern):
     for m in re.finditer(r"\{[^}]*\}|\[|\]", pattern):
         out.append(re.escape(pattern[pos : m.start()]))
         token = m.group(0)
-        if token == "[":
+        if token == "[":  # noqa: S105 - a pattern token, not a password
             if optional:
                 raise ValueError(f"nested [ ] in step pattern {pattern!r}")
             out.append("(?:")
             optional = True
-        elif token == "]":
+        elif token == "]":  # noqa: S105
             if not optional:
                 raise ValueError(f"unbalanced ] in step pattern {pattern!r}")
             out.append(")?")
