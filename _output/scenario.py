@@ -14,7 +14,21 @@ CLI Example:
 import salt.utils.color
 import salt.utils.yaml
 
-MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
+try:
+    # The runner needs the engine on the master anyway; its marks are the live progress lines'.
+    from saltext.scenario.engine.records.report import MARKS
+
+    _IMPORT_ERROR = None
+except ImportError as exc:
+    _IMPORT_ERROR = exc
+
+__virtualname__ = "scenario"
+
+
+def __virtual__():
+    if _IMPORT_ERROR is not None:
+        return (False, f"scenario outputter: the saltext.scenario engine is not importable: {_IMPORT_ERROR}")
+    return __virtualname__
 
 
 def _colors():

@@ -17,6 +17,7 @@ __virtualname__ = "scenario"
 __func_alias__ = {"list_": "list"}
 
 try:
+    from saltext.scenario import config as _config
     from saltext.scenario.engine import api as _api
     from saltext.scenario.engine.parsing.source import FileserverSource as _FileserverSource
     from saltext.scenario.engine.records import journal as _journal
@@ -49,18 +50,19 @@ def _progress(line):
         pass
 
 
-def _source(saltenv):
-    return _FileserverSource(__opts__, saltenv=saltenv)
+def _call(saltenv, func, timeout=None):
+    """``func(source, settings, transport_factory)``, finished; bad master options are exit 2.
 
-
-def _transport(timeout):
-    return lambda: _SaltTransport(__opts__, timeout=timeout)
-
-
-def _with_source(saltenv, func):
-    source = _source(saltenv)
+    The master's ``scenario_*`` options are read once per call, by config.py, with the
+    caller's ``timeout=`` applied.
+    """
     try:
-        return func(source)
+        settings = _config.load(__opts__).with_timeout(timeout)
+    except _config.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    source = _FileserverSource(__opts__, saltenv=saltenv)
+    try:
+        return _finish(func(source, settings, lambda: _SaltTransport(__opts__, settings)))
     finally:
         source.close()
 
@@ -131,24 +133,23 @@ def _run(
     saltenv="base",
     report_dir=None,
 ):
-    return _finish(
-        _with_source(
-            saltenv,
-            lambda src: _recorded.run(
-                __opts__,
-                name,
-                src,
-                _transport(timeout),
-                scenario=scenario,
-                tags=tags,
-                batch=batch,
-                test=bool(test),
-                progress=progress,
-                report_dir=report_dir,
-                user=user,
-                runner_jid=runner_jid,
-            ),
-        )
+    return _call(
+        saltenv,
+        lambda src, settings, transport: _recorded.run(
+            settings,
+            name,
+            src,
+            transport,
+            scenario=scenario,
+            tags=tags,
+            batch=batch,
+            test=bool(test),
+            progress=progress,
+            report_dir=report_dir,
+            user=user,
+            runner_jid=runner_jid,
+        ),
+        timeout,
     )
 
 
@@ -164,11 +165,12 @@ def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base
         salt-run scenario.plan update_website
         salt-run scenario.plan update_website batch=25%
     """
-    return _finish(
-        _with_source(
-            saltenv,
-            lambda src: _api.plan(__opts__, name, src, _transport(timeout), scenario=scenario, tags=tags, batch=batch),
-        )
+    return _call(
+        saltenv,
+        lambda src, settings, transport: _api.plan(
+            settings, name, src, transport, scenario=scenario, tags=tags, batch=batch
+        ),
+        timeout,
     )
 
 
@@ -183,8 +185,9 @@ def validate(name, scenario=None, tags=None, batch=None, saltenv="base"):
 
         salt-run scenario.validate update_website
     """
-    return _finish(
-        _with_source(saltenv, lambda src: _api.validate(__opts__, name, src, scenario=scenario, tags=tags, batch=batch))
+    return _call(
+        saltenv,
+        lambda src, settings, _transport: _api.validate(settings, name, src, scenario=scenario, tags=tags, batch=batch),
     )
 
 
@@ -198,7 +201,7 @@ def list_(saltenv="base"):
 
         salt-run scenario.list
     """
-    return _finish(_with_source(saltenv, _api.list_features))
+    return _call(saltenv, lambda src, _settings, _transport: _api.list_features(src))
 
 
 def steps(saltenv="base"):
@@ -212,7 +215,7 @@ def steps(saltenv="base"):
 
         salt-run scenario.steps
     """
-    return _finish(_with_source(saltenv, lambda src: _api.steps(__opts__, src)))
+    return _call(saltenv, lambda src, settings, _transport: _api.steps(settings, src))
 
 
 def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
@@ -243,21 +246,20 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
             if v is not None
         ]
     )
-    return _finish(
-        _with_source(
-            saltenv,
-            lambda src: compile_sls(
-                __opts__,
-                name,
-                src,
-                _transport(timeout),
-                scenario=scenario,
-                tags=tags,
-                batch=batch,
-                timeout=timeout,
-                command=command,
-            ),
-        )
+    return _call(
+        saltenv,
+        lambda src, settings, transport: compile_sls(
+            settings,
+            name,
+            src,
+            transport,
+            scenario=scenario,
+            tags=tags,
+            batch=batch,
+            timeout=timeout,
+            command=command,
+        ),
+        timeout,
     )
 
 

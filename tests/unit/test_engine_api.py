@@ -130,7 +130,7 @@ def test_test_mode_and_plan_change_nothing(site, opts):
         assert ret["retcode"] == 0 and ret["result"] == "plan"
         assert ret["pinned"] == ["web1", "web2", "web3"] and ret["batches"] == [["web1"], ["web2"], ["web3"]]
         calls = [s["call"] for s in ret["scenarios"][0]["steps"] if s["call"]]
-        assert calls[0] == {"fun": "lbgate.block", "args": ["198.51.100.10"], "kwargs": {}}
+        assert calls[0] == {"fun": "lbgate.block", "args": ["198.51.100.10"], "kwargs": {}, "lb_effect": "block"}
         assert calls[2] == {"fun": "pkgcheck.update", "args": ["mywebapp"], "kwargs": {"version": "4.2.6-3"}}
     assert fleet.calls == []
     assert all(h.version == "4.2.5-1" and not h.blocked for h in fleet.hosts.values())

@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 
+from .. import config
 from .errors import EXIT_PASSED, ScenarioError
 from .parsing.names import FEATURES_DIR, decode, feature_path, name_of
 from .parsing.parse import parse_feature
@@ -40,8 +41,11 @@ def make_registry(source, opts):
 
 
 def prepare(opts, name, source, scenario=None, tags=None, batch=None):
+    """Read, parse and match the feature into a Plan; `opts` are the master's (or Settings)."""
+    settings = config.load(opts)
     feature = load_feature(source, name)
-    return build_plan(name, feature, make_registry(source, opts), opts, scenario=scenario, tags=tags, batch=batch)
+    registry = make_registry(source, settings)
+    return build_plan(name, feature, registry, settings, scenario=scenario, tags=tags, batch=batch)
 
 
 def _describe_steps(plan):
@@ -138,8 +142,9 @@ def run(
         return plan(opts, name, source, transport_factory, scenario, tags, batch)
     run_id = run_id or f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
     try:
-        the_plan = prepare(opts, name, source, scenario, tags, batch)
-        lock = ScenarioLock(opts["cachedir"], name).acquire()
+        settings = config.load(opts)
+        the_plan = prepare(settings, name, source, scenario, tags, batch)
+        lock = ScenarioLock(settings.cachedir, name).acquire()
     except ScenarioError as exc:
         return _error(exc, name)
     transport = None

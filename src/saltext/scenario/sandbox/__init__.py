@@ -1,4 +1,4 @@
-"""The embedded sandbox: a real Salt cluster in network and mount namespaces (design.md section 6).
+"""The embedded sandbox: a real Salt cluster in network and mount namespaces (README.md beside this file).
 
 from saltext.scenario.sandbox import Sandbox, load_spec
 sb = Sandbox(name="default")

@@ -1,12 +1,10 @@
 """`make demo`: bring a sandbox up, show the LB's view, run the main job, take it all down.
 
-The main job is `salt-run scenario.run update_website` when the runner is installed; until
-then it is a real command against the cluster. The sandbox is always removed, also on
+The main job is `salt-run scenario.run update_website`. The sandbox is always removed, also on
 failure, Ctrl-C and SIGTERM. The exit code is the main job's.
 """
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -30,25 +28,9 @@ def show_probes(sandbox):
         print(f"  {host:<6} {address:<15} {'reachable' if reachable else 'blocked':<10} {body}", flush=True)
 
 
-def runner_available(sandbox):
-    # doc.runner lists every runner function the master loads (3008 has no runner.list_functions).
-    proc = sandbox.salt_run("doc.runner", "--out=json", timeout=60)
-    try:
-        return "scenario.run" in json.loads(proc.stdout or "{}")
-    except ValueError:
-        return False
-
-
 def main_job(sandbox):
-    if runner_available(sandbox):
-        _say("salt-run scenario.run update_website")
-        return sandbox.salt_run("scenario.run", "update_website", capture=False).returncode
-    _say("the scenario runner is not installed yet; running real commands on the cluster instead")
-    code = 0
-    for args in (("*", "pkg.version", "mywebapp"), ("-C", "G@roles:dev_server and G@country:de", "test.ping")):
-        print("$ salt " + " ".join(repr(a) if " " in a or "*" in a else a for a in args), flush=True)
-        code = max(code, sandbox.salt(*args, capture=False).returncode)
-    return code
+    _say("salt-run scenario.run update_website")
+    return sandbox.salt_run("scenario.run", "update_website", capture=False).returncode
 
 
 def _terminate(signum, _frame):

@@ -1,4 +1,4 @@
-"""Load and validate a sandbox spec (design.md section 6) into one normal form.
+"""Load and validate a sandbox spec (see default-spec.yaml and README.md here) into one normal form.
 
 The normal form is what the rest of the sandbox reads, so every default is filled in here:
 

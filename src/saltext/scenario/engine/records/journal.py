@@ -14,6 +14,7 @@ import logging
 import os
 import re
 
+from ... import config
 from ..errors import InvalidScenario
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,10 @@ MAX_LIMIT = 10000
 
 
 def journal_path(opts):
-    path = opts.get("scenario_journal") or os.path.join(opts["cachedir"], "scenario", "journal.jsonl")
-    if not os.path.isabs(path):
-        raise InvalidScenario(f"master option scenario_journal must be an absolute path: {path!r}")
+    """The journal file of a master's opts (or Settings): master option scenario_journal."""
+    path = config.load(opts).journal
+    if not path:
+        raise InvalidScenario("no journal: neither the master option scenario_journal nor cachedir is set")
     return path
 
 

@@ -70,11 +70,11 @@ def _blocked_by_events(recorder):
     blocked = set()
     for key in sorted(recorder.steps):
         ev = recorder.steps[key]
-        fun = (ev.get("call") or {}).get("fun")
+        effect = (ev.get("call") or {}).get("lb_effect")
         for host, res in ev.get("results", {}).items():
-            if res["ok"] and fun == "lbgate.block":
+            if res["ok"] and effect == "block":
                 blocked.add(host)
-            elif res["ok"] and fun == "lbgate.unblock":
+            elif res["ok"] and effect == "unblock":
                 blocked.discard(host)
     return sorted(blocked)
 

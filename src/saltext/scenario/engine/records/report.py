@@ -1,6 +1,6 @@
 """Reporters listening to execution events: the result collector and the live progress lines.
 
-Cucumber JSON / JUnit writers (issue 5) subscribe the same way: a callable taking each event.
+Every listener is a callable taking each event; the journal's RunRecorder is one too.
 """
 
 MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}

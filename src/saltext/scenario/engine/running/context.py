@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass, field
 
+from ...config import Settings
+
 
 @dataclass
 class Context:
-    opts: dict = field(default_factory=dict, repr=False)
+    settings: Settings = field(default_factory=Settings, repr=False)
     lb: str = None
     lb_location: str = None
     filters: list = field(default_factory=list)  # [(compound part, location)]

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from ... import config
 from ..errors import InvalidScenario
 from ..parsing.parse import select
 from .batches import parse_batch
@@ -72,12 +73,12 @@ def match_all(registry, scenarios):
 
 
 def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, batch=None):
-    opts = opts or {}
+    settings = config.load(opts or {})
     chosen = select(feature, scenario=scenario, tags=tags)
     matched = match_all(registry, chosen)
     problems, planned, context = [], [], None
     for sc, matches in zip(chosen, matched, strict=True):
-        ctx = Context(opts=opts)
+        ctx = Context(settings=settings)
         for m in matches:
             if m.stepdef.context_only:
                 try:

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 
+from ... import config
 from ..errors import EXIT_INVALID, EXIT_LOCKED, ScenarioError
 from ..parsing.names import feature_path
 from .batches import parse_batch
@@ -40,13 +41,11 @@ class Refused(Exception):
     """The request is not acceptable; the message says why (it goes to the log and the bus)."""
 
 
-def _option_list(opts, key):
-    value = opts.get(key) or []
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise Refused(f"master option {key} must be a list")
-    return [str(v) for v in value]
+def _settings(opts):
+    try:
+        return config.load(opts)
+    except ScenarioError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _size(data):
@@ -66,7 +65,8 @@ def check_request(opts, data):
     sender = data.get("id")
     if not isinstance(sender, str) or not _SENDER_RE.match(sender):
         raise Refused("no valid sender id: only minion events (event.send) are accepted")
-    senders = _option_list(opts, SENDERS_OPTION)
+    settings = _settings(opts)
+    senders = list(settings.reactor_senders)
     if not any(fnmatch.fnmatchcase(sender, glob) for glob in senders):
         raise Refused(f"sender {sender!r} is not allowed (master option {SENDERS_OPTION}: {senders})")
     payload = data.get("data")
@@ -83,7 +83,7 @@ def check_request(opts, data):
         feature_path(name)
     except ScenarioError as exc:
         raise Refused(str(exc)) from None
-    allowed = _option_list(opts, ALLOW_OPTION)
+    allowed = list(settings.reactor_allow)
     if name not in allowed:
         raise Refused(f"scenario {name!r} is not on the allowlist (master option {ALLOW_OPTION}: {allowed})")
     batch = payload.get("batch")

@@ -7,27 +7,23 @@ timeout + gather_job_timeout instead of Salt's defaults.
 
 import logging
 
-log = logging.getLogger(__name__)
+from ... import config
 
-DEFAULT_TIMEOUT = 5
-DEFAULT_GATHER_JOB_TIMEOUT = 2
-# test.ping answers in well under a second; a known host that is down should cost seconds, not tens.
-DEFAULT_DISCOVERY_TIMEOUT = 3
+log = logging.getLogger(__name__)
 
 
 class SaltTransport:
-    def __init__(self, opts, timeout=None, gather_job_timeout=None):
+    """`opts` are the master's (Salt's client needs them); `settings` our checked options."""
+
+    def __init__(self, opts, settings=None):
         import salt.client
 
         self.opts = opts
+        settings = settings or config.load(opts)
         # Long jobs are not cut off at `timeout`: Salt keeps waiting while find_job says they run.
-        self.timeout = int(timeout or opts.get("scenario_timeout") or opts.get("timeout") or DEFAULT_TIMEOUT)
-        self.discovery_timeout = int(
-            opts.get("scenario_discovery_timeout") or min(self.timeout, DEFAULT_DISCOVERY_TIMEOUT)
-        )
-        self.gather_job_timeout = int(
-            gather_job_timeout or opts.get("scenario_gather_job_timeout") or DEFAULT_GATHER_JOB_TIMEOUT
-        )
+        self.timeout = settings.timeout
+        self.discovery_timeout = settings.discovery_timeout
+        self.gather_job_timeout = settings.gather_job_timeout
         self.client = salt.client.get_local_client(mopts=opts)
         self._event = None
 

@@ -4,8 +4,6 @@ Given handlers shape the Context. When/Then handlers return the SaltCall each ho
 Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's file:line.
 """
 
-import ipaddress
-
 from ..errors import InvalidScenario
 from .calls import SaltCall, expect_dict, expect_key, expect_ok, expect_value
 from .registry import StepDef
@@ -20,20 +18,14 @@ NRPE_RUN = "nrpe.run"
 SERVICE_RESTART = "service.restart"
 SERVICE_STATUS = "service.status"
 
-LB_OPTION = "scenario_lb_address"
-
 
 def _lb_address(ctx, step, ip=None):
     if ip is None:
-        ip = ctx.opts.get(LB_OPTION)
+        ip = ctx.settings.lb_address
         if not ip:
             raise InvalidScenario(
-                f"the step names no address and the master option {LB_OPTION} is not set", step.location
+                "the step names no address and the master option scenario_lb_address is not set", step.location
             )
-        try:
-            ip = str(ipaddress.ip_address(str(ip)))
-        except ValueError:
-            raise InvalidScenario(f"master option {LB_OPTION}={ip!r} is not an IP address", step.location) from None
     ctx.lb, ctx.lb_location = ip, step.location
 
 

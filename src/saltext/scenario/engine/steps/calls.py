@@ -26,6 +26,8 @@ class SaltCall:
         data = {"fun": self.fun, "args": list(self.args), "kwargs": dict(self.kwargs)}
         if self.within:
             data["within"] = self.within
+        if self.lb_effect:
+            data["lb_effect"] = self.lb_effect
         return data
 
     def judge(self, ret):

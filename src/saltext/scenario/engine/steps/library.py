@@ -17,6 +17,8 @@ import re
 
 import yaml
 
+from ... import config
+from ...config import READ_ONLY_FUNCTIONS
 from ..errors import InvalidScenario
 from ..parsing.names import decode
 from .calls import SaltCall, expect_subset, expect_value
@@ -24,26 +26,7 @@ from .registry import StepDef
 
 STEPS_DIR = "features/steps"
 FUNCTIONS_OPTION = "scenario_step_functions"
-DEFAULT_ALLOWED = [
-    "test.*",
-    "file.file_exists",
-    "file.directory_exists",
-    "file.contains",
-    "file.search",
-    "file.get_hash",
-    "file.stats",
-    "pkg.version",
-    "service.status",
-    "service.available",
-    "grains.get",
-    "grains.item",
-    "pillar.get",
-    "pkgcheck.verify",
-    "nrpe.run",
-    "lbgate.verify_blocked",
-    "lbgate.is_blocked",
-    "network.connect",
-]
+DEFAULT_ALLOWED = READ_ONLY_FUNCTIONS
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FUN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 _KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within"}
@@ -129,9 +112,7 @@ def load_library(text, uri, allowed):
 
 def load_libraries(source, registry, opts):
     """Register every `features/steps/*.yaml` the source offers; returns the paths loaded."""
-    allowed = opts.get(FUNCTIONS_OPTION) or DEFAULT_ALLOWED
-    if isinstance(allowed, str):
-        allowed = [allowed]
+    allowed = config.load(opts).step_functions
     loaded = []
     for path in sorted(source.list(STEPS_DIR + "/")):
         if "/" in path[len(STEPS_DIR) + 1 :] or not path.endswith((".yaml", ".yml")):
