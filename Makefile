@@ -1,19 +1,30 @@
 # Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs.
+#   make test SALT=3007.17   runs the suite in a second venv (.venv-3007.17) against that Salt;
+#                            CI runs the pinned one.
 PYTHON ?= python3
+SALT   ?= 3008.4
+ifeq ($(SALT),3008.4)
 VENV   := .venv
+else
+VENV   := .venv-$(SALT)
+endif
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # System tools the sandbox and the real-parts tests use. Installed only when missing.
 SYSPKGS := iproute2 iptables nftables dpkg-dev \
            nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic
 
-.PHONY: demo test sysdeps venv clean
+.PHONY: demo test lint sysdeps venv clean
 
 demo: sysdeps venv
 	$(BIN)/python -m saltext.scenario.sandbox.demo
 
-test: sysdeps venv
+test: sysdeps venv lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 sysdeps:
 	@missing=$$(for p in $(SYSPKGS); do \
@@ -25,10 +36,11 @@ sysdeps:
 
 venv: $(STAMP)
 
+# The extension allows salt>=3007,<3009; the test environment pins one release.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[tests]'
+	$(BIN)/pip install -q -e '.[tests,lint]' 'salt==$(SALT)'
 	touch $@
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf .venv .venv-* build *.egg-info src/*.egg-info

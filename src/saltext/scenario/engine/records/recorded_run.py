@@ -10,6 +10,7 @@ tried to deploy what.
 import logging
 
 from .. import api
+from ..contracts import JournalRecord
 from ..errors import InvalidScenario
 from .journal import append, journal_path
 from .report_files import check_report_dir, write_reports
@@ -79,7 +80,7 @@ def _blocked_by_events(recorder):
     return sorted(blocked)
 
 
-def journal_record(ret, recorder, user=None, runner_jid=None, reports=None):
+def journal_record(ret, recorder, user=None, runner_jid=None, reports=None) -> JournalRecord:
     started = recorder.run_started
     steps = _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(recorder)
     return {

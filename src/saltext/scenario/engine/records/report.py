@@ -3,6 +3,8 @@
 Every listener is a callable taking each event; the journal's RunRecorder is one too.
 """
 
+from ..contracts import Event, RunReturn
+
 MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
 
 
@@ -35,7 +37,7 @@ class ResultCollector:
         self.host_status = {}  # (scenario, step) -> {host: {...}}
         self.step_meta = {}  # (scenario, step) -> {"duration", "jids"}
 
-    def __call__(self, event):
+    def __call__(self, event: Event) -> None:
         kind = event["event"]
         if kind == "run_started":
             self.started = event
@@ -87,7 +89,7 @@ class ResultCollector:
             "hosts": per_host,
         }
 
-    def result(self):
+    def result(self) -> RunReturn:
         pinned = self.started["pinned"] if self.started else []
         scenarios, step_statuses, failed_hosts = [], [], {}
         for s_index, ps in enumerate(self.plan.scenarios):

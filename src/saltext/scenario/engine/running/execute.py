@@ -5,6 +5,7 @@ Execution only emits events (plain dicts) through `emit`; reporters build output
 
 import time
 
+from ..contracts import HostVerdict, StepFinished
 from ..steps.calls import short
 from .batches import compute_batches
 
@@ -37,7 +38,7 @@ class Executor:
         self.sleep = sleep
         self.blocked = set()  # hosts whose block passed and whose unblock has not
 
-    def _call_once(self, call, hosts):
+    def _call_once(self, call, hosts) -> tuple[str, dict[str, HostVerdict]]:
         jid, replies = self.transport.call(hosts, call.fun, call.args, call.kwargs)
         results = {}
         for host in hosts:
@@ -66,7 +67,9 @@ class Executor:
             elif res["ok"] and call.lb_effect == "unblock":
                 self.blocked.discard(host)
 
-    def _step_event(self, b_index, s_index, p_index, pstep, status, hosts, results=None, jids=(), duration=0.0):
+    def _step_event(
+        self, b_index, s_index, p_index, pstep, status, hosts, results=None, jids=(), duration=0.0
+    ) -> StepFinished:
         results = results or {}
         return {
             "event": "step_finished",
@@ -88,7 +91,7 @@ class Executor:
             "call": pstep.call.as_dict() if pstep.call else None,
         }
 
-    def run(self, pinned):
+    def run(self, pinned) -> int:
         batches = compute_batches(pinned, self.plan.batch)
         started = self.clock()
         self.emit(
