@@ -139,17 +139,9 @@ class RunReturn(TypedDict, total=False):
     reports: dict[str, str]
 
 
-class JournalStep(TypedDict, total=False):
+class JournalStep(StepResult, total=False):
     scenario: str
     batch: int  # only in records of runs that aborted before a return was collected
-    keyword: str
-    text: str
-    location: str
-    status: Status
-    duration: float
-    jids: list[str]
-    call: CallInfo | None
-    hosts: dict[str, HostResult]
 
 
 class JournalRecord(TypedDict):
