@@ -1,5 +1,5 @@
 # Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs.
-#   make test SALT=3007.17   runs the suite in a second venv (.venv-3007.17) against that Salt;
+#   make test SALT=3007.16   runs the suite in a second venv (.venv-3007.17) against that Salt;
 #                            CI runs the pinned one.
 PYTHON ?= python3
 SALT   ?= 3008.4
