@@ -170,18 +170,41 @@ def parse_feature(text, uri):
     )
 
 
+ON_FAILURE_TAG = "@on-failure"
+
+
+def is_rollback(scenario):
+    """A scenario tagged @on-failure runs only when a run fails, never on its own."""
+    return ON_FAILURE_TAG in scenario.tags
+
+
 def select(feature, scenario=None, tags=None):
-    """The scenarios chosen by name and tag expression; an empty choice is an error."""
+    """The scenarios chosen by name and tag expression; an empty choice is an error.
+
+    @on-failure scenarios are never chosen here: ``rollback_scenarios`` gives them.
+    """
     wanted = compile_tags(tags)
-    chosen = [s for s in feature.scenarios if wanted(set(s.tags)) and (scenario is None or s.name == scenario)]
+    runnable = [s for s in feature.scenarios if not is_rollback(s)]
+    chosen = [s for s in runnable if wanted(set(s.tags)) and (scenario is None or s.name == scenario)]
     if not chosen:
-        names = ", ".join(repr(s.name) for s in feature.scenarios) or "none"
+        names = ", ".join(repr(s.name) for s in runnable) or "none"
         what = []
         if scenario is not None:
             what.append(f"scenario={scenario!r}")
+            if any(s.name == scenario and is_rollback(s) for s in feature.scenarios):
+                raise InvalidScenario(
+                    f"scenario {scenario!r} is tagged {ON_FAILURE_TAG}: it runs only when a run fails, "
+                    f"never on its own (scenarios: {names})",
+                    feature.uri,
+                )
         if tags:
             what.append(f"tags={tags!r}")
         raise InvalidScenario(
             f"no scenario selected by {' and '.join(what) or 'the file'} (scenarios: {names})", feature.uri
         )
     return chosen
+
+
+def rollback_scenarios(feature):
+    """The feature's @on-failure scenarios, in file order."""
+    return [s for s in feature.scenarios if is_rollback(s)]

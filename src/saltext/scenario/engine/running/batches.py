@@ -1,28 +1,61 @@
-"""Rolling batches over the pinned hosts: a count or a percentage of them."""
+"""Rolling batches and the failure budget, both counted over the pinned hosts of the whole run.
 
-import math
+A batch schedule is a tuple of sizes, each a count ``("n", 2)`` or a percentage
+``("percent", 10)``; the last size repeats until the hosts run out: ``1,10%,50%`` is a canary
+of one host, then 10% of the fleet, then halves. Percentages are of all pinned hosts, rounded
+down, and at least one host: a smaller batch is the safer mistake.
+
+The failure budget (``max_failures``) is how many hosts may fail and leave the run before it
+halts: a count, or a percentage of the pinned hosts rounded down. 0, the default, is the
+seed's rule: the first failed host halts the run.
+"""
+
 import re
 
 from ..errors import InvalidScenario
 
-_BATCH_RE = re.compile(r"^\s*([0-9]+)\s*(%?)\s*$")
+_SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(%?)\s*$")
+MAX_SCHEDULE = 20
 
 
-def parse_batch(value):
-    """`2` -> ("n", 2); `25%` -> ("percent", 25); None stays None."""
-    if value is None or value == "":
-        return None
-    m = _BATCH_RE.match(str(value))
+def _size(text, what, value):
+    m = _SIZE_RE.match(str(text))
     if not m:
-        raise InvalidScenario(f"batch={value!r}: use a host count like 2 or a percentage like 25%")
+        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 25%")
     number = int(m.group(1))
     if m.group(2):
         if not 1 <= number <= 100:
-            raise InvalidScenario(f"batch={value!r}: a percentage must be between 1 and 100")
+            raise InvalidScenario(f"{what}={value!r}: a percentage must be between 1 and 100")
         return ("percent", number)
     if number < 1:
-        raise InvalidScenario(f"batch={value!r}: a count must be at least 1")
+        raise InvalidScenario(f"{what}={value!r}: a count must be at least 1")
     return ("n", number)
+
+
+def parse_batch(value):
+    """`2` -> ("n", 2); `25%` -> ("percent", 25); None stays None. One size, no schedule."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidScenario(f"batch={value!r}: use a host count like 2 or a percentage like 25%")
+    return _size(value, "batch", value)
+
+
+def parse_schedule(value):
+    """`1,10%,50%` -> (("n", 1), ("percent", 10), ("percent", 50)); a single size works too."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (list, tuple)):
+        parts = list(value)
+    elif isinstance(value, bool):
+        parts = [value]
+    else:
+        parts = str(value).split(",")
+    if not parts or len(parts) > MAX_SCHEDULE:
+        raise InvalidScenario(f"batch={value!r}: give 1 to {MAX_SCHEDULE} sizes separated by commas")
+    if any(str(part).strip() == "" for part in parts):
+        raise InvalidScenario(f"batch={value!r}: an empty size between commas")
+    return tuple(_size(part, "batch", value) if not isinstance(part, bool) else parse_batch(part) for part in parts)
 
 
 def batch_size(spec, total):
@@ -30,11 +63,65 @@ def batch_size(spec, total):
         return max(total, 1)
     kind, number = spec
     if kind == "percent":
-        return max(1, math.ceil(total * number / 100))
+        return max(1, total * number // 100)
     return number
 
 
+def _as_schedule(spec):
+    if spec is None:
+        return (None,)
+    if isinstance(spec[0], str):  # one size, ("n", 2)
+        return (spec,)
+    return tuple(spec)
+
+
 def compute_batches(pinned, spec):
+    """The pinned hosts (sorted) cut into batches by a size or a schedule of sizes."""
     hosts = sorted(pinned)
-    size = batch_size(spec, len(hosts))
-    return [hosts[i : i + size] for i in range(0, len(hosts), size)]
+    schedule = _as_schedule(spec)
+    batches, start, index = [], 0, 0
+    while start < len(hosts):
+        size = batch_size(schedule[min(index, len(schedule) - 1)], len(hosts))
+        batches.append(hosts[start : start + size])
+        start += size
+        index += 1
+    return batches or [[]]
+
+
+def describe_schedule(spec):
+    """`1, 10%, 50%` for messages and plans."""
+    if spec is None:
+        return "all hosts at once"
+    return ", ".join(f"{n}%" if kind == "percent" else str(n) for kind, n in _as_schedule(spec))
+
+
+def parse_budget(value, what="max_failures"):
+    """`2` -> ("n", 2); `10%` -> ("percent", 10); 0/None -> None (halt at the first failure)."""
+    if isinstance(value, bool):
+        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
+    if value is None or value in ("", 0, "0"):
+        return None
+    m = _SIZE_RE.match(str(value))
+    if not m:
+        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
+    number = int(m.group(1))
+    if m.group(2):
+        if not 0 <= number <= 100:
+            raise InvalidScenario(f"{what}={value!r}: a percentage must be between 0 and 100")
+        return ("percent", number) if number else None
+    return ("n", number) if number else None
+
+
+def allowed_failures(budget, total):
+    """How many of `total` pinned hosts may fail: a percentage is rounded down."""
+    if budget is None:
+        return 0
+    kind, number = budget
+    return total * number // 100 if kind == "percent" else number
+
+
+def describe_budget(budget):
+    if budget is None:
+        return "0 (halt at the first failed host)"
+    kind, number = budget
+    return f"{number}% of the hosts" if kind == "percent" else f"{number} host{'s' if number != 1 else ''}"

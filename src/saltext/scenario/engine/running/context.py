@@ -1,4 +1,4 @@
-"""What the Given steps establish for a run: LB address, target, expectations, batch size."""
+"""What the Given steps establish for a run: LB address, target, expectations, batches, budget."""
 
 from dataclasses import dataclass, field
 
@@ -14,7 +14,9 @@ class Context:
     prediscover: bool = False
     expect_exact: int = None
     expect_min: int = None
-    batch: tuple = None  # ("n", 2) or ("percent", 25)
+    batch: tuple = None  # a schedule: (("n", 1), ("percent", 50)); one size is a schedule of one
+    budget: tuple = None  # ("n", 2) or ("percent", 10): hosts that may fail before the run halts
+    pause: int = 0  # seconds between batches
 
     def add_filter(self, expr, location):
         self.filters.append((expr, location))
@@ -26,4 +28,13 @@ class Context:
         return " and ".join(parts)
 
     def signature(self):
-        return (self.lb, self.compound, self.prediscover, self.expect_exact, self.expect_min, self.batch)
+        return (
+            self.lb,
+            self.compound,
+            self.prediscover,
+            self.expect_exact,
+            self.expect_min,
+            self.batch,
+            self.budget,
+            self.pause,
+        )

@@ -1,16 +1,32 @@
-"""Run a Plan over pinned hosts, batch by batch, step by step; halt at the first failure.
+"""Run a Plan over pinned hosts, batch by batch, step by step, and roll back when it fails.
 
-Execution only emits events (plain dicts) through `emit`; reporters build output from them.
+Execution only emits events (plain dicts, see contracts.py) through `emit`; reporters build
+the return, progress lines, bus events, the journal and the reports from them.
+
+The rules, in the order they apply:
+- A host fails a step when it did not return, returned a non-zero retcode, or its return
+  does not satisfy the step's check.
+- A host that fails a step leaves the run at once: it gets no later step (so a blocked host
+  stays blocked) and its batch goes on without it.
+- The run halts when more hosts have failed than the failure budget allows (0 by default:
+  the first failed host halts it), or when every host of a batch failed. Later steps and
+  batches are reported as skipped.
+- When the run halts, or hosts left it within the budget, the @on-failure scenarios run on
+  the hosts of the batch in progress and every host that left, if they still answer. A host
+  that fails a rollback step is dropped and left as it is; the others go on.
+- A stop request (SIGTERM/SIGINT) lets the step in flight finish and starts nothing new.
 """
 
 import time
 
 from ..contracts import HostVerdict, StepFinished
+from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED
 from ..steps.calls import short
-from .batches import compute_batches
+from .batches import allowed_failures, compute_batches
 
 NO_RESPONSE = "no response"
 RETRY_INTERVAL = 1.0
+PAUSE_SLICE = 0.5
 
 
 def judge(call, reply):
@@ -28,18 +44,56 @@ def judge(call, reply):
     return (reason is None), reason
 
 
+def _never():
+    return None
+
+
+class NoApprovals:
+    """Without an approval channel an approval step can only fail."""
+
+    def wait(self, run_id, batch, hosts, timeout, stopped):
+        return Decision(False, None, "no approval channel is configured for this run")
+
+
+class Decision:
+    def __init__(self, approved, user, reason):
+        self.approved = approved
+        self.user = user
+        self.reason = reason
+
+
 class Executor:
-    def __init__(self, plan, transport, emit, run_id, clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        plan,
+        transport,
+        emit,
+        run_id,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        stop=_never,
+        approvals=None,
+    ):
         self.plan = plan
         self.transport = transport
         self.emit = emit
         self.run_id = run_id
         self.clock = clock
         self.sleep = sleep
+        self.stop = stop  # () -> why the run must stop (e.g. "SIGTERM"), or None
+        self.approvals = approvals or NoApprovals()
         self.blocked = set()  # hosts whose block passed and whose unblock has not
+        self.left = {}  # host -> where and why it failed and left the run
+        self.replaced = {}  # host -> {package: version this run's update replaced}
+        self.interrupted = None  # the stop reason, once seen
+        self.halted = None  # why the run halted, once it did
+        self.allowed = 0
+        self.started = None
 
-    def _call_once(self, call, hosts) -> tuple[str, dict[str, HostVerdict]]:
-        jid, replies = self.transport.call(hosts, call.fun, call.args, call.kwargs)
+    # -- one step on a set of hosts ------------------------------------------------------------
+    def _call_once(self, call, hosts, args=None) -> tuple[str, dict[str, HostVerdict]]:
+        args = call.args if args is None else args
+        jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs)
         results = {}
         for host in hosts:
             reply = replies.get(host)
@@ -56,27 +110,87 @@ class Executor:
             jids.append(jid)
             results.update(got)
             todo = [h for h in todo if not got[h]["ok"]]
-            if not todo or deadline is None or self.clock() >= deadline:
+            if not todo or deadline is None or self.clock() >= deadline or self._stopping():
                 return jids, results
             self.sleep(min(RETRY_INTERVAL, max(0.0, deadline - self.clock())))
 
-    def _track_lb(self, call, results):
-        for host, res in results.items():
-            if res["ok"] and call.lb_effect == "block":
-                self.blocked.add(host)
-            elif res["ok"] and call.lb_effect == "unblock":
-                self.blocked.discard(host)
+    def _roll_back(self, call, hosts):
+        """Each host gets back the version of the package this run replaced there."""
+        by_version, results, jids = {}, {}, []
+        for host in hosts:
+            version = self.replaced.get(host, {}).get(call.rollback_of)
+            if version is None:
+                results[host] = {"ok": True, "reason": "this run did not change the package here", "ret": None}
+            else:
+                by_version.setdefault(version, []).append(host)
+        for version, group in sorted(by_version.items()):
+            jid, got = self._call_once(call, group, args=[*call.args, version])
+            jids.append(jid)
+            results.update(got)
+        return jids, results
 
+    def _approve(self, gate, b_index, hosts):
+        so_far = sorted({h for batch in self.batches[: b_index + 1] for h in batch})
+        self.emit(
+            {
+                "event": "approval_wanted",
+                "run_id": self.run_id,
+                "batch": b_index,
+                "hosts": list(hosts),
+                "hosts_so_far": so_far,
+                "timeout": gate.within,
+                "approve": f"salt-run scenario.approve {self.run_id}",
+                "abort": f"salt-run scenario.abort {self.run_id} reason='...'",
+            }
+        )
+        decision = self.approvals.wait(self.run_id, b_index, list(hosts), gate.within, self._stopping)
+        self.emit(
+            {
+                "event": "approval_finished",
+                "run_id": self.run_id,
+                "batch": b_index,
+                "approved": decision.approved,
+                "user": decision.user,
+                "reason": decision.reason,
+            }
+        )
+        verdict = {"ok": decision.approved, "reason": decision.reason, "ret": {"user": decision.user}}
+        return [], {h: dict(verdict) for h in hosts}
+
+    def _execute(self, pstep, b_index, hosts):
+        if pstep.gate is not None:
+            return self._approve(pstep.gate, b_index, hosts)
+        if pstep.call.rollback_of:
+            return self._roll_back(pstep.call, hosts)
+        return self._run_call(pstep.call, hosts)
+
+    def _track(self, call, results):
+        if call is None:
+            return
+        for host, res in results.items():
+            if not res["ok"]:
+                continue
+            if call.lb_effect == "block":
+                self.blocked.add(host)
+            elif call.lb_effect == "unblock":
+                self.blocked.discard(host)
+            ret = res.get("ret")
+            if call.records_version and isinstance(ret, dict) and ret.get("changed"):
+                # The first update of the run says what to go back to.
+                self.replaced.setdefault(host, {}).setdefault(call.records_version, ret.get("old"))
+
+    # -- events -----------------------------------------------------------------------------------
     def _step_event(
-        self, b_index, s_index, p_index, pstep, status, hosts, results=None, jids=(), duration=0.0
+        self, b_index, s_index, p_index, pstep, status, hosts, results=None, jids=(), duration=0.0, phase="deploy"
     ) -> StepFinished:
         results = results or {}
         return {
             "event": "step_finished",
             "run_id": self.run_id,
+            "phase": phase,
             "batch": b_index,
             "scenario": s_index,
-            "scenario_name": self.plan.scenarios[s_index].scenario.name,
+            "scenario_name": self.plan.all_scenarios[s_index].scenario.name,
             "step": p_index,
             "keyword": pstep.step.keyword,
             "text": pstep.step.text,
@@ -91,9 +205,114 @@ class Executor:
             "call": pstep.call.as_dict() if pstep.call else None,
         }
 
-    def run(self, pinned) -> int:
-        batches = compute_batches(pinned, self.plan.batch)
-        started = self.clock()
+    def _stopping(self):
+        if self.interrupted is None:
+            self.interrupted = self.stop()
+        return self.interrupted is not None
+
+    # -- the deploy ---------------------------------------------------------------------------------
+    def _leave(self, host, pstep, reason, b_index):
+        self.left[host] = {
+            "step": f"{pstep.step.keyword} {pstep.step.text}",
+            "location": pstep.step.location,
+            "reason": reason,
+            "batch": b_index,
+        }
+
+    def _run_step(self, b_index, s_index, p_index, pstep, hosts, active):
+        """Run one step of a batch on its active hosts; failing hosts leave `active`."""
+        t0 = self.clock()
+        jids, results = self._execute(pstep, b_index, list(active))
+        self._track(pstep.call, results)
+        failed = [h for h in active if not results[h]["ok"]]
+        for host in failed:
+            self._leave(host, pstep, results[host]["reason"], b_index)
+            active.remove(host)
+        status = "failed" if failed else "passed"
+        self.emit(self._step_event(b_index, s_index, p_index, pstep, status, hosts, results, jids, self.clock() - t0))
+        if not failed:
+            return
+        if len(self.left) > self.allowed:
+            self.halted = (
+                f"{len(self.left)} host(s) failed, more than the failure budget of {self.allowed}"
+                if self.allowed
+                else f"{pstep.step.keyword} {pstep.step.text} failed at {pstep.step.location}"
+            )
+        elif not active:
+            self.halted = f"every host of batch {b_index + 1} failed"
+
+    def _run_batch(self, b_index, hosts, first):
+        active = list(hosts)
+        for s_index, pscenario in enumerate(self.plan.scenarios):
+            for p_index, pstep in enumerate(pscenario.steps):
+                if pstep.context_only:
+                    # Given steps shaped the whole run: report them once, not per batch.
+                    if first:
+                        self.emit(self._step_event(b_index, s_index, p_index, pstep, "passed", hosts))
+                elif self.halted or self._stopping():
+                    self.emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
+                else:
+                    self._run_step(b_index, s_index, p_index, pstep, hosts, active)
+        return active
+
+    def _pause(self, seconds):
+        deadline = self.clock() + seconds
+        while self.clock() < deadline and not self._stopping():
+            self.sleep(min(PAUSE_SLICE, deadline - self.clock()))
+
+    # -- the rollback -----------------------------------------------------------------------------
+    def _answering(self, hosts):
+        _jid, replies = self.transport.call(hosts, "test.ping", [], {})
+        return [h for h in hosts if (replies.get(h) or {}).get("ret") is True]
+
+    def _rollback(self, in_progress):
+        targets = sorted(set(in_progress) | set(self.left))
+        offset = len(self.plan.scenarios)
+        if not self.plan.rollback or not targets or self.interrupted:
+            return None
+        alive = self._answering(targets)
+        self.emit(
+            {
+                "event": "rollback_started",
+                "run_id": self.run_id,
+                "hosts": alive,
+                "unreachable": sorted(set(targets) - set(alive)),
+            }
+        )
+        active = list(alive)
+        dropped = {}
+        for r_index, pscenario in enumerate(self.plan.rollback):
+            s_index = offset + r_index
+            for p_index, pstep in enumerate(pscenario.steps):
+                if pstep.context_only:
+                    self.emit(self._step_event(-1, s_index, p_index, pstep, "passed", alive, phase="rollback"))
+                    continue
+                if not active:
+                    self.emit(self._step_event(-1, s_index, p_index, pstep, "skipped", alive, phase="rollback"))
+                    continue
+                t0 = self.clock()
+                jids, results = self._execute(pstep, -1, list(active))
+                self._track(pstep.call, results)
+                failed = [h for h in active if not results[h]["ok"]]
+                for host in failed:
+                    # Dropped and left as it is: a host whose rollback failed is never unblocked.
+                    dropped[host] = {"step": f"{pstep.step.keyword} {pstep.step.text}", "reason": results[host]["reason"]}
+                    active.remove(host)
+                status = "failed" if failed else "passed"
+                self.emit(
+                    self._step_event(
+                        -1, s_index, p_index, pstep, status, alive, results, jids, self.clock() - t0, phase="rollback"
+                    )
+                )
+        return {"hosts": alive, "rolled_back": active, "failed": dropped, "unreachable": sorted(set(targets) - set(alive))}
+
+    # -- the run --------------------------------------------------------------------------------------
+    def run(self, pinned, batches=None, done=None) -> int:
+        """Run on the pinned hosts; `batches` and `done` ({index: why}) resume an earlier run."""
+        self.batches = batches or compute_batches(pinned, self.plan.batch)
+        done = done or {}
+        self.allowed = allowed_failures(self.plan.budget, len(pinned))
+        self.started = self.clock()
         self.emit(
             {
                 "event": "run_started",
@@ -106,43 +325,63 @@ class Executor:
                 "feature_description": self.plan.feature.description,
                 "feature_tags": list(self.plan.feature.tags),
                 "pinned": sorted(pinned),
-                "batches": batches,
-                "scenarios": [s.scenario.name for s in self.plan.scenarios],
+                "batches": self.batches,
+                "scenarios": [s.scenario.name for s in self.plan.all_scenarios],
+                "allowed_failures": self.allowed,
             }
         )
-        failed_at = None
-        for b_index, hosts in enumerate(batches):
-            if failed_at is not None:
-                self.emit({"event": "batch_skipped", "run_id": self.run_id, "batch": b_index, "hosts": hosts})
+        in_progress, first = [], True
+        for b_index, hosts in enumerate(self.batches):
+            if b_index in done:
+                self.emit(self._batch_skipped(b_index, hosts, done[b_index]))
                 continue
-            for s_index, pscenario in enumerate(self.plan.scenarios):
-                for p_index, pstep in enumerate(pscenario.steps):
-                    if failed_at is not None:
-                        self.emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
-                    elif pstep.context_only:
-                        # Given steps shaped the whole run: report them once, not per batch.
-                        if b_index == 0:
-                            self.emit(self._step_event(b_index, s_index, p_index, pstep, "passed", hosts))
-                    else:
-                        t0 = self.clock()
-                        jids, results = self._run_call(pstep.call, hosts)
-                        self._track_lb(pstep.call, results)
-                        status = "passed" if all(r["ok"] for r in results.values()) else "failed"
-                        self.emit(
-                            self._step_event(
-                                b_index, s_index, p_index, pstep, status, hosts, results, jids, self.clock() - t0
-                            )
-                        )
-                        if status == "failed":
-                            failed_at = (b_index, s_index, p_index)
-        retcode = 1 if failed_at is not None else 0
+            if self.halted or self._stopping():
+                self.emit(self._batch_skipped(b_index, hosts, "interrupted" if self.interrupted else "halted"))
+                continue
+            if not first and self.plan.pause:
+                self._pause(self.plan.pause)
+                if self._stopping():
+                    self.emit(self._batch_skipped(b_index, hosts, "interrupted"))
+                    continue
+            self.emit(self._batch_started(b_index, hosts))
+            in_progress = hosts
+            self._run_batch(b_index, hosts, first)
+            first = False
+        rollback = self._rollback(in_progress if self.halted else [])
+        if self.interrupted:
+            retcode = EXIT_INTERRUPTED
+        elif self.halted:
+            retcode = EXIT_FAILED
+        elif self.left:
+            retcode = EXIT_BUDGET
+        else:
+            retcode = EXIT_PASSED
         self.emit(
             {
                 "event": "run_finished",
                 "run_id": self.run_id,
                 "retcode": retcode,
                 "still_blocked": sorted(self.blocked),
-                "duration": round(self.clock() - started, 3),
+                "duration": round(self.clock() - self.started, 3),
+                "interrupted": self.interrupted,
+                "halted": self.halted,
+                "left": dict(sorted(self.left.items())),
+                "allowed_failures": self.allowed,
+                "rollback": rollback,
+                "replaced": {h: dict(v) for h, v in sorted(self.replaced.items())},
             }
         )
         return retcode
+
+    def _batch_skipped(self, b_index, hosts, why):
+        return {"event": "batch_skipped", "run_id": self.run_id, "batch": b_index, "hosts": hosts, "reason": why}
+
+    def _batch_started(self, b_index, hosts):
+        return {
+            "event": "batch_started",
+            "run_id": self.run_id,
+            "batch": b_index,
+            "count": len(self.batches),
+            "hosts": list(hosts),
+            "elapsed": round(self.clock() - self.started, 3),
+        }

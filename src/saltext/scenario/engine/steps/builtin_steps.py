@@ -5,7 +5,7 @@ Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's f
 """
 
 from ..errors import InvalidScenario
-from .calls import SaltCall, expect_dict, expect_key, expect_ok, expect_value
+from .calls import ApprovalGate, SaltCall, expect_dict, expect_key, expect_ok, expect_value
 from .registry import StepDef
 
 # The minion functions behind the steps, in one place should a module rename one.
@@ -17,6 +17,9 @@ PKG_VERIFY = "pkgcheck.verify"
 NRPE_RUN = "nrpe.run"
 SERVICE_RESTART = "service.restart"
 SERVICE_STATUS = "service.status"
+
+
+DEFAULT_APPROVAL_MINUTES = 60
 
 
 def _lb_address(ctx, step, ip=None):
@@ -75,11 +78,27 @@ def _expect_min(ctx, step, n):
 
 
 def _batch_n(ctx, step, n):
-    ctx.batch = ("n", n)
+    ctx.batch = (("n", n),)
 
 
 def _batch_percent(ctx, step, percent):
-    ctx.batch = ("percent", percent)
+    ctx.batch = (("percent", percent),)
+
+
+def _batch_schedule(ctx, step, schedule):
+    ctx.batch = schedule
+
+
+def _pause(ctx, step, n):
+    ctx.pause = n
+
+
+def _budget_n(ctx, step, n):
+    ctx.budget = ("n", n)
+
+
+def _budget_percent(ctx, step, percent):
+    ctx.budget = ("percent", percent)
 
 
 def _block(ctx, step):
@@ -106,7 +125,22 @@ def _update(ctx, step, package, version=None):
     if version and version[0] in "<>=":
         raise InvalidScenario(f"version {version!r}: an update needs an exact version, not a comparison", step.location)
     kwargs = {"version": version} if version else {}
-    return SaltCall(PKG_UPDATE, [package], kwargs, check=expect_dict())
+    return SaltCall(PKG_UPDATE, [package], kwargs, check=expect_dict(), records_version=package)
+
+
+def _roll_back(ctx, step, package):
+    # The version differs per host: the executor fills it in from what the update replaced.
+    return SaltCall(
+        PKG_UPDATE,
+        [package],
+        # pkgcheck.update fails (retcode 1) unless the host ends at exactly that version.
+        check=expect_dict(),
+        rollback_of=package,
+    )
+
+
+def _approval(ctx, step, n=None):
+    return ApprovalGate(within=(n or DEFAULT_APPROVAL_MINUTES) * 60)
 
 
 def _verify_pkg(ctx, step, package, version):
@@ -144,12 +178,17 @@ GIVEN = [
     ("I expect at least {n} host[s]", _expect_min),
     ("I update {n} host[s] at a time", _batch_n),
     ("I update {percent}% of the hosts at a time", _batch_percent),
+    ("I update hosts in batches of {schedule}", _batch_schedule),
+    ("I pause {n} second[s] between batches", _pause),
+    ("up to {n} host[s] may fail", _budget_n),
+    ("up to {percent}% of the hosts may fail", _budget_percent),
 ]
 WHEN = [
     ("I block the load balancer", _block),
     ("I unblock the load balancer", _unblock),
     ("I update the package {package}[ to version {version}]", _update),
     ("I restart the service {service}", _restart),
+    ("I roll back the package {package}", _roll_back),
 ]
 THEN = [
     ("traffic from the load balancer should be blocked", _verify_lb(True)),
@@ -157,6 +196,8 @@ THEN = [
     ("the package version for {package} should be {version}", _verify_pkg),
     ("the service {service} should be running", _running),
     ("the NRPE check {check} should pass[ within {n} seconds]", _nrpe),
+    ("I wait for approval[ within {n} minutes]", _approval),
+    ("I wait for approval within {n} minute", _approval),
 ]
 
 

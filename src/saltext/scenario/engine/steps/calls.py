@@ -16,6 +16,10 @@ class SaltCall:
     check: object = None  # callable(ret) -> reason (str) when the assertion fails, else None
     within: int = None  # retry failing hosts until this many seconds have passed
     lb_effect: str = None  # "block" / "unblock": tracked to report still-blocked hosts
+    # pkgcheck.update: remember, per host, the version this run replaced (for a rollback step)
+    records_version: str = None
+    # a rollback step: each host gets back the version of this package that the run replaced
+    rollback_of: str = None
 
     def describe(self):
         parts = [repr(a) if not isinstance(a, str) else a for a in self.args]
@@ -28,11 +32,24 @@ class SaltCall:
             data["within"] = self.within
         if self.lb_effect:
             data["lb_effect"] = self.lb_effect
+        if self.rollback_of:
+            data["rollback_of"] = self.rollback_of
         return data
 
     def judge(self, ret):
         """None when the returned data satisfies the step, else why not."""
         return self.check(ret) if self.check else None
+
+
+@dataclass
+class ApprovalGate:
+    """``Then I wait for approval``: the run waits for ``scenario.approve`` or ``scenario.abort``."""
+
+    within: int  # seconds
+    is_gate = True
+
+    def as_dict(self):
+        return {"approval": True, "within": self.within}
 
 
 def expect_ok(detail=None):

@@ -84,6 +84,16 @@ def _compound(value):
     return value
 
 
+def _schedule(value):
+    from ..errors import InvalidScenario
+    from ..running.batches import parse_schedule
+
+    try:
+        return parse_schedule(value.strip())
+    except InvalidScenario as exc:
+        raise ValueError(str(exc).removeprefix("batch=").split(": ", 1)[-1]) from None
+
+
 _grain = _pattern(_GRAIN_RE, "grain match", like="roles:dev_server")
 
 TYPES = {
@@ -105,6 +115,7 @@ TYPES = {
         ParamType("n", _INT, _int_at_least_1, "count"),
         ParamType("int", _INT, _int_at_least_1, "count"),
         ParamType("percent", _INT, _percent, "percentage"),
+        ParamType("schedule", r"[0-9%, ]+?", _schedule, "batch schedule like 1, 10%, 50%"),
     ]
 }
 
