@@ -9,7 +9,8 @@ import json
 import os
 
 import pytest
-from scenario_cli import parse
+
+from tests.support.scenario_cli import parse
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

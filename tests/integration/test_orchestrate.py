@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from scenario_cli import WEB, probes, reset, scenario, versions
+
+from tests.support.scenario_cli import WEB, probes, reset, scenario, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

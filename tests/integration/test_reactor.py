@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from master_bus import Bus
-from scenario_cli import parse
+
+from tests.support.master_bus import Bus
+from tests.support.scenario_cli import parse
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from master_bus import Bus
-from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
-from scenario_cli import FILES, WEB, probes, reset, scenario
+
+from tests.support.master_bus import Bus
+from tests.support.report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
+from tests.support.scenario_cli import FILES, WEB, probes, reset, scenario
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

@@ -8,7 +8,8 @@ import os
 
 import pytest
 import yaml
-from scenario_cli import FILES, WEB, probes, reset, scenario, statuses, step, versions
+
+from tests.support.scenario_cli import FILES, WEB, probes, reset, scenario, statuses, step, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

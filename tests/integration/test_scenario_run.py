@@ -11,7 +11,8 @@ import os
 import time
 
 import pytest
-from scenario_cli import (
+
+from tests.support.scenario_cli import (
     FILES,
     LB,
     WEB,

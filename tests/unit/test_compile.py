@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engine_fakes import FakeFleet, FakeHost, default_fleet
-from fake_dunders import load
 
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.compile import compile_sls
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 
 REPO = Path(__file__).resolve().parents[2]
 UPDATE = "features/update_website.feature"

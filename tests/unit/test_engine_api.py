@@ -4,11 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_fakes import FakeFleet, FakeHost, copy_site, default_fleet
 
 from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
+from tests.support.fake_fleet import FakeFleet, FakeHost, copy_site, default_fleet
 
 DATA = Path(__file__).parent / "data"
 

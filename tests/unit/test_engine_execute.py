@@ -1,7 +1,6 @@
 """Execution verdicts against a fake fleet: no response, retcodes, halting, rolling batches."""
 
 import pytest
-from engine_fakes import FakeFleet, FakeHost, default_fleet
 
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.records.report import ProgressReporter, ResultCollector
@@ -9,6 +8,7 @@ from saltext.scenario.engine.running.execute import Executor
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 
 BACKGROUND = [
     "Given the load balancer has ip address 198.51.100.10",

@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_fakes import FakeFleet, FakeHost, default_fleet
-from fake_dunders import load
 
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import journal, recorded_run
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,10 @@ import json
 
 import pytest
 import salt.utils.path
-from fake_dunders import load
-from lbgate_fakes import FailingCommand, FakeIptables, FakeNft
 from salt.exceptions import CommandExecutionError
+
+from tests.support.fake_dunders import load
+from tests.support.fake_firewalls import FailingCommand, FakeIptables, FakeNft
 
 IPT = ["iptables", "-w", "5"]
 IP6T = ["ip6tables", "-w", "5"]

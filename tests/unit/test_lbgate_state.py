@@ -3,8 +3,9 @@ _states/lbgate.py over a fake lbgate execution module.
 """
 
 import pytest
-from fake_dunders import Recorder, load
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from tests.support.fake_dunders import Recorder, load
 
 
 class FakeGate:

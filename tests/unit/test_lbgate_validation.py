@@ -4,9 +4,10 @@ lbgate refuses bad addresses and bad settings before any command runs.
 
 import pytest
 import salt.utils.path
-from fake_dunders import load
-from lbgate_fakes import FakeIptables
 from salt.exceptions import SaltInvocationError
+
+from tests.support.fake_dunders import load
+from tests.support.fake_firewalls import FakeIptables
 
 BAD_ADDRESSES = [
     "0.0.0.0/0",

@@ -3,8 +3,9 @@
 import os
 
 import pytest
-from fake_dunders import load
 from salt.exceptions import CommandExecutionError
+
+from tests.support.fake_dunders import load
 
 nrpe = load("_modules/nrpe.py")
 

@@ -5,8 +5,9 @@ import ast
 import sys
 
 import pytest
-from fake_dunders import REPO, Recorder, load
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from tests.support.fake_dunders import REPO, Recorder, load
 
 CONFIG = """\
 command_timeout=42

@@ -1,7 +1,8 @@
 """Unit tests of the Nagios plugin output and perfdata parser in _modules/nrpe.py."""
 
 import pytest
-from fake_dunders import load
+
+from tests.support.fake_dunders import load
 
 nrpe = load("_modules/nrpe.py")
 

@@ -4,9 +4,10 @@ import ast
 import sys
 
 import pytest
-from fake_dunders import REPO, Recorder, load
-from fake_pkg import FakePkg, fake_cmp
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from tests.support.fake_dunders import REPO, Recorder, load
+from tests.support.fake_pkg import FakePkg, fake_cmp
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Unit tests of _states/pkgcheck.py over the real execution module and a fake pkg provider."""
 
 import pytest
-from fake_dunders import load
-from fake_pkg import FakePkg
+
+from tests.support.fake_dunders import load
+from tests.support.fake_pkg import FakePkg
 
 
 @pytest.fixture

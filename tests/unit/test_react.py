@@ -3,9 +3,9 @@
 import logging
 
 import pytest
-from fake_dunders import load
 
 from saltext.scenario.engine.running import react as react_mod
+from tests.support.fake_dunders import load
 
 OPTS = {"scenario_reactor_allow": ["update_website"], "scenario_reactor_senders": ["web*"]}
 

@@ -5,13 +5,14 @@ import os
 from pathlib import Path
 
 import pytest
-from engine_fakes import FakeFleet, FakeHost, copy_site
-from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
 
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import recorded_run
 from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import FakeFleet, FakeHost, copy_site
+from tests.support.report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
 
 
 @pytest.fixture
@@ -127,8 +128,6 @@ def test_report_stem_is_filename_safe():
 
 
 def test_outputter_lists_the_report_paths(site, opts, tmp_path):
-    from fake_dunders import load
-
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
     ret, _cucumber, _junit = _run(site, opts, fleet, tmp_path / "r")
     text = load("_output/scenario.py", opts={"color": False}).output(ret)

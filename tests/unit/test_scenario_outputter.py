@@ -4,11 +4,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_fakes import FakeFleet, FakeHost
-from fake_dunders import load
 
 from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import FakeFleet, FakeHost
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,10 +4,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from engine_fakes import default_fleet
-from fake_dunders import load
 
 from saltext.scenario.engine.parsing.source import DirSource
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import default_fleet
 
 REPO = Path(__file__).resolve().parents[2]
 

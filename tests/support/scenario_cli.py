@@ -4,9 +4,11 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 
-FILES = Path(__file__).parent / "scenario_files"
+from tests.support.paths import TESTS
+
+# The integration tests' own features; sandboxes get it as an extra file root.
+FILES = TESTS / "integration" / "scenario_files"
 WEB = ["web1", "web2", "web3"]
 LB = "198.51.100.10"
 

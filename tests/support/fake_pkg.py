@@ -1,8 +1,9 @@
 """A fake pkg provider for pkgcheck unit tests: installed packages, a repository,
 and a version_cmp over a fixed ordering."""
 
-from fake_dunders import Recorder
 from salt.exceptions import CommandExecutionError
+
+from tests.support.fake_dunders import Recorder
 
 # Debian ordering of the versions these tests use, lowest first. A version not
 # in the list can not be compared (the fake version_cmp returns None, like

@@ -3,9 +3,9 @@ fake __salt__/__opts__/__context__ dicts, for unit tests (no Salt loader)."""
 
 import importlib.util
 import itertools
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
+
 _serial = itertools.count()
 
 

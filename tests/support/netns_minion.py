@@ -1,9 +1,10 @@
 """
 Serve Salt loader calls from inside a network namespace.
 
-Run as ``ip netns exec NS python _in_netns.py ROOT_DIR CONFIG_JSON``. It builds the
-loaders of _salt_loaders.make_loaders, answers ``{"ready": true}``, then reads one
-JSON request per line on stdin and writes one JSON reply per line:
+Run as ``ip netns exec NS python -m tests.support.netns_minion ROOT_DIR CONFIG_JSON``
+(with the repository on PYTHONPATH, see ``child_env``). It builds the loaders of
+salt_loaders.make_loaders, answers ``{"ready": true}``, then reads one JSON request
+per line on stdin and writes one JSON reply per line:
 
     {"module": "lbgate.block", "args": [...], "kwargs": {...}}
         -> {"return": ..., "retcode": <__context__["retcode"] or null>}
@@ -22,7 +23,20 @@ import subprocess
 import sys
 
 import salt.exceptions
-from _salt_loaders import make_loaders
+
+from tests.support.paths import REPO
+from tests.support.salt_loaders import make_loaders
+
+# What a child process runs: python -m MODULE.
+MODULE = "tests.support.netns_minion"
+
+
+def child_env(extra=None):
+    """os.environ plus ``extra``, with the repository first on PYTHONPATH so that a child
+    ``python -m tests.support.<module>`` imports this package wherever its cwd is."""
+    env = {**os.environ, **(extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
 
 
 def _answer(loaders, request):
@@ -36,12 +50,13 @@ def _answer(loaders, request):
     return {"return": {k: result.full_return[k] for k in ("result", "changes", "comment")}}
 
 
-def main():
+def serve(root_dir, config):
+    """The child side: loaders of a minion rooted in ``root_dir``, answering on stdin/stdout."""
     # Replies go through a private copy of stdout; anything else the loaders print
     # lands on stderr instead of corrupting the protocol.
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    loaders = make_loaders(sys.argv[1], json.loads(sys.argv[2]))
+    loaders = make_loaders(root_dir, config)
     replies.write(json.dumps({"ready": True}) + "\n")
     replies.flush()
     for line in sys.stdin:
@@ -66,7 +81,7 @@ class NetnsMinion:
     TIMEOUT = 60
 
     def __init__(self, netns, root_dir, config=None, env=None):
-        argv = ["ip", "netns", "exec", netns, sys.executable, os.path.abspath(__file__)]
+        argv = ["ip", "netns", "exec", netns, sys.executable, "-m", MODULE]
         argv += [str(root_dir), json.dumps(config or {})]
         # Own session: the process is ours alone to stop, by pid.
         self.proc = subprocess.Popen(
@@ -75,7 +90,7 @@ class NetnsMinion:
             stdout=subprocess.PIPE,
             text=True,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env=child_env(env),
         )
         self._read()
 
@@ -118,6 +133,10 @@ class NetnsMinion:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def main():
+    serve(sys.argv[1], json.loads(sys.argv[2]))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ own (``unshare --mount --propagation private``). There, before anything else:
   /etc/apt/sources.list names only ``deb [trusted=yes] file:<repo> ./``;
 - ``apt-get update`` reads that repository.
 
-Then the child serves Salt loader calls with the protocol of _in_netns.py
+Then the child serves Salt loader calls with the protocol of netns_minion.py
 (``.call``, ``.call_full``, ``.state``, ``.run`` for a plain command). The
 namespace, and every mount in it, ends with the child: ``close()`` or a crash
 leaves nothing behind.
@@ -20,7 +20,7 @@ leaves nothing behind.
 Also: ``build_deb`` and ``build_repo`` make a local apt repository of tiny
 packages with dpkg-deb and dpkg-scanpackages.
 
-Run as ``unshare ... python privroot.py SPEC_JSON`` by PrivRoot only.
+Run as ``unshare ... python -m tests.support.private_package_root SPEC_JSON`` by PrivRoot only.
 """
 
 import json
@@ -30,7 +30,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _in_netns import NetnsMinion
+from tests.support.netns_minion import NetnsMinion, child_env, serve
+
+MODULE = "tests.support.private_package_root"
 
 # Directories whose content must stay visible but whose writes must stay private.
 OVERLAID = ["/var/lib/dpkg", "/var/lib/apt", "/var/log", "/var/cache/debconf", "/opt"]
@@ -116,10 +118,10 @@ class PrivRoot(NetnsMinion):
             "outer_mount_ns": os.readlink("/proc/self/ns/mnt"),
         }
         argv = ["unshare", "--mount", "--propagation", "private", "--"]
-        argv += [sys.executable, os.path.abspath(__file__), json.dumps(spec)]
+        argv += [sys.executable, "-m", MODULE, json.dumps(spec)]
         # Own session: the child is ours alone to stop, by pid.
         self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True, env=child_env()
         )
         self._read()
 
@@ -168,10 +170,7 @@ def _make_private(spec):
 def main():
     spec = json.loads(sys.argv[1])
     _make_private(spec)
-    import _in_netns
-
-    sys.argv = [sys.argv[0], spec["minion_root"], json.dumps(spec["config"])]
-    _in_netns.main()
+    serve(spec["minion_root"], spec["config"])
 
 
 if __name__ == "__main__":

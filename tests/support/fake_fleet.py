@@ -7,7 +7,8 @@ state per host, dead hosts that never answer, per-host failures on demand.
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
+
 SHIPPED = ("update_website.feature", "rolling_update.feature", "steps/files.yaml")
 
 

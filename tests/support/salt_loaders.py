@@ -1,8 +1,8 @@
 """
 Minimal minion opts and Salt loaders that load this repository's _modules/_states.
 
-Shared by conftest.py (in-process loaders) and _in_netns.py (loaders inside a
-network namespace), so both see exactly the same minion.
+Shared by tests/functional/conftest.py (in-process loaders) and netns_minion.py (loaders
+inside a network namespace), so both see exactly the same minion.
 """
 
 import pathlib
@@ -11,7 +11,7 @@ import salt.config
 import salt.utils.yaml
 from saltfactories.utils.functional import Loaders
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 
 def minion_opts(root_dir, config=None):

@@ -1,0 +1,6 @@
+"""Where things are: the repository root, found once here instead of by counting parents in every test."""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TESTS = REPO / "tests"
