@@ -1,7 +1,5 @@
 """Site step libraries: YAML data only, an allow-list of functions, typed placeholders."""
 
-from pathlib import Path
-
 import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
@@ -10,8 +8,8 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.library import DEFAULT_ALLOWED, load_libraries, load_library
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 FILES_YAML = """
 - step: "the file {path} should exist"
   kind: then

@@ -6,8 +6,8 @@ import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.parse import IMPLICIT_BACKGROUND_WARNING, parse_feature, select
+from tests.support.paths import UNIT_DATA as DATA
 
-DATA = Path(__file__).parent / "data"
 SEED_FILE = Path("/work/shared/seed/test-driven-deployment.txt")
 
 

@@ -1,9 +1,8 @@
-"""Where a sandbox keeps its state, and what it refuses before touching anything."""
+"""The Sandbox object (sandbox/cluster.py): where it keeps its state, and what it refuses before touching anything."""
 
 import pytest
 
 from saltext.scenario.sandbox import Sandbox, SandboxError
-from saltext.scenario.sandbox.netns import ns_name, tag_of
 
 
 def test_state_dir_default_and_env_override(monkeypatch, tmp_path):
@@ -19,14 +18,6 @@ def test_state_dir_default_and_env_override(monkeypatch, tmp_path):
 def test_bad_sandbox_names(name):
     with pytest.raises(SandboxError, match="sandbox name"):
         Sandbox(name)
-
-
-def test_namespace_names_are_short_and_tagged():
-    assert tag_of("default") != tag_of("t1234")
-    for kind in ("sw", "lb", "ma", "h0", "h242"):
-        name = ns_name(tag_of("default"), kind)
-        assert name.startswith("sb" + tag_of("default") + "-")
-        assert len(name) <= 15
 
 
 def test_unix_socket_paths_are_checked_before_anything_is_created(tmp_path):

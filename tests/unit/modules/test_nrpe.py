@@ -1,5 +1,4 @@
-"""Unit tests of the Salt-facing functions of _modules/nrpe.py and _states/nrpe.py,
-with a fake cmd.run_all and config.get."""
+"""Unit tests of the Salt-facing functions of _modules/nrpe.py, with a fake cmd.run_all and config.get."""
 
 import ast
 import sys
@@ -7,45 +6,19 @@ import sys
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from tests.support.fake_dunders import REPO, Recorder, load
-
-CONFIG = """\
-command_timeout=42
-command[check_ok]=/usr/lib/nagios/plugins/check_dummy 0 'all fine'
-command[check_warn]=/usr/lib/nagios/plugins/check_dummy 1 warm
-command[check_crit]=/usr/lib/nagios/plugins/check_dummy 2 hot
-command[check.dotted-name_1]=/bin/echo OK
-"""
-
-
-def dummy_run_all(argv, **kwargs):
-    """Behaves like check_dummy for argv [check_dummy, CODE, TEXT...]."""
-    if argv[0].endswith("check_dummy"):
-        code = int(argv[1])
-        state = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
-        return {"retcode": code, "stdout": f"{state}: {' '.join(argv[2:])}", "stderr": "", "pid": 1}
-    return {"retcode": 0, "stdout": "OK | t=1s", "stderr": "", "pid": 1}
+from tests.support.fake_dunders import Recorder, load
+from tests.support.fake_nrpe import dummy_run_all, make, write_config
+from tests.support.paths import REPO
 
 
 @pytest.fixture
 def cfg(tmp_path):
-    path = tmp_path / "nrpe.cfg"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+    return write_config(tmp_path)
 
 
 @pytest.fixture
 def run_all():
     return Recorder(dummy_run_all)
-
-
-def make(cfg, run_all, extra=None):
-    config = {"nrpe.config": str(cfg), **(extra or {})}
-    salt = {
-        "config.get": lambda key, default=None: config.get(key, default),
-        "cmd.run_all": run_all,
-    }
-    return load("_modules/nrpe.py", salt=salt)
 
 
 def test_virtual():
@@ -257,35 +230,6 @@ def test_query_bad_port_or_timeout(cfg, run_all, port, timeout):
     with pytest.raises(SaltInvocationError):
         make(cfg, run_all).query("check_load", "198.51.100.20", port=port, timeout=timeout)
     assert run_all.calls == []
-
-
-# ------------------------------------------------------------------ state
-
-
-def state(cfg, run_all, test=False):
-    execmod = make(cfg, run_all)
-    return load("_states/nrpe.py", salt={"nrpe.run": execmod.run}, opts={"test": test})
-
-
-@pytest.mark.parametrize("test", [False, True])
-def test_passing_state_runs_even_under_test(cfg, run_all, test):
-    ret = state(cfg, run_all, test).passing("check_ok")
-    assert ret == {"name": "check_ok", "result": True, "changes": {}, "comment": "check_ok: OK - OK: all fine"}
-    bad = state(cfg, run_all, test).passing("check_crit")
-    assert bad["result"] is False and "CRITICAL" in bad["comment"] and bad["changes"] == {}
-    assert len(run_all.calls) == 2
-
-
-def test_passing_state_warning_policy(cfg, run_all):
-    assert state(cfg, run_all).passing("check_warn")["result"] is False
-    assert state(cfg, run_all).passing("check_warn", allow_warning=True)["result"] is True
-
-
-def test_passing_state_unknown_command_is_result_false(cfg, run_all):
-    ret = state(cfg, run_all).passing("../etc/passwd")
-    assert ret["result"] is False and "invalid NRPE command name" in ret["comment"]
-    ret = state(cfg, run_all).passing("check_nope")
-    assert ret["result"] is False and "unknown NRPE command" in ret["comment"]
 
 
 def test_self_contained_stdlib_and_salt_only():

@@ -1,7 +1,5 @@
 """Built-in steps: Given steps shape the context, When/Then steps become Salt calls."""
 
-from pathlib import Path
-
 import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
@@ -9,8 +7,7 @@ from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
-
-DATA = Path(__file__).parent / "data"
+from tests.support.paths import UNIT_DATA as DATA
 
 
 def _plan(body, opts=None, **kw):

@@ -1,7 +1,6 @@
 """The scenario outputter renders runs, plans, errors and progress events as text."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,7 @@ from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 
 @pytest.fixture

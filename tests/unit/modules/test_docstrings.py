@@ -2,11 +2,12 @@
 its docstring. Read with ast, so no module is imported (nor its dependencies)."""
 
 import ast
-from pathlib import Path
 
 import pytest
 
-MODULES = sorted((Path(__file__).resolve().parents[2] / "_modules").glob("*.py"))
+from tests.support.paths import REPO
+
+MODULES = sorted((REPO / "_modules").glob("*.py"))
 
 
 def public_functions(path):

@@ -12,8 +12,7 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import journal, recorded_run
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 
 def _rec(run_id, name="update_website", retcode=0):

@@ -1,7 +1,6 @@
 """scenario.compile: the orchestrate SLS for a scenario, checked as data (parsed back as YAML)."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -10,8 +9,8 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.compile import compile_sls
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 UPDATE = "features/update_website.feature"
 
 

@@ -1,15 +1,13 @@
 """The runner is thin: it passes arguments to the engine and sets retcode in __context__ and the return."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from saltext.scenario.engine.parsing.source import DirSource
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import default_fleet
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The engine's entry points end to end with a feature directory and a fake fleet."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -9,8 +8,7 @@ from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
 from tests.support.fake_fleet import FakeFleet, FakeHost, copy_site, default_fleet
-
-DATA = Path(__file__).parent / "data"
+from tests.support.paths import UNIT_DATA as DATA
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ import sys
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-from tests.support.fake_dunders import REPO, Recorder, load
+from tests.support.fake_dunders import Recorder, load
 from tests.support.fake_pkg import FakePkg, fake_cmp
+from tests.support.paths import REPO
 
 
 @pytest.fixture
