@@ -4,23 +4,6 @@ Hosts simulate lbgate, pkgcheck, nrpe and file just enough for the engine's verd
 state per host, dead hosts that never answer, per-host failures on demand.
 """
 
-import shutil
-from pathlib import Path
-
-from tests.support.paths import REPO
-
-SHIPPED = ("update_website.feature", "rolling_update.feature", "steps/files.yaml")
-
-
-def copy_site(root, extra=()):
-    """A file root at ``root`` holding the shipped features and step library, plus ``extra`` files."""
-    (root / "features" / "steps").mkdir(parents=True)
-    for name in SHIPPED:
-        shutil.copy(REPO / "features" / name, root / "features" / name)
-    for path in extra:
-        shutil.copy(path, root / "features" / Path(path).name)
-    return root
-
 
 class FakeHost:
     def __init__(self, name, version="4.2.5-1", available=("4.2.5-1", "4.2.6-3"), nrpe=None, files=()):

@@ -7,8 +7,9 @@ import pytest
 from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
-from tests.support.fake_fleet import FakeFleet, FakeHost, copy_site, default_fleet
+from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 from tests.support.paths import UNIT_DATA as DATA
+from tests.support.sites import copy_site
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """The scenario outputter renders runs, plans, errors and progress events as text."""
 
-import shutil
-
 import pytest
 
 from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost
-from tests.support.paths import REPO
+from tests.support.sites import copy_site
 
 
 @pytest.fixture
@@ -19,7 +17,7 @@ def out():
 @pytest.fixture
 def run_ret(tmp_path):
     def run(fleet, **kw):
-        shutil.copytree(REPO / "features", tmp_path / "features", dirs_exist_ok=True)
+        copy_site(tmp_path)
         opts = {"cachedir": str(tmp_path / "c")}
         return api.run(opts, "update_website", DirSource(tmp_path), lambda: fleet, **kw)
 

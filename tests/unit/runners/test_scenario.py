@@ -1,13 +1,11 @@
 """The runner is thin: it passes arguments to the engine and sets retcode in __context__ and the return."""
 
-import shutil
-
 import pytest
 
 from saltext.scenario.engine.parsing.source import DirSource
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import default_fleet
-from tests.support.paths import REPO
+from tests.support.sites import copy_site
 
 
 @pytest.fixture
@@ -15,8 +13,7 @@ def runner(tmp_path, monkeypatch):
     mod = load(
         "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
     )
-    site = tmp_path / "site"
-    shutil.copytree(REPO / "features", site / "features")
+    site = copy_site(tmp_path / "site")
     fleet = default_fleet()
     progress = []
 

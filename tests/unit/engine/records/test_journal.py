@@ -12,7 +12,7 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import journal, recorded_run
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
-from tests.support.paths import REPO
+from tests.support.sites import SITE
 
 
 def _rec(run_id, name="update_website", retcode=0):
@@ -87,7 +87,7 @@ def test_journal_path_from_cachedir_or_option(tmp_path):
 @pytest.fixture
 def site(tmp_path):
     (tmp_path / "features").mkdir()
-    shutil.copy(REPO / "features" / "update_website.feature", tmp_path / "features")
+    shutil.copy(SITE / "features" / "update_website.feature", tmp_path / "features")
     return tmp_path
 
 

@@ -11,8 +11,9 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import recorded_run
 from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
 from tests.support.fake_dunders import load
-from tests.support.fake_fleet import FakeFleet, FakeHost, copy_site
+from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
+from tests.support.sites import copy_site
 
 
 @pytest.fixture

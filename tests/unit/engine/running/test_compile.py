@@ -1,7 +1,5 @@
 """scenario.compile: the orchestrate SLS for a scenario, checked as data (parsed back as YAML)."""
 
-import shutil
-
 import pytest
 import yaml
 
@@ -9,15 +7,14 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.compile import compile_sls
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
-from tests.support.paths import REPO
+from tests.support.sites import copy_site
 
 UPDATE = "features/update_website.feature"
 
 
 @pytest.fixture
 def site(tmp_path):
-    shutil.copytree(REPO / "features", tmp_path / "site" / "features")
-    return tmp_path / "site"
+    return copy_site(tmp_path / "site")
 
 
 @pytest.fixture
