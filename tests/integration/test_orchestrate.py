@@ -1,4 +1,4 @@
-"""Acceptance of issue 5, orchestrate: the compiled SLS and orch/deploy.sls give scenario.run's verdict.
+"""Orchestrate: the SLS of scenario.compile and orch/deploy.sls give the verdict scenario.run gives.
 
 Two sandboxes: the session's default one (everything passes) and one where web2's apt source
 lacks 4.2.6-3 (the version check fails on web2) and web3's load check is CRITICAL. The SLS for the second is compiled at test time,

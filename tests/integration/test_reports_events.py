@@ -1,4 +1,4 @@
-"""Issue 5 on a sandbox: the bus events, the report_dir= reports and the journal record of a
+"""Run records on a sandbox: the bus events, the report_dir= reports and the journal record of a
 run all carry the verdict of its return data, for a passing and a failing run.
 
 One sandbox (default spec) for the module. The failing run breaks web2's NRPE load check

@@ -1,4 +1,4 @@
-"""Acceptance of the sandbox (issue 2) on the session's default-spec sandbox: real daemons, real traffic."""
+"""The sandbox itself, on a default-spec sandbox of this module's own: real daemons, real traffic, its CLI."""
 
 import json
 import os

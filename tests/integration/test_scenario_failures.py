@@ -1,4 +1,4 @@
-"""Acceptance of issue 4 for failing runs: a host without the new version, an overloaded host,
+"""scenario.run's verdicts on failing runs: a host without the new version, an overloaded host,
 and a failure in the second rolling batch. One sandbox whose spec differs from the default:
 web2's apt source lacks 4.2.6-3 and web3's NRPE load check is CRITICAL.
 """

@@ -1,4 +1,4 @@
-"""Checks shared by the unit and integration tests of issue 5's reports.
+"""Checks of a run's Cucumber JSON and JUnit XML reports, shared by the unit and integration tests.
 
 `check_cucumber` holds a document to the structure Cucumber JSON consumers (cucumber-reporting,
 Allure, the Jenkins plugin) read: required keys and types at every level, statuses from the
