@@ -56,7 +56,7 @@ def make_sandbox():
     for sandbox in made:
         try:
             sandbox.down()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - take every sandbox down, then report every failure
             errors.append(f"{sandbox.name}: {exc}")
     assert not errors, f"sandbox teardown failed: {errors}"
 

@@ -97,7 +97,7 @@ def _check_reports(ret, report_dir):
     steps = check_cucumber(cucumber)
     assert [s["result"]["status"] for _n, s in steps] == [st["status"] for st in _ret_steps(ret)]
     assert [f"{cucumber[0]['uri']}:{s['line']}" for _n, s in steps] == [st["location"] for st in _ret_steps(ret)]
-    for (_name, step), st in zip(steps, _ret_steps(ret)):
+    for (_name, step), st in zip(steps, _ret_steps(ret), strict=True):
         failed = {h: r["reason"] for h, r in st["hosts"].items() if r["status"] == "failed"}
         for host, reason in failed.items():
             assert f"{host}: {reason}" in step["result"]["error_message"]
@@ -117,7 +117,7 @@ def _check_journal(sb, ret):
     assert (record["run_id"], record["retcode"], record["summary"]) == (ret["run_id"], ret["retcode"], ret["summary"])
     assert record["pinned"] == ret["pinned"] and record["still_blocked"] == ret["still_blocked"]
     assert record["reports"] == ret.get("reports")
-    for rec_step, st in zip(record["steps"], _ret_steps(ret)):
+    for rec_step, st in zip(record["steps"], _ret_steps(ret), strict=True):
         assert (rec_step["location"], rec_step["status"], rec_step["jids"]) == (
             st["location"],
             st["status"],

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 def _spec():
     from saltext.scenario.sandbox import spec as sandbox_spec
 
-    data = copy.deepcopy(yaml.safe_load(open(sandbox_spec.DEFAULT_SPEC, encoding="utf-8")))
+    data = copy.deepcopy(yaml.safe_load(sandbox_spec.DEFAULT_SPEC.read_text(encoding="utf-8")))
     data["hosts"]["web2"]["repo"] = {"mywebapp": ["4.2.5-1"]}
     data["hosts"]["web3"]["nrpe"] = {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 overloaded"}
     return data

@@ -62,7 +62,7 @@ def serve(root_dir, config):
     for line in sys.stdin:
         try:
             reply = _answer(loaders, json.loads(line))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the test, which raises it there
             reply = {"error": {"type": type(exc).__name__, "message": str(exc)}}
         replies.write(json.dumps(reply, default=str) + "\n")
         replies.flush()
@@ -74,8 +74,9 @@ def serve(root_dir, config):
 class NetnsMinion:
     """
     The test's end of the protocol: a minion's loaders living in network namespace
-    ``netns``, with extra environment ``env`` (e.g. a PATH that picks other tools). ``call`` returns a module's return (raising the Salt exception it
-    raised), ``call_full`` also gives the retcode it set, ``state`` runs a state.
+    ``netns``, with extra environment ``env`` (e.g. a PATH that picks other tools).
+    ``call`` returns a module's return (raising the Salt exception it raised),
+    ``call_full`` also gives the retcode it set, ``state`` runs a state.
     """
 
     TIMEOUT = 60

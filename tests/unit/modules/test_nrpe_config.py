@@ -147,7 +147,7 @@ def test_bad_line_error_does_not_echo_file_content(tmp_path):
 
 
 def test_missing_main_config(tmp_path):
-    with pytest.raises(CommandExecutionError, match="cannot read nrpe config .*nope.cfg"):
+    with pytest.raises(CommandExecutionError, match=r"cannot read nrpe config .*nope\.cfg"):
         nrpe._read_config(str(tmp_path / "nope.cfg"))
 
 

@@ -179,7 +179,7 @@ def test_update_fresh_install_reports_old_none(mod):
 
 
 def test_update_unavailable_version_fails_without_installing(mod, pkg):
-    with pytest.raises(CommandExecutionError, match="not available.*4.2.5-1, 4.2.6-3"):
+    with pytest.raises(CommandExecutionError, match=r"not available.*4\.2\.5-1, 4\.2\.6-3"):
         mod.update("mywebapp", "2.0-3")
     assert pkg.install.calls == []
 
@@ -188,7 +188,7 @@ def test_update_without_list_repo_pkgs_reports_apt_stderr(pkg):
     salt = pkg.salt()
     del salt["pkg.list_repo_pkgs"]
     mod = load("_modules/pkgcheck.py", salt=salt)
-    with pytest.raises(CommandExecutionError, match="Version '2.0-3' for 'mywebapp' was not found"):
+    with pytest.raises(CommandExecutionError, match=r"Version '2\.0-3' for 'mywebapp' was not found"):
         mod.update("mywebapp", "2.0-3")
 
 
@@ -196,7 +196,7 @@ def test_update_that_lands_elsewhere_fails(pkg):
     salt = pkg.salt()
     salt["pkg.install"] = Recorder({})  # the install "succeeds" but nothing moves
     mod = load("_modules/pkgcheck.py", salt=salt)
-    with pytest.raises(CommandExecutionError, match="left 4.2.5-1 installed"):
+    with pytest.raises(CommandExecutionError, match=r"left 4\.2\.5-1 installed"):
         mod.update("mywebapp", "4.2.6-3")
 
 

@@ -65,7 +65,10 @@ def test_seed_fixture_is_the_seed_text_verbatim():
 
 
 def test_prose_description_before_feature_steps_is_kept_as_description():
-    text = "Feature: F\n  Some prose first.\n  Given the load balancer has ip address\n  Scenario: S\n    When I block the load balancer\n"
+    text = (
+        "Feature: F\n  Some prose first.\n  Given the load balancer has ip address\n"
+        "  Scenario: S\n    When I block the load balancer\n"
+    )
     feature = _parse(text)
     steps = feature.scenarios[0].steps
     assert [(s.text, s.line) for s in steps] == [
@@ -132,7 +135,10 @@ def test_outline_rule_doc_string_and_table():
 
 
 def test_other_language():
-    text = "# language: de\nFunktionalität: F\n  Szenario: S\n    Angenommen ich warte\n    Wenn ich blockiere\n    Dann geht es\n"
+    text = (
+        "# language: de\nFunktionalität: F\n  Szenario: S\n"
+        "    Angenommen ich warte\n    Wenn ich blockiere\n    Dann geht es\n"
+    )
     steps = _parse(text).scenarios[0].steps
     assert [(s.keyword, s.line) for s in steps] == [("Given", 4), ("When", 5), ("Then", 6)]
 

@@ -37,7 +37,7 @@ class Clock:
 
 
 def _run(fleet, body=UPDATE, batch=None, extra_given=()):
-    text = "Feature: F\n  Scenario: S\n" + "".join(f"    {l}\n" for l in [*BACKGROUND, *extra_given, *body])
+    text = "Feature: F\n  Scenario: S\n" + "".join(f"    {line}\n" for line in [*BACKGROUND, *extra_given, *body])
     plan = build_plan(
         "f", parse_feature(text, "features/f.feature"), builtin_steps.register(Registry()), {}, batch=batch
     )
@@ -69,7 +69,7 @@ def test_all_pass():
     assert result["failed_hosts"] == {} and result["still_blocked"] == []
     assert result["summary"].startswith("1 scenario (1 passed), 9 steps (9 passed), 3 hosts, ")
     assert all(h.version == "4.2.6-3" and not h.blocked for h in fleet.hosts.values())
-    block_line = next(l for l in lines if "I block the load balancer" in l)
+    block_line = next(line for line in lines if "I block the load balancer" in line)
     assert "features/f.feature:5" in block_line and "3 passed, 0 failed" in block_line
     # every call went to the pinned list, in step order
     assert [c[1] for c in fleet.calls] == [
@@ -107,8 +107,8 @@ def test_missing_package_version_halts_and_leaves_hosts_blocked():
     assert fleet.blocked_hosts() == ["web1", "web2", "web3"]
     assert not any(c[1] == "lbgate.unblock" for c in fleet.calls)
     assert "1 scenario (1 failed), 9 steps (4 passed, 1 failed, 4 skipped)" in result["summary"]
-    assert any(l.startswith("\u2718 When I update the package") and "web2: retcode 1" in l for l in lines)
-    assert any("skipped" in l and "I unblock" in l for l in lines)
+    assert any(line.startswith("\u2718 When I update the package") and "web2: retcode 1" in line for line in lines)
+    assert any("skipped" in line and "I unblock" in line for line in lines)
 
 
 def test_host_that_does_not_answer_fails_with_no_response():
@@ -169,8 +169,8 @@ def test_rolling_batches_each_batch_whole_scenario_first():
     assert result["batches"] == [["web1"], ["web2"], ["web3"]]
     hosts_in_order = [h for h, _fun in fleet.log]
     assert hosts_in_order == ["web1"] * 7 + ["web2"] * 7 + ["web3"] * 7
-    assert any(l.startswith("[batch 2/3]") for l in lines)
-    assert sum("Given" in l for l in lines) == 2  # reported once, not per batch
+    assert any(line.startswith("[batch 2/3]") for line in lines)
+    assert sum("Given" in line for line in lines) == 2  # reported once, not per batch
     assert _statuses(result) == ["passed"] * 9
 
 
@@ -198,7 +198,7 @@ def test_failure_in_batch_2_leaves_batch_3_untouched():
         "web2": "failed",
         "web3": "skipped",
     }
-    assert any("batch 3: not started (web3)" in l for l in lines)
+    assert any("batch 3: not started (web3)" in line for line in lines)
     assert [e["event"] for e in events].count("batch_skipped") == 1
 
 

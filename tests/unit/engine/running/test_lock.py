@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,9 +29,9 @@ def test_lock_of_a_dead_process_is_taken_over(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     path = lock_path(str(tmp_path), "update_website")
-    assert os.path.exists(path) and open(path).read().strip()  # the dead holder's pid is still written
+    assert os.path.exists(path) and Path(path).read_text().strip()  # the dead holder's pid is still written
     lock = ScenarioLock(str(tmp_path), "update_website").acquire()
-    assert open(path).read().strip() == str(os.getpid())
+    assert Path(path).read_text().strip() == str(os.getpid())
     lock.release()
 
 
