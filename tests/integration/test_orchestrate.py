@@ -10,16 +10,15 @@ import copy
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.paths import REPO
 from tests.support.scenario_cli import WEB, probes, reset, scenario, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 UPDATE = "features/update_website.feature"
 VERSION_CHECK = f"{UPDATE}:12 Then the package version for mywebapp should be 4.2.6-3"
 UNBLOCK = f"{UPDATE}:15 When I unblock the load balancer"

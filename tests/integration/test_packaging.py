@@ -9,11 +9,10 @@ minion config names no module_dirs and the working directory is not the checkout
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
 

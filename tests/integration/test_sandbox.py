@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import REPO
+
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
@@ -177,7 +179,7 @@ def test_master_knows_its_config(sandbox):
 
 
 def test_minions_got_the_repo_modules(sandbox):
-    modules = sorted(p.stem for p in (Path(__file__).parents[2] / "_modules").glob("*.py"))
+    modules = sorted(p.stem for p in (REPO / "_modules").glob("*.py"))
     if not modules:
         pytest.skip("no _modules in this checkout yet")
     listed = as_json(sandbox.salt("web1", "sys.list_modules", "--out=json", "--static", timeout=60))["web1"]
