@@ -179,7 +179,8 @@ def test_master_knows_its_config(sandbox):
 
 
 def test_minions_got_the_repo_modules(sandbox):
-    modules = sorted(p.stem for p in (REPO / "_modules").glob("*.py"))
+    # _modules/__init__.py only makes the folder a package for pip; Salt loads no module from it.
+    modules = sorted(p.stem for p in (REPO / "_modules").glob("*.py") if p.stem != "__init__")
     if not modules:
         pytest.skip("no _modules in this checkout yet")
     listed = as_json(sandbox.salt("web1", "sys.list_modules", "--out=json", "--static", timeout=60))["web1"]
