@@ -2,6 +2,7 @@
 
 import ast
 import sys
+import types
 
 import pytest
 from salt.exceptions import CommandExecutionError, SaltInvocationError
@@ -149,7 +150,9 @@ def test_timeout_reported_by_cmd_run_all_is_unknown(cfg, monkeypatch):
     mod = make(cfg, Recorder(timed_out))
     # Pretend the call took as long as the timeout.
     clock = iter([100.0, 105.0])
-    monkeypatch.setattr(mod.time, "monotonic", lambda: next(clock))
+    # Only the module's view of the clock: patching time.monotonic itself would also stop the
+    # clock of every other thread in the test process (the iterator runs dry there).
+    monkeypatch.setattr(mod, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
     result = mod.run("check_warn", timeout=5)
     assert (result["status"], result["code"]) == ("UNKNOWN", 3)
     assert "timed out after 5 seconds" in result["output"]
