@@ -2,8 +2,8 @@
 Session-wide fixtures.
 
 ``salt_factories_config``
-    pytest-salt-factories writes under a per-run temp dir, never the shared system temp dir
-    (design.md section 7).
+    pytest-salt-factories writes under a per-run temp dir from pytest's tmp_path_factory,
+    never under the shared system temp dir.
 ``sandbox``
     A running sandbox on the default spec (web1..web4, db1), named ``t<pid>``, up for the
     whole session and removed at its end. Skips (with the reason) when not root.
@@ -56,7 +56,7 @@ def make_sandbox():
     for sandbox in made:
         try:
             sandbox.down()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - take every sandbox down, then report every failure
             errors.append(f"{sandbox.name}: {exc}")
     assert not errors, f"sandbox teardown failed: {errors}"
 

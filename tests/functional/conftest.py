@@ -23,7 +23,7 @@ Fixtures
     One such namespace.
 ``netns_minion``
     ``netns_minion(ns, config=None, env=None)`` starts the same minion loaders inside network
-    namespace ``ns`` (a child process under ``ip netns exec``, see _in_netns.py)
+    namespace ``ns`` (a child process under ``ip netns exec``, see tests/support/netns_minion.py)
     and returns a ``NetnsMinion``: ``.call(fun, *args, **kwargs)``,
     ``.call_full(...)`` -> ``(return, retcode)``, ``.state(fun, **kwargs)``. Salt
     exceptions raised inside come back as the same exception class. Every minion is
@@ -32,6 +32,20 @@ Fixtures
     The same, kept for a whole test module: starting a minion costs 2-4 s, so tests
     that can share one reset the namespace between tests themselves (e.g.
     ``nft flush ruleset`` inside it).
+
+lbgate, one namespace and minion per firewall backend for a whole test module
+(test_lbgate_rules.py, test_lbgate_states.py):
+
+``backend``
+    ``"iptables"`` or ``"nftables"``: every test that uses the fixtures below runs once
+    per backend. A test may parametrize ``backend`` itself instead.
+``gate``
+    ``(namespace, minion)`` for the module and backend; the minion has
+    ``lbgate.backend`` set.
+``gate_ns``
+    That namespace, its firewall emptied (``nft flush ruleset``) before each test.
+``minion``
+    That minion.
 """
 
 import contextlib
@@ -41,8 +55,12 @@ import shutil
 import subprocess
 
 import pytest
-from _in_netns import NetnsMinion
-from _salt_loaders import make_loaders
+
+from tests.support.firewall_view import run_in
+from tests.support.netns_minion import NetnsMinion
+from tests.support.salt_loaders import make_loaders
+
+LBGATE_BACKENDS = ["iptables", "nftables"]
 
 
 @pytest.fixture
@@ -130,3 +148,31 @@ def module_netns_factory():
 def module_netns_minion(tmp_path_factory, module_netns_factory):
     with _minions(tmp_path_factory.mktemp("netns-minions")) as start:
         yield start
+
+
+# ------------------------------------------------------------ lbgate
+
+
+@pytest.fixture(scope="module", params=LBGATE_BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def gate(module_netns_factory, module_netns_minion, backend):
+    """One namespace and one minion per backend for the whole module (minions are slow to start)."""
+    ns = module_netns_factory()
+    return ns, module_netns_minion(ns, {"lbgate.backend": backend})
+
+
+@pytest.fixture
+def gate_ns(gate):
+    """The shared namespace, its firewall emptied before each test."""
+    run_in(gate[0], "nft", "flush", "ruleset")
+    assert run_in(gate[0], "nft", "list", "ruleset").stdout.strip() == ""
+    return gate[0]
+
+
+@pytest.fixture
+def minion(gate, gate_ns):
+    return gate[1]

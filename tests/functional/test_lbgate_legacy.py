@@ -6,7 +6,8 @@ the way it is on a host whose alternatives point at iptables-legacy.
 import shutil
 
 import pytest
-from _firewall_view import rule_lines, run_in
+
+from tests.support.firewall_view import rule_lines, run_in
 
 ADDRESSES = {4: "198.51.100.10", 6: "2001:db8::10"}
 

@@ -3,9 +3,9 @@ lbgate against real iptables and nft, each test in a network namespace of its ow
 """
 
 import pytest
-from _firewall_view import full_ruleset, rule_lines, run_in
-from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401  pylint: disable=unused-import
 from salt.exceptions import SaltInvocationError
+
+from tests.support.firewall_view import full_ruleset, rule_lines, run_in
 
 ADDRESSES = {4: "198.51.100.10", 6: "2001:db8::10"}
 BAD_INPUTS = ["0.0.0.0/0", "::/0", "10.0.0.1 -j ACCEPT", "$(id)", "-F", "", "example.com"]

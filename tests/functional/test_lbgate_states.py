@@ -3,8 +3,8 @@ lbgate.blocked / lbgate.unblocked through state.single, inside a network namespa
 """
 
 import pytest
-from _firewall_view import full_ruleset, rule_lines
-from _lbgate_gate import backend, gate, gate_ns, minion  # noqa: F401  pylint: disable=unused-import
+
+from tests.support.firewall_view import full_ruleset, rule_lines
 
 LB = "198.51.100.10"
 

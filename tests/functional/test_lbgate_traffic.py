@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from _firewall_view import run_in
+
+from tests.support.firewall_view import run_in
 
 PORT = 8080  # inside namespaces of our own: nobody else listens there
 HOST = {4: "198.51.100.1", 6: "2001:db8::1"}

@@ -5,8 +5,9 @@ import os
 import sys
 
 import pytest
-from _salt_loaders import make_loaders
 from salt.exceptions import SaltInvocationError
+
+from tests.support.salt_loaders import make_loaders
 
 PLUGINS = "/usr/lib/nagios/plugins"
 

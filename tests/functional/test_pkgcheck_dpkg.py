@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from privroot import PrivRoot, build_repo
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from tests.support.private_package_root import PrivRoot, build_repo
 
 PACKAGE = "sctestapp"
 # 2.0-10 > 2.0-3 (revisions compare as numbers); 1:0.9-1 beats both (epoch).

@@ -1,4 +1,4 @@
-"""Acceptance of issue 5, access control: scenario.run under external_auth (the `file` eauth module).
+"""Access control: who may call scenario.run under external_auth (the `file` eauth module).
 
 deployer may run `@runner: [scenario.run, scenario.plan]`; intern only `@runner: [test.*]`.
 salt-run in Salt 3008.4 reports an eauth denial as text and still exits 0 (the runner never
@@ -9,7 +9,8 @@ import json
 import os
 
 import pytest
-from scenario_cli import parse
+
+from tests.support.scenario_cli import parse
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

@@ -4,13 +4,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 def test_bench_smoke_writes_a_report_and_every_way_passes(tmp_path):

@@ -1,23 +1,24 @@
-"""Acceptance of issue 5, orchestrate: the compiled SLS and orch/deploy.sls give scenario.run's verdict.
+"""Orchestrate: the SLS of scenario.compile and orch/deploy.sls give the verdict scenario.run gives.
 
 Two sandboxes: the session's default one (everything passes) and one where web2's apt source
-lacks 4.2.6-3 (the version check fails on web2) and web3's load check is CRITICAL. The SLS for the second is compiled at test time,
-because the pinned list depends on the fleet, and served from a file root of its own.
+lacks 4.2.6-3 (the version check fails on web2) and web3's load check is CRITICAL. The SLS for
+the second is compiled at test time, because the pinned list depends on the fleet, and served
+from a file root of its own.
 """
 
 import copy
 import json
 import os
 import time
-from pathlib import Path
 
 import pytest
 import yaml
-from scenario_cli import WEB, probes, reset, scenario, versions
+
+from tests.support.paths import REPO
+from tests.support.scenario_cli import WEB, probes, reset, scenario, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
 UPDATE = "features/update_website.feature"
 VERSION_CHECK = f"{UPDATE}:12 Then the package version for mywebapp should be 4.2.6-3"
 UNBLOCK = f"{UPDATE}:15 When I unblock the load balancer"
@@ -83,7 +84,7 @@ def test_deploy_orchestration_passes_and_announces(fresh):
 def _failing_spec():
     from saltext.scenario.sandbox import spec as sandbox_spec
 
-    data = copy.deepcopy(yaml.safe_load(open(sandbox_spec.DEFAULT_SPEC, encoding="utf-8")))
+    data = copy.deepcopy(yaml.safe_load(sandbox_spec.DEFAULT_SPEC.read_text(encoding="utf-8")))
     data["hosts"]["web2"]["repo"] = {"mywebapp": ["4.2.5-1"]}
     data["hosts"]["web3"]["nrpe"] = {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 overloaded"}
     return data

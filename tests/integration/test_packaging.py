@@ -9,17 +9,17 @@ minion config names no module_dirs and the working directory is not the checkout
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
 
 
-def _run(argv, cwd, **kw):
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600, **kw)
+def _run(argv, cwd):
+    # check=False: the assert below shows the command's output when it fails.
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, f"{argv} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 

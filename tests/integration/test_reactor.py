@@ -1,4 +1,4 @@
-"""Acceptance of issue 5, reactor: minion events start allowed scenarios, once; the rest is refused.
+"""The reactor (scenario.react): minion events start allowed scenarios, once; the rest is refused.
 
 One small sandbox (web1, web2, db1) whose master allows update_website and slow (a test feature
 that holds the lock for 12 s, ample for the reactor to
@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from master_bus import Bus
-from scenario_cli import parse
+
+from tests.support.master_bus import Bus
+from tests.support.scenario_cli import parse
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Issue 5 on a sandbox: the bus events, the report_dir= reports and the journal record of a
+"""Run records on a sandbox: the bus events, the report_dir= reports and the journal record of a
 run all carry the verdict of its return data, for a passing and a failing run.
 
 One sandbox (default spec) for the module. The failing run breaks web2's NRPE load check
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from master_bus import Bus
-from report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
-from scenario_cli import FILES, WEB, probes, reset, scenario
+
+from tests.support.master_bus import Bus
+from tests.support.report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
+from tests.support.scenario_cli import FILES, WEB, probes, reset, scenario
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -96,7 +97,7 @@ def _check_reports(ret, report_dir):
     steps = check_cucumber(cucumber)
     assert [s["result"]["status"] for _n, s in steps] == [st["status"] for st in _ret_steps(ret)]
     assert [f"{cucumber[0]['uri']}:{s['line']}" for _n, s in steps] == [st["location"] for st in _ret_steps(ret)]
-    for (_name, step), st in zip(steps, _ret_steps(ret)):
+    for (_name, step), st in zip(steps, _ret_steps(ret), strict=True):
         failed = {h: r["reason"] for h, r in st["hosts"].items() if r["status"] == "failed"}
         for host, reason in failed.items():
             assert f"{host}: {reason}" in step["result"]["error_message"]
@@ -116,7 +117,7 @@ def _check_journal(sb, ret):
     assert (record["run_id"], record["retcode"], record["summary"]) == (ret["run_id"], ret["retcode"], ret["summary"])
     assert record["pinned"] == ret["pinned"] and record["still_blocked"] == ret["still_blocked"]
     assert record["reports"] == ret.get("reports")
-    for rec_step, st in zip(record["steps"], _ret_steps(ret)):
+    for rec_step, st in zip(record["steps"], _ret_steps(ret), strict=True):
         assert (rec_step["location"], rec_step["status"], rec_step["jids"]) == (
             st["location"],
             st["status"],

@@ -1,4 +1,4 @@
-"""Acceptance of issue 4 for failing runs: a host without the new version, an overloaded host,
+"""scenario.run's verdicts on failing runs: a host without the new version, an overloaded host,
 and a failure in the second rolling batch. One sandbox whose spec differs from the default:
 web2's apt source lacks 4.2.6-3 and web3's NRPE load check is CRITICAL.
 """
@@ -8,7 +8,8 @@ import os
 
 import pytest
 import yaml
-from scenario_cli import FILES, WEB, probes, reset, scenario, statuses, step, versions
+
+from tests.support.scenario_cli import FILES, WEB, probes, reset, scenario, statuses, step, versions
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 def _spec():
     from saltext.scenario.sandbox import spec as sandbox_spec
 
-    data = copy.deepcopy(yaml.safe_load(open(sandbox_spec.DEFAULT_SPEC, encoding="utf-8")))
+    data = copy.deepcopy(yaml.safe_load(sandbox_spec.DEFAULT_SPEC.read_text(encoding="utf-8")))
     data["hosts"]["web2"]["repo"] = {"mywebapp": ["4.2.5-1"]}
     data["hosts"]["web3"]["nrpe"] = {"check_load": "/usr/lib/nagios/plugins/check_dummy 2 overloaded"}
     return data

@@ -1,4 +1,4 @@
-"""Acceptance of issue 4 on the default spec: salt-run scenario.* against a real sandbox.
+"""salt-run scenario.* (run, plan, validate, list, steps) against a real sandbox on the default spec.
 (The bus-events test moved to test_reports_events.py, which checks events, reports and the
 journal of the same runs.)
 
@@ -11,7 +11,8 @@ import os
 import time
 
 import pytest
-from scenario_cli import (
+
+from tests.support.scenario_cli import (
     FILES,
     LB,
     WEB,

@@ -1,0 +1,10 @@
+"""Fakes and helpers shared by the test tiers; imported as ``tests.support.<module>``.
+
+All tiers: ``paths`` (REPO, TESTS, UNIT_DATA).
+Unit tier: ``fake_dunders`` (a Salt loader module with fake ``__salt__``/``__opts__``/``__context__``),
+``fake_pkg``, ``fake_firewalls``, ``fake_nrpe``, ``fake_fleet`` (the engine's transport), ``sites``
+(feature directories made from tests/unit/data/site), ``report_checks``.
+Functional tier: ``salt_loaders``, ``netns_minion`` (loaders inside a network namespace),
+``private_package_root`` (real dpkg/apt in a private mount namespace), ``firewall_view``.
+Integration tier: ``scenario_cli`` (salt-run scenario.* in a sandbox), ``master_bus``, ``report_checks``.
+"""

@@ -1,0 +1,103 @@
+"""A fake fleet implementing the engine's transport interface (expected/ping/call/fire).
+
+Hosts simulate lbgate, pkgcheck, nrpe and file just enough for the engine's verdicts:
+state per host, dead hosts that never answer, per-host failures on demand.
+"""
+
+
+class FakeHost:
+    def __init__(self, name, version="4.2.5-1", available=("4.2.5-1", "4.2.6-3"), nrpe=None, files=()):
+        self.name = name
+        self.version = version
+        self.available = list(available)
+        self.nrpe = dict(nrpe or {})  # check -> list of codes returned in turn (last one repeats)
+        self.files = set(files)
+        self.blocked = False
+
+
+class FakeFleet:
+    def __init__(self, hosts, known=None, dead=()):
+        self.hosts = {h.name: h for h in hosts}
+        self.known = list(known) if known is not None else list(self.hosts)
+        self.dead = set(dead)
+        self.calls = []  # (hosts, fun, args, kwargs)
+        self.events = []  # (tag, data)
+        self.log = []  # (host, fun) in call order, for ordering assertions
+        self.after_call = None  # hook(fleet, fun) e.g. to kill a host between steps
+        self.jid = 0
+
+    # transport interface -------------------------------------------------
+    def expected(self, target):
+        return list(self.known)
+
+    def ping(self, target):
+        return [h for h in self.hosts if h not in self.dead]
+
+    def call(self, hosts, fun, args, kwargs):
+        self.calls.append((list(hosts), fun, list(args), dict(kwargs)))
+        self.jid += 1
+        out = {}
+        for name in hosts:
+            if name in self.dead or name not in self.hosts:
+                out[name] = {"ret": None, "retcode": None, "failed": True}
+                continue
+            self.log.append((name, fun))
+            out[name] = self._run(self.hosts[name], fun, args, kwargs)
+        if self.after_call:
+            self.after_call(self, fun)
+        return f"2026{self.jid:016d}", out
+
+    def fire(self, data, tag):
+        self.events.append((tag, data))
+
+    def blocked_hosts(self):
+        return sorted(h.name for h in self.hosts.values() if h.blocked)
+
+    # simulated modules ---------------------------------------------------
+    def _run(self, host, fun, args, kwargs):
+        if fun in ("lbgate.block", "lbgate.unblock"):
+            want = fun == "lbgate.block"
+            changed = host.blocked != want
+            host.blocked = want
+            return {"ret": {"lb": args[0], "blocked": want, "changed": changed}, "retcode": 0}
+        if fun == "lbgate.verify_blocked":
+            ok = host.blocked == kwargs.get("expected", True)
+            return {
+                "ret": {"lb": args[0], "blocked": host.blocked, "expected": kwargs.get("expected"), "ok": ok},
+                "retcode": 0 if ok else 1,
+            }
+        if fun == "pkgcheck.update":
+            version = kwargs.get("version") or host.available[-1]
+            if version not in host.available:
+                return {"ret": f"ERROR: mywebapp {version} is not available", "retcode": 1}
+            old, host.version = host.version, version
+            return {"ret": {"name": args[0], "old": old, "new": version, "changed": old != version}, "retcode": 0}
+        if fun == "pkgcheck.verify":
+            ok = host.version == args[1]
+            return {
+                "ret": {"name": args[0], "installed": host.version, "expected": args[1], "ok": ok},
+                "retcode": 0 if ok else 1,
+            }
+        if fun == "nrpe.run":
+            codes = host.nrpe.get(args[0], [0])
+            code = codes.pop(0) if len(codes) > 1 else codes[0]
+            status = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]
+            return {
+                "ret": {
+                    "command": args[0],
+                    "status": status,
+                    "code": code,
+                    "output": f"{status} - load",
+                    "ok": code == 0,
+                },
+                "retcode": 0 if code == 0 else 1,
+            }
+        if fun == "file.file_exists":
+            return {"ret": args[0] in host.files, "retcode": 0}
+        if fun == "service.restart" or (fun == "service.status" and args[0] == "mywebapp"):
+            return {"ret": True, "retcode": 0}
+        return {"ret": f"'{fun}' is not available.", "retcode": 254}
+
+
+def default_fleet(**kw):
+    return FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")], **kw)

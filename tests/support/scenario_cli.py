@@ -1,0 +1,123 @@
+"""Helpers for the scenario integration tests: salt-run scenario.* in a sandbox, parsed."""
+
+import json
+import os
+import threading
+import time
+
+from tests.support.paths import TESTS
+
+# The integration tests' own features; sandboxes get it as an extra file root.
+FILES = TESTS / "integration" / "scenario_files"
+WEB = ["web1", "web2", "web3"]
+LB = "198.51.100.10"
+
+
+def scenario(sb, func, *args, timeout=180):
+    """(exit code, final return, progress lines) of `salt-run scenario.<func> ARGS`."""
+    proc = sb.salt_run(f"scenario.{func}", *args, "--out=json", "--out-indent=-1", timeout=timeout)
+    return parse(proc.returncode, proc.stdout, proc.stderr)
+
+
+def parse(returncode, stdout, stderr=""):
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert lines, f"no output (exit {returncode}); stderr: {stderr[-2000:]}"
+    docs = [json.loads(line) for line in lines]
+    progress = [d["event"]["message"] for d in docs[:-1] if d.get("suffix") == "progress"]
+    return returncode, docs[-1], progress
+
+
+def versions(sb, hosts=("web1", "web2", "web3", "web4")):
+    proc = sb.salt("-L", ",".join(hosts), "pkg.version", "mywebapp", "--out=json", "--static", "-t", "20", timeout=60)
+    return json.loads(proc.stdout)
+
+
+def probes(sb, hosts=WEB):
+    return {h: sb.probe(h, timeout=0.5) for h in hosts}
+
+
+def minion_job_ids(sb):
+    """Jids of jobs published to minions (runner jobs such as scenario.* itself left out)."""
+    proc = sb.salt_run("jobs.list_jobs", "--out=json", timeout=60)
+    jobs = json.loads(proc.stdout or "{}")
+    return {jid for jid, job in jobs.items() if not str(job.get("Function", "")).startswith(("runner.", "wheel."))}
+
+
+def reset(sb, hosts=WEB, version="4.2.5-1"):
+    """Back to the starting line: unblocked and at `version` (through our own modules)."""
+    tgt = ",".join(hosts)
+    sb.salt("-L", tgt, "lbgate.unblock", LB, "--out=json", "-t", "20", timeout=60, check=True)
+    sb.salt("-L", tgt, "pkgcheck.update", "mywebapp", version, "--out=json", "-t", "60", timeout=120, check=True)
+    assert all(probes(sb, hosts).values())
+
+
+def step(ret, location):
+    for scenario_ in ret["scenarios"]:
+        for st in scenario_["steps"]:
+            if st["location"] == location:
+                return st
+    raise AssertionError(f"no step at {location}")
+
+
+def statuses(ret):
+    return [st["status"] for st in ret["scenarios"][0]["steps"]]
+
+
+def unbuffered_env():
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+class BlockSampler:
+    """Probes every host in its own thread until stopped; remembers when each was seen blocked.
+
+    A probe that times out means the SYN was dropped at its start, so a sample is the
+    host's state at the probe's start time.
+    """
+
+    def __init__(self, sb, hosts, timeout=0.3):
+        self.sb, self.hosts, self.timeout = sb, list(hosts), timeout
+        self.samples = {h: [] for h in self.hosts}  # host -> [(t, blocked)]
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(h,), daemon=True) for h in self.hosts]
+
+    def _loop(self, host):
+        while not self._stop.is_set():
+            t = time.monotonic()
+            self.samples[host].append((t, not self.sb.probe(host, timeout=self.timeout)))
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def blocked_intervals(self, host):
+        """[start, end] of each run of consecutive blocked samples (a lower bound of the real block)."""
+        out, start, last = [], None, None
+        for t, blocked in self.samples[host]:
+            if blocked:
+                start = t if start is None else start
+                last = t
+            elif start is not None:
+                out.append((start, last))
+                start = None
+        if start is not None:
+            out.append((start, last))
+        return out
+
+    def max_simultaneously_blocked(self):
+        edges = []
+        for host in self.hosts:
+            for start, end in self.blocked_intervals(host):
+                edges += [(start, 1), (end, -1)]
+        # At equal times count the start first: touching intervals count as overlapping.
+        edges.sort(key=lambda e: (e[0], -e[1]))
+        most = now = 0
+        for _t, delta in edges:
+            now += delta
+            most = max(most, now)
+        return most

@@ -1,0 +1,67 @@
+"""The scenario outputter renders runs, plans, errors and progress events as text."""
+
+import pytest
+
+from saltext.scenario.engine import api
+from saltext.scenario.engine.parsing.source import DirSource
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import FakeFleet, FakeHost
+from tests.support.sites import copy_site
+
+
+@pytest.fixture
+def out():
+    return load("_output/scenario.py", opts={"color": False})
+
+
+@pytest.fixture
+def run_ret(tmp_path):
+    def run(fleet, **kw):
+        copy_site(tmp_path)
+        opts = {"cachedir": str(tmp_path / "c")}
+        return api.run(opts, "update_website", DirSource(tmp_path), lambda: fleet, **kw)
+
+    return run
+
+
+def test_progress_event_is_its_line(out):
+    assert out.output({"suffix": "progress", "event": {"message": "\u2714 When x  # f:1"}}) == "\u2714 When x  # f:1"
+
+
+def test_failed_run_rendering(out, run_ret):
+    ret = run_ret(FakeFleet([FakeHost("web1"), FakeHost("web2", available=["4.2.5-1"])]))
+    text = out.output(ret)
+    assert "Feature: Update the production systems  # features/update_website.feature" in text
+    assert "  Scenario: Update the website  # features/update_website.feature:8" in text
+    # web2's source only has 4.2.5-1: the update is a no-op there, the version check fails
+    assert (
+        "\u2718 Then the package version for mywebapp should be 4.2.6-3  # features/update_website.feature:12" in text
+    )
+    assert "web2: installed '4.2.5-1', expected '4.2.6-3'" in text
+    assert "- When I unblock the load balancer  # features/update_website.feature:17" in text
+    assert "Still blocked at the load balancer: web1, web2" in text
+    assert (
+        text.rstrip()
+        .splitlines()[-1]
+        .startswith("1 scenario (1 failed), 14 steps (7 passed, 1 failed, 6 skipped), 2 hosts")
+    )
+
+
+def test_plan_rendering_shows_calls(out, run_ret):
+    ret = run_ret(FakeFleet([FakeHost("web1")]), test=True)
+    text = out.output(ret)
+    assert "pinned: web1" in text
+    assert "\u2192 lbgate.block 198.51.100.10" in text
+    assert "\u2192 nrpe.run check_web  (retried for 10s)" in text
+    assert "nothing was changed" in text
+
+
+def test_error_list_and_steps_rendering(out):
+    assert (
+        out.output({"retcode": 2, "result": "error", "error": "f:3: undefined step"})
+        == "ERROR (exit 2): f:3: undefined step"
+    )
+    assert out.output({"retcode": 0, "features": ["a", "b"]}) == "a\nb"
+    assert "Then  the file {path} should exist  # x.yaml" in out.output(
+        {"retcode": 0, "steps": [{"kind": "then", "pattern": "the file {path} should exist", "origin": "x.yaml"}]}
+    )

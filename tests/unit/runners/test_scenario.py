@@ -1,0 +1,65 @@
+"""The runner is thin: it passes arguments to the engine and sets retcode in __context__ and the return."""
+
+import pytest
+
+from saltext.scenario.engine.parsing.source import DirSource
+from tests.support.fake_dunders import load
+from tests.support.fake_fleet import default_fleet
+from tests.support.sites import copy_site
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    mod = load(
+        "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
+    )
+    site = copy_site(tmp_path / "site")
+    fleet = default_fleet()
+    progress = []
+
+    class JidEvent:
+        def fire_event(self, data, tag):
+            progress.append((tag, data))
+
+    monkeypatch.setattr(mod, "_FileserverSource", lambda opts, saltenv: DirSource(site), raising=True)
+    monkeypatch.setattr(mod, "_SaltTransport", lambda opts, timeout: fleet, raising=True)
+    mod.__jid_event__ = JidEvent()
+    mod.fleet, mod.progress, mod.site = fleet, progress, site
+    return mod
+
+
+def test_virtual_name(runner):
+    assert runner.__virtual__() == "scenario"
+    assert runner.__func_alias__ == {"list_": "list"}
+
+
+def test_run_sets_retcode_both_ways_and_streams_progress(runner):
+    ret = runner.run("update_website")
+    assert ret["retcode"] == 0 and runner.__context__["retcode"] == 0
+    assert ret["outputter"] == "scenario"
+    assert len(runner.progress) == 15
+    assert all(tag == "progress" and data["outputter"] == "scenario" for tag, data in runner.progress)
+    assert "I block the load balancer" in runner.progress[5][1]["message"]
+
+
+def test_failures_and_errors_set_nonzero_retcode(runner):
+    (runner.site / "features" / "broken.feature").write_text("Feature: B\n  Scenario: S\n    When I dance\n")
+    ret = runner.validate("broken")
+    assert ret["retcode"] == 2 and runner.__context__["retcode"] == 2
+    assert "features/broken.feature:3" in ret["error"]
+    assert runner.run("../../etc/passwd")["retcode"] == 2
+    runner.fleet.dead.add("web2")
+    assert runner.run("update_website")["retcode"] == 3 and runner.__context__["retcode"] == 3
+
+
+def test_plan_list_steps(runner):
+    ret = runner.plan("update_website")
+    assert ret["retcode"] == 0 and ret["pinned"] == ["web1", "web2", "web3"] and runner.fleet.calls == []
+    assert runner.run("update_website", test=True)["result"] == "plan" and runner.fleet.calls == []
+    assert "update_website" in runner.list_()["features"]
+    assert any(s["pattern"] == "the file {path} should exist" for s in runner.steps()["steps"])
+
+
+def test_every_public_function_has_cli_example(runner):
+    for name in ("run", "plan", "validate", "list_", "steps"):
+        assert "CLI Example:" in getattr(runner, name).__doc__
