@@ -16,7 +16,7 @@ import salt.utils.yaml
 
 try:
     # The runner needs the engine on the master anyway; its marks are the live progress lines'.
-    from saltext.scenario.engine.records.report import MARKS
+    from saltext.scenario.engine.records.progress import MARKS
 
     _IMPORT_ERROR = None
 except ImportError as exc:

@@ -7,6 +7,7 @@ import pytest
 from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
+from saltext.scenario.engine.steps import builtin_steps
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 from tests.support.paths import UNIT_DATA as DATA
 from tests.support.sites import copy_site
@@ -175,7 +176,9 @@ def test_list_and_steps(site, opts):
         "pattern": "the file {path} should exist",
         "origin": "features/steps/files.yaml (step #1)",
     } in steps
-    assert sum(s["origin"] == "built-in" for s in steps) == 21
+    assert sum(s["origin"] == "built-in" for s in steps) == len(
+        builtin_steps.GIVEN + builtin_steps.WHEN + builtin_steps.THEN
+    )
 
 
 def test_transport_breaking_mid_run_is_exit_1_and_releases_the_lock(site, opts):

@@ -13,7 +13,9 @@ from .. import config
 from .errors import EXIT_PASSED, ScenarioError
 from .parsing.names import FEATURES_DIR, decode, feature_path, name_of
 from .parsing.parse import parse_feature
-from .records.report import BusReporter, ProgressReporter, ResultCollector
+from .records.bus import BusReporter, event_tag
+from .records.progress import ProgressReporter
+from .records.result import ResultCollector
 from .running.discover import discover
 from .running.execute import Executor
 from .running.lock import ScenarioLock
@@ -175,7 +177,7 @@ def run(
         if transport is not None:
             transport.fire(
                 {"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
-                f"{BusReporter.TAG_PREFIX}/{run_id}/run/error",
+                event_tag(run_id, "run_error"),
             )
         return _error(exc, name)
     except Exception as exc:

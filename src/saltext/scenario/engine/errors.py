@@ -1,10 +1,32 @@
-"""Errors that end a scenario run, each carrying the exit code the runner returns."""
+"""Errors that end a scenario run, each carrying the exit code the runner returns.
+
+| code | meaning |
+|---|---|
+| 0 | passed on every pinned host |
+| 1 | a step failed and the run halted (or the failure budget was exceeded) |
+| 2 | invalid scenario or arguments; nothing ran |
+| 3 | discovery shortfall (or a resumed run's host does not answer); nothing ran |
+| 4 | another run holds this feature's lock or a lease on one of the pinned hosts; nothing ran |
+| 5 | finished within the failure budget: some hosts failed, left the run and stay as they are |
+| 6 | interrupted (SIGTERM/SIGINT): the step in flight was collected, the rest skipped |
+"""
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_DISCOVERY = 3
 EXIT_LOCKED = 4
+EXIT_BUDGET = 5
+EXIT_INTERRUPTED = 6
+
+# The `result` word of a run that executed, by exit code.
+RESULTS = {
+    EXIT_PASSED: "passed",
+    EXIT_FAILED: "failed",
+    EXIT_BUDGET: "within_budget",
+    EXIT_INTERRUPTED: "interrupted",
+}
+RUN_RESULTS = frozenset(RESULTS.values())
 
 
 class ScenarioError(Exception):
@@ -31,6 +53,6 @@ class DiscoveryError(ScenarioError):
 
 
 class LockHeld(ScenarioError):
-    """Another run of the same scenario holds the lock (exit 4)."""
+    """Another run of the same scenario holds the lock, or a lease on a pinned host (exit 4)."""
 
     retcode = EXIT_LOCKED

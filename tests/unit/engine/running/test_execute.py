@@ -3,7 +3,8 @@
 import pytest
 
 from saltext.scenario.engine.parsing.parse import parse_feature
-from saltext.scenario.engine.records.report import ProgressReporter, ResultCollector
+from saltext.scenario.engine.records.progress import ProgressReporter
+from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.running.execute import Executor
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps

@@ -89,7 +89,7 @@ def test_expectations_batch_and_nrpe_within():
             "And the package version for app should be >=4.2",
         ]
     )
-    assert (plan.context.expect_min, plan.context.expect_exact, plan.batch) == (2, 3, ("percent", 25))
+    assert (plan.context.expect_min, plan.context.expect_exact, plan.batch) == (2, 3, (("percent", 25),))
     nrpe = plan.scenarios[0].steps[4].call
     assert (nrpe.fun, nrpe.args, nrpe.within) == ("nrpe.run", ["check_load"], 30)
     assert _calls(plan)[1:] == [("service.status", ["web"], {}), ("pkgcheck.verify", ["app", ">=4.2"], {})]
@@ -104,7 +104,7 @@ def test_batch_argument_overrides_feature():
         ],
         batch="25%",
     )
-    assert plan.batch == ("percent", 25)
+    assert plan.batch == (("percent", 25),)
 
 
 def test_all_problems_reported_together():

@@ -101,6 +101,10 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I update 2 hosts at a time",
             "I update 1 host at a time",
             "I update 25% of the hosts at a time",
+            "I update hosts in batches of 1, 10%, 50%",
+            "I pause 30 seconds between batches",
+            "up to 2 hosts may fail",
+            "up to 10% of the hosts may fail",
         ],
         "when": [
             "I block the load balancer",
@@ -108,6 +112,7 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I update the package mywebapp",
             "I update the package mywebapp to version 4.2.6-3",
             "I restart the service mywebapp",
+            "I roll back the package mywebapp",
         ],
         "then": [
             "traffic from the load balancer should be blocked",
@@ -116,6 +121,9 @@ def test_builtin_table_has_no_internal_ambiguity():
             "the service mywebapp should be running",
             "the NRPE check check_load should pass",
             "the NRPE check check_load should pass within 30 seconds",
+            "I wait for approval",
+            "I wait for approval within 15 minutes",
+            "I wait for approval within 1 minute",
         ],
     }
     seen = set()

@@ -296,7 +296,10 @@ class Executor:
                 failed = [h for h in active if not results[h]["ok"]]
                 for host in failed:
                     # Dropped and left as it is: a host whose rollback failed is never unblocked.
-                    dropped[host] = {"step": f"{pstep.step.keyword} {pstep.step.text}", "reason": results[host]["reason"]}
+                    dropped[host] = {
+                        "step": f"{pstep.step.keyword} {pstep.step.text}",
+                        "reason": results[host]["reason"],
+                    }
                     active.remove(host)
                 status = "failed" if failed else "passed"
                 self.emit(
@@ -304,7 +307,12 @@ class Executor:
                         -1, s_index, p_index, pstep, status, alive, results, jids, self.clock() - t0, phase="rollback"
                     )
                 )
-        return {"hosts": alive, "rolled_back": active, "failed": dropped, "unreachable": sorted(set(targets) - set(alive))}
+        return {
+            "hosts": alive,
+            "rolled_back": active,
+            "failed": dropped,
+            "unreachable": sorted(set(targets) - set(alive)),
+        }
 
     # -- the run --------------------------------------------------------------------------------------
     def run(self, pinned, batches=None, done=None) -> int:

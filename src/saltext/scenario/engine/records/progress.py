@@ -1,0 +1,78 @@
+"""Live progress: one line per finished step, per batch and per approval wait, as they happen."""
+
+MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
+
+
+def _hosts(hosts, limit=4):
+    """`web1..web30` for a sorted run of hosts, else the first few names."""
+    if len(hosts) <= limit:
+        return ", ".join(hosts)
+    return f"{hosts[0]}..{hosts[-1]}"
+
+
+def step_line(event, batches=None):
+    prefix = ""
+    if event.get("phase") == "rollback":
+        prefix = "[rollback] "
+    elif batches and len(batches) > 1:
+        prefix = f"[batch {event['batch'] + 1}/{len(batches)}] "
+    head = f"{prefix}{MARKS[event['status']]} {event['keyword']} {event['text']}  # {event['location']}"
+    if event["status"] == "skipped":
+        return f"{head}  skipped"
+    if event["call"] is None and not event["results"]:
+        return head
+    tail = f"{len(event['passed'])} passed, {len(event['failed'])} failed, {event['duration']:.2f}s"
+    if event["failed"]:
+        reasons = "; ".join(f"{h}: {event['results'][h]['reason']}" for h in event["failed"])
+        tail += f" ({reasons})"
+    return f"{head}  {tail}"
+
+
+def progress_line(event, batches=None):
+    """The line for one event, or None for events that print nothing."""
+    kind = event["event"]
+    if kind == "step_finished":
+        return step_line(event, batches)
+    if kind == "batch_skipped":
+        why = event.get("reason") or "not started"
+        why = "not started" if why in ("halted", "interrupted") else why
+        return f"- batch {event['batch'] + 1}: {why} ({_hosts(event['hosts'])})"
+    if kind == "batch_started" and event["count"] > 1:
+        remaining = event["count"] - event["batch"] - 1
+        return (
+            f"batch {event['batch'] + 1}/{event['count']} ({_hosts(event['hosts'])}), "
+            f"{event['elapsed']:.0f}s elapsed, {remaining} batch{'es' if remaining != 1 else ''} to go"
+        )
+    if kind == "approval_wanted":
+        minutes = event["timeout"] / 60
+        return (
+            f"waiting up to {minutes:g} min for approval of batch {event['batch'] + 1} "
+            f"({len(event['hosts_so_far'])} host(s) so far): {event['approve']}  |  {event['abort']}"
+        )
+    if kind == "approval_finished":
+        return f"approval: {'granted' if event['approved'] else 'refused'} ({event['reason']})"
+    if kind == "rollback_started":
+        line = f"rolling back on {len(event['hosts'])} host(s): {', '.join(event['hosts']) or '-'}"
+        if event["unreachable"]:
+            line += f"; not answering, left as they are: {', '.join(event['unreachable'])}"
+        return line
+    if kind == "run_finished" and event.get("interrupted"):
+        return f"interrupted by {event['interrupted']}: the step in flight was collected, nothing else started"
+    return None
+
+
+class ProgressReporter:
+    """Calls `write(line)` for every event worth a line, as it happens."""
+
+    def __init__(self, write):
+        self.write = write
+        self.batches = None
+
+    def __call__(self, event):
+        if event["event"] == "run_started":
+            self.batches = event["batches"]
+            self.write(f"pinned {len(event['pinned'])} host(s) for {event['target']}: {', '.join(event['pinned'])}")
+            return
+        line = progress_line(event, self.batches)
+        if line:
+            self.write(line)

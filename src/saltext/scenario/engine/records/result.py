@@ -1,0 +1,195 @@
+"""The runner's return data, built from the events of one run (see contracts.py).
+
+Per step it folds the batches together: one status, duration and jid list per step, with a
+verdict per pinned host. @on-failure scenarios follow the run's own scenarios, with a
+verdict per host they ran on.
+"""
+
+from ..contracts import Event, RunReturn
+from ..errors import EXIT_FAILED, RESULTS
+
+
+def _plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _counts(statuses):
+    order = ("passed", "failed", "skipped")
+    parts = [f"{statuses.count(s)} {s}" for s in order if statuses.count(s)]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def summary_line(scenario_statuses, step_statuses, hosts, duration, extra=()):
+    parts = [
+        f"{_plural(len(scenario_statuses), 'scenario')}{_counts(scenario_statuses)}",
+        f"{_plural(len(step_statuses), 'step')}{_counts(step_statuses)}",
+        _plural(hosts, "host"),
+        *extra,
+        f"{duration:.1f}s",
+    ]
+    return ", ".join(parts)
+
+
+def _fold(statuses):
+    if "failed" in statuses:
+        return "failed"
+    if statuses and all(s == "passed" for s in statuses):
+        return "passed"
+    return "skipped"
+
+
+class ResultCollector:
+    """Builds the runner's structured return from the events of one run."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.started = None
+        self.finished = None
+        self.not_started = []  # hosts of batches skipped because the run halted or was interrupted
+        self.done_earlier = []  # hosts of batches a resumed run found passed
+        self.rollback_hosts = []
+        self.approvals = []
+        self.host_status = {}  # (scenario, step) -> {host: {...}}
+        self.step_meta = {}  # (scenario, step) -> {"duration", "jids", "ran"}
+
+    def __call__(self, event: Event) -> None:
+        kind = event["event"]
+        if kind == "run_started":
+            self.started = event
+        elif kind == "run_finished":
+            self.finished = event
+        elif kind == "batch_skipped":
+            if event.get("reason") in (None, "halted", "interrupted"):
+                self.not_started.extend(event["hosts"])
+            else:
+                self.done_earlier.extend(event["hosts"])
+        elif kind == "rollback_started":
+            self.rollback_hosts = list(event["hosts"])
+        elif kind == "approval_finished":
+            self.approvals.append({k: event.get(k) for k in ("batch", "approved", "user", "reason")})
+        elif kind == "step_finished":
+            self._step_finished(event)
+
+    def _step_finished(self, event):
+        key = (event["scenario"], event["step"])
+        hosts = self.host_status.setdefault(key, {})
+        meta = self.step_meta.setdefault(key, {"duration": 0.0, "jids": [], "ran": False})
+        meta["duration"] += event["duration"]
+        meta["jids"].extend(event["jids"])
+        meta["ran"] = meta["ran"] or event["status"] != "skipped"
+        for host in event["hosts_in_batch"]:
+            res = event["results"].get(host)
+            if res is None:
+                # Not called: the step was skipped, or the host had already left the run.
+                hosts[host] = {"status": "skipped"}
+            else:
+                hosts[host] = {
+                    "status": "passed" if res["ok"] else "failed",
+                    "reason": res["reason"],
+                    "ret": res["ret"],
+                }
+
+    def _step(self, key, pstep, hosts_of_scenario):
+        hosts = self.host_status.get(key, {})
+        meta = self.step_meta.get(key, {"duration": 0.0, "jids": [], "ran": False})
+        if pstep.context_only:
+            per_host = {}
+            status = "passed" if meta["ran"] else "skipped"
+        else:
+            per_host = {h: hosts.get(h, {"status": "skipped"}) for h in hosts_of_scenario}
+            status = _fold([v["status"] for v in per_host.values()])
+        data = {
+            "keyword": pstep.step.keyword,
+            "text": pstep.step.text,
+            "location": pstep.step.location,
+            "status": status,
+            "duration": round(meta["duration"], 3),
+            "jids": meta["jids"],
+            "call": pstep.call.as_dict() if pstep.call else None,
+            "hosts": per_host,
+        }
+        if pstep.gate is not None:
+            data["gate"] = pstep.gate.as_dict()
+        return data
+
+    def _scenarios(self, pinned):
+        scenarios = []
+        for s_index, ps in enumerate(self.plan.all_scenarios):
+            hosts = self.rollback_hosts if ps.rollback else pinned
+            steps = [self._step((s_index, i), st, hosts) for i, st in enumerate(ps.steps)]
+            statuses = [s["status"] for s in steps]
+            entry = {
+                "name": ps.scenario.name,
+                "location": ps.scenario.location,
+                "tags": list(ps.scenario.tags),
+                "status": _fold(statuses) if not (ps.rollback and not self.rollback_hosts) else "skipped",
+                "steps": steps,
+            }
+            if ps.rollback:
+                entry["on_failure"] = True
+            scenarios.append(entry)
+        return scenarios
+
+    @staticmethod
+    def _failed_hosts(scenarios):
+        failed = {}
+        for scenario in scenarios:
+            if scenario.get("on_failure"):
+                continue
+            for step in scenario["steps"]:
+                for host, res in step["hosts"].items():
+                    if res["status"] == "failed" and host not in failed:
+                        failed[host] = {
+                            "step": f"{step['keyword']} {step['text']}",
+                            "location": step["location"],
+                            "reason": res.get("reason"),
+                        }
+        return failed
+
+    def result(self) -> RunReturn:
+        pinned = self.started["pinned"] if self.started else []
+        scenarios = self._scenarios(pinned)
+        finished = self.finished or {}
+        retcode = finished.get("retcode", EXIT_FAILED)
+        duration = finished.get("duration", 0.0)
+        main = [s for s in scenarios if not s.get("on_failure")]
+        extra = []
+        rollback = finished.get("rollback")
+        if rollback:
+            extra.append(f"{_plural(len(rollback['rolled_back']), 'host')} rolled back")
+        ret = {
+            "retcode": retcode,
+            "result": RESULTS.get(retcode, "failed"),
+            "name": self.plan.name,
+            "feature": self.plan.feature.name,
+            "uri": self.plan.feature.uri,
+            "run_id": self.started["run_id"] if self.started else None,
+            "target": self.plan.target,
+            "pinned": pinned,
+            "batches": self.started["batches"] if self.started else [],
+            "scenarios": scenarios,
+            "failed_hosts": self._failed_hosts(scenarios),
+            "still_blocked": finished.get("still_blocked", []),
+            "not_started": sorted(self.not_started),
+            "duration": duration,
+            "warnings": list(self.plan.warnings),
+            "summary": summary_line(
+                [s["status"] for s in main],
+                [st["status"] for s in main for st in s["steps"]],
+                len(pinned),
+                duration,
+                extra,
+            ),
+        }
+        for key in ("interrupted", "halted"):
+            if finished.get(key):
+                ret[key] = finished[key]
+        if self.plan.budget is not None:
+            ret["allowed_failures"] = finished.get("allowed_failures", 0)
+        if rollback:
+            ret["rollback"] = rollback
+        if self.approvals:
+            ret["approvals"] = self.approvals
+        if self.done_earlier:
+            ret["done_earlier"] = sorted(self.done_earlier)
+        return ret
