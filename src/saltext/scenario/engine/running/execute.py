@@ -92,6 +92,8 @@ class Executor:
 
     # -- one step on a set of hosts ------------------------------------------------------------
     def _call_once(self, call, hosts, args=None) -> tuple[str, dict[str, HostVerdict]]:
+        if call.on:
+            return self._on_minion(call, hosts)
         args = call.args if args is None else args
         jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs)
         results = {}
@@ -128,6 +130,26 @@ class Executor:
             jids.append(jid)
             results.update(got)
         return jids, results
+
+    def _on_minion(self, call, hosts):
+        """One call on `call.on` for all `hosts`; each host's verdict comes from its entry."""
+        value = call.hosts_arg(self.transport, hosts) if call.hosts_arg else list(hosts)
+        jid, replies = self.transport.call([call.on], call.fun, call.args, {**call.kwargs, call.hosts_kwarg: value})
+        reply = replies.get(call.on)
+        _ok, reason = judge(call, reply)
+        per_host = (reply or {}).get("ret") if reply and not reply.get("failed") else None
+        per_host = per_host.get("hosts") if isinstance(per_host, dict) else None
+        results = {}
+        for host in hosts:
+            entry = per_host.get(host) if isinstance(per_host, dict) else None
+            if isinstance(entry, dict):
+                host_ok = entry.get("ok") is True
+                why = entry.get("reason") or (None if host_ok else reason or f"not ok on {call.on}")
+                results[host] = {"ok": host_ok, "reason": why, "ret": entry}
+            else:
+                why = f"{call.on}: {reason or 'no answer for this host'}"
+                results[host] = {"ok": False, "reason": why, "ret": None}
+        return jid, results
 
     def _approve(self, gate, b_index, hosts):
         so_far = sorted({h for batch in self.batches[: b_index + 1] for h in batch})

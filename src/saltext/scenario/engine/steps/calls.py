@@ -20,6 +20,12 @@ class SaltCall:
     records_version: str = None
     # a rollback step: each host gets back the version of this package that the run replaced
     rollback_of: str = None
+    # Run once on this minion (e.g. the HAProxy load balancer) for the batch's hosts instead of
+    # on each host: `hosts_arg(transport, hosts)` becomes kwarg `hosts_kwarg`, and the minion
+    # answers {"hosts": {host: {"ok": bool, "reason": str, ...}}, ...}.
+    on: str = None
+    hosts_kwarg: str = "hosts"
+    hosts_arg: object = None  # callable(transport, hosts) -> value; default: the list of hosts
 
     def describe(self):
         parts = [repr(a) if not isinstance(a, str) else a for a in self.args]
@@ -34,6 +40,8 @@ class SaltCall:
             data["lb_effect"] = self.lb_effect
         if self.rollback_of:
             data["rollback_of"] = self.rollback_of
+        if self.on:
+            data["on"] = self.on
         return data
 
     def judge(self, ret):
