@@ -6,18 +6,20 @@ read/list and, for plan and run, a transport factory, so all of this runs withou
 """
 
 import logging
-import time
-import uuid
+import os
+from dataclasses import dataclass
 
 from .. import config
-from .errors import EXIT_PASSED, ScenarioError
+from .errors import EXIT_PASSED, DiscoveryError, InvalidScenario, ScenarioError
 from .parsing.names import FEATURES_DIR, decode, feature_path, name_of
 from .parsing.parse import parse_feature
 from .records.bus import BusReporter, event_tag
 from .records.progress import ProgressReporter
 from .records.result import ResultCollector
-from .running.discover import discover
+from .records.run_recorder import new_run_id, utc_now
+from .running.discover import Discovery, discover
 from .running.execute import Executor
+from .running.leases import HostLeases
 from .running.lock import ScenarioLock
 from .running.plan import build_plan
 from .steps import builtin_steps
@@ -25,6 +27,18 @@ from .steps.library import STEPS_DIR, load_libraries
 from .steps.registry import Registry
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What `scenario.resume` carries over from the earlier run (see records/resume.py)."""
+
+    run_id: str
+    pinned: list
+    batches: list
+    done: dict  # batch index -> why it is not run again
+    feature_sha256: str
+    force: bool = False
 
 
 def _error(exc, name=None):
@@ -42,12 +56,14 @@ def make_registry(source, opts):
     return registry
 
 
-def prepare(opts, name, source, scenario=None, tags=None, batch=None):
+def prepare(opts, name, source, scenario=None, tags=None, batch=None, max_failures=None):
     """Read, parse and match the feature into a Plan; `opts` are the master's (or Settings)."""
     settings = config.load(opts)
     feature = load_feature(source, name)
     registry = make_registry(source, settings)
-    return build_plan(name, feature, registry, settings, scenario=scenario, tags=tags, batch=batch)
+    return build_plan(
+        name, feature, registry, settings, scenario=scenario, tags=tags, batch=batch, max_failures=max_failures
+    )
 
 
 def _describe_steps(plan):
@@ -106,10 +122,10 @@ def _plan_result(plan, found):
     }
 
 
-def plan(opts, name, source, transport_factory, scenario=None, tags=None, batch=None):
+def plan(opts, name, source, transport_factory, scenario=None, tags=None, batch=None, max_failures=None):
     """Resolve, match and discover; show the pinned hosts and the Salt call per step. Changes nothing."""
     try:
-        the_plan = prepare(opts, name, source, scenario, tags, batch)
+        the_plan = prepare(opts, name, source, scenario, tags, batch, max_failures)
         transport = transport_factory()
         try:
             found = discover(transport, the_plan.context)
@@ -126,6 +142,32 @@ def _close(thing):
         close()
 
 
+def _emitter(reporters, collector):
+    def emit(event):
+        for reporter in reporters:
+            try:
+                reporter(event)
+            except Exception:
+                # A broken reporter must not stop a deployment half way.
+                if reporter is collector:
+                    raise
+                log.exception("scenario reporter failed on %s", event.get("event"))
+
+    return emit
+
+
+def _resumed_hosts(transport, resume):
+    """The earlier run's pinned hosts, all of which must answer: no new discovery."""
+    pinned = sorted(resume.pinned)
+    _jid, replies = transport.call(pinned, "test.ping", [], {})
+    silent = [h for h in pinned if (replies.get(h) or {}).get("ret") is not True]
+    if silent:
+        raise DiscoveryError(
+            f"resuming run {resume.run_id}: pinned host(s) {', '.join(silent)} do not answer; nothing was changed"
+        )
+    return Discovery(target="(pinned by run " + resume.run_id + ")", pinned=pinned, expected=pinned)
+
+
 def run(
     opts,
     name,
@@ -134,44 +176,62 @@ def run(
     scenario=None,
     tags=None,
     batch=None,
+    max_failures=None,
     test=False,
     progress=None,
     listeners=(),
     run_id=None,
+    user=None,
+    stop=None,
+    approvals=None,
+    resume=None,
 ):
-    """Run a scenario. `progress(line)` gets a line per finished step while it runs."""
+    """Run a scenario. `progress(line)` gets a line per finished step while it runs.
+
+    `stop()` says why the run must stop (SIGTERM) or None; `approvals` answers approval
+    steps; `resume` (a Resume) continues an earlier run on its pinned hosts and batches.
+    """
     if test:
-        return plan(opts, name, source, transport_factory, scenario, tags, batch)
-    run_id = run_id or f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        return plan(opts, name, source, transport_factory, scenario, tags, batch, max_failures)
+    run_id = run_id or new_run_id()
     try:
         settings = config.load(opts)
-        the_plan = prepare(settings, name, source, scenario, tags, batch)
+        the_plan = prepare(settings, name, source, scenario, tags, batch, max_failures)
+        if resume is not None and resume.feature_sha256 != the_plan.feature.sha256 and not resume.force:
+            raise InvalidScenario(
+                f"the feature {the_plan.feature.uri} changed since run {resume.run_id}; "
+                "resume with force=True to run the new text on the same hosts"
+            )
         lock = ScenarioLock(settings.cachedir, name).acquire()
     except ScenarioError as exc:
         return _error(exc, name)
-    transport = None
+    transport, leases, executor, emit = None, None, None, None
     try:
         transport = transport_factory()
-        found = discover(transport, the_plan.context)
+        found = _resumed_hosts(transport, resume) if resume else discover(transport, the_plan.context)
+        holder = {"run_id": run_id, "feature": name, "user": user, "pid": os.getpid(), "started": utc_now()}
+        leases = HostLeases(settings.cachedir, holder).acquire(found.pinned)
         collector = ResultCollector(the_plan)
         reporters = [collector, BusReporter(transport.fire, name), *listeners]
         if progress:
             reporters.append(ProgressReporter(progress))
-
-        def emit(event):
-            for reporter in reporters:
-                try:
-                    reporter(event)
-                except Exception:
-                    # A broken reporter must not stop a deployment half way.
-                    if reporter is collector:
-                        raise
-                    log.exception("scenario reporter failed on %s", event.get("event"))
-
-        Executor(the_plan, transport, emit, run_id).run(found.pinned)
+        emit = _emitter(reporters, collector)
+        executor = Executor(the_plan, transport, emit, run_id, stop=stop or _never, approvals=approvals)
+        try:
+            executor.run(
+                found.pinned,
+                batches=resume.batches if resume else None,
+                done=resume.done if resume else None,
+            )
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Only when our signal handlers could not be installed (not the main thread):
+            # the step in flight is lost, but the run is recorded as interrupted, never as 0.
+            executor.abort(f"{type(exc).__name__} during a step")
         result = collector.result()
         result["warnings"] = result["warnings"] + found.warnings
         result["missing"] = found.missing
+        if resume is not None:
+            result["resumes"] = resume.run_id
         return result
     except ScenarioError as exc:
         if transport is not None:
@@ -192,9 +252,15 @@ def run(
             "error": f"run aborted by an internal error: {exc!r}; hosts may be left blocked",
         }
     finally:
+        if leases is not None:
+            leases.release()
         if transport is not None:
             _close(transport)
         lock.release()
+
+
+def _never():
+    return None
 
 
 def list_features(source):

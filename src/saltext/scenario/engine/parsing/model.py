@@ -41,3 +41,4 @@ class Feature:
     line: int = 1  # of the Feature: keyword; reports (Cucumber JSON) carry it
     description: str = ""
     tags: tuple = ()
+    sha256: str = ""  # of the text as read: a resumed run refuses a feature that changed

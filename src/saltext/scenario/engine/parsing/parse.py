@@ -5,6 +5,7 @@ seed writes its Given steps straight under `Feature:`; Gherkin reads those as de
 so they are lifted into an implicit Background (with a warning) instead of vanishing.
 """
 
+import hashlib
 import logging
 import re
 
@@ -167,6 +168,7 @@ def parse_feature(text, uri):
         line=feature["location"]["line"],
         description=(feature.get("description") or "").strip(),
         tags=tuple(t["name"] for t in feature.get("tags", [])),
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
 

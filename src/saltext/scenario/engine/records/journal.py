@@ -5,6 +5,10 @@ so concurrent runs cannot interleave records and a crash loses at most the recor
 written. It lives apart from Salt's job cache (`<cachedir>/scenario/journal.jsonl`, or the
 master option `scenario_journal`), so it survives keep_jobs expiry and a wiped job cache.
 Readers skip a damaged line with a warning instead of failing.
+
+Runs in flight, and runs whose process died, have no line here yet: their write-ahead
+records (inflight.py) are read beside the journal, so `history`, `show` and `active` see
+every run from the moment it pinned its hosts.
 """
 
 import collections
@@ -16,11 +20,12 @@ import re
 
 from ... import config
 from ..errors import InvalidScenario
+from . import inflight
+from .journal_record import interrupted_view
 
 log = logging.getLogger(__name__)
 
 RUN_ID_RE = re.compile(r"[0-9]{14}-[0-9a-f]{8}")
-FORMAT_VERSION = 1
 MAX_LIMIT = 10000
 
 
@@ -94,8 +99,32 @@ def summary_of(record):
         "name": record.get("name"),
         "user": record.get("user"),
         "retcode": record.get("retcode"),
+        "state": record.get("state", "finished"),
         "summary": record.get("summary"),
+        "still_blocked": record.get("still_blocked", []),
     }
+
+
+def all_records(path, warnings=None):
+    """Final records and write-ahead records of runs without one, oldest first.
+
+    A write-ahead record whose run still holds its lock is `running`; one whose process is
+    gone is shown as `interrupted`, with its still-blocked hosts as of its last finished step.
+    """
+    finals = list(records(path, warnings))
+    final_ids = {r["run_id"] for r in finals}
+    pending = []
+    for record, alive in inflight.records(path, warnings):
+        if record["run_id"] in final_ids:
+            continue  # the final record made it; the write-ahead file is a leftover
+        pending.append(record if alive else interrupted_view(record))
+    # Run ids start with their UTC start time, so they sort by it.
+    return sorted([*finals, *pending], key=lambda r: (r.get("started") or "", r["run_id"]))
+
+
+def active(path, warnings=None):
+    """The runs in flight (their process holds the lock), oldest first."""
+    return [record for record, alive in inflight.records(path, warnings) if alive]
 
 
 def history(path, name=None, limit=20):
@@ -103,25 +132,24 @@ def history(path, name=None, limit=20):
     limit = check_limit(limit)
     warnings = []
     newest = collections.deque(maxlen=limit)
-    for record in records(path, warnings):
+    for record in all_records(path, warnings):
         if name is None or record.get("name") == name:
             newest.append(summary_of(record))
     return list(reversed(newest)), warnings
 
 
 def find(path, run_id):
-    """The record of `run_id` (validated first), or None."""
+    """The record of `run_id` (validated first), or None; runs in flight and interrupted too."""
     check_run_id(run_id)
     warnings = []
     found = None
-    for record in records(path, warnings):
+    for record in all_records(path, warnings):
         if record.get("run_id") == run_id:
             found = record
     return found, warnings
 
 
 def history_line(summary):
-    return (
-        f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  "
-        f"exit {summary.get('retcode')}  {summary.get('summary')}"
-    )
+    state = summary.get("state", "finished")
+    code = "running" if state == "running" else f"exit {summary.get('retcode')}"
+    return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"

@@ -386,13 +386,22 @@ class Executor:
             retcode = EXIT_BUDGET
         else:
             retcode = EXIT_PASSED
+        self._finished(retcode, rollback)
+        return retcode
+
+    def abort(self, reason):
+        """End a run whose step was cut off (no signal handler could be set): interrupted."""
+        self.interrupted = self.interrupted or reason
+        self._finished(EXIT_INTERRUPTED, None)
+
+    def _finished(self, retcode, rollback):
         self.emit(
             {
                 "event": "run_finished",
                 "run_id": self.run_id,
                 "retcode": retcode,
                 "still_blocked": sorted(self.blocked),
-                "duration": round(self.clock() - self.started, 3),
+                "duration": round(self.clock() - (self.started or self.clock()), 3),
                 "interrupted": self.interrupted,
                 "halted": self.halted,
                 "left": dict(sorted(self.left.items())),
@@ -401,7 +410,6 @@ class Executor:
                 "replaced": {h: dict(v) for h, v in sorted(self.replaced.items())},
             }
         )
-        return retcode
 
     def _batch_skipped(self, b_index, hosts, why):
         return {"event": "batch_skipped", "run_id": self.run_id, "batch": b_index, "hosts": hosts, "reason": why}

@@ -1,0 +1,106 @@
+"""The write-ahead record of a run in flight: `<journal dir>/runs/<run_id>.json`.
+
+A run is on record from the moment it pins its hosts: the record is rewritten after every
+finished step (to a temporary file, fsync'd, then renamed over the old one, so a reader or
+a crash never sees half a record) and removed once the final record is in the journal. The
+run holds an flock on `<run_id>.lock` while it lives; the kernel drops it when the process
+dies, so a record whose lock is free belongs to a run that is gone: interrupted.
+"""
+
+import fcntl
+import json
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".json"
+
+
+def runs_dir(journal_path):
+    return os.path.join(os.path.dirname(journal_path), "runs")
+
+
+class InflightRecord:
+    """The write-ahead file of one run; `open()` takes its lock, `close()` removes both files."""
+
+    def __init__(self, journal_path, run_id):
+        self.dir = runs_dir(journal_path)
+        self.path = os.path.join(self.dir, run_id + SUFFIX)
+        self.lock_path = os.path.join(self.dir, run_id + ".lock")
+        self.fd = None
+
+    def open(self):
+        os.makedirs(self.dir, mode=0o700, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new run id: nobody else has it
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def write(self, record):
+        data = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
+        tmp = f"{self.path}.tmp{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.path)
+
+    def close(self, remove=True):
+        if remove:
+            for path in (self.path, self.lock_path):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _alive(lock_path):
+    """True while the run that owns the lock file still holds it."""
+    try:
+        fd = os.open(lock_path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def records(journal_path, warnings=None):
+    """(record, alive) of every write-ahead record; damaged files are skipped with a warning."""
+    directory = runs_dir(journal_path)
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        return []
+    found = []
+    for name in names:
+        if not name.endswith(SUFFIX):
+            continue  # locks, and temporary files a crash left behind
+        path = os.path.join(directory, name)
+        try:
+            with open(path, "rb") as handle:
+                record = json.loads(handle.read())
+            if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
+                raise ValueError("not a run record")
+        except (OSError, ValueError) as exc:
+            message = f"{path}: damaged write-ahead record skipped ({exc})"
+            log.warning("%s", message)
+            if warnings is not None:
+                warnings.append(message)
+            continue
+        found.append((record, _alive(os.path.join(directory, record["run_id"] + ".lock"))))
+    return found

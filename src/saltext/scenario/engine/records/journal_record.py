@@ -1,0 +1,146 @@
+"""A run's journal record, built from its return data and the events a RunRecorder kept.
+
+The same builder makes the write-ahead record while the run goes (no return yet: the steps
+come from the events, `state: running`) and the final record the journal keeps. Both carry
+what `scenario.resume` needs: the run's arguments, the feature's digest, the pinned hosts
+and batches, and every step's per-host verdicts.
+"""
+
+from ..contracts import JournalRecord
+from ..errors import RESULTS
+
+FORMAT_VERSION = 2
+
+
+def _host_results(hosts):
+    return {h: {"status": r.get("status"), "reason": r.get("reason")} for h, r in sorted(hosts.items())}
+
+
+def _steps_from_return(ret):
+    return [
+        {
+            "scenario": sc["name"],
+            "keyword": st["keyword"],
+            "text": st["text"],
+            "location": st["location"],
+            "status": st["status"],
+            "duration": st.get("duration"),
+            "jids": st.get("jids", []),
+            "call": st.get("call"),
+            "hosts": _host_results(st.get("hosts", {})),
+            **({"on_failure": True} if sc.get("on_failure") else {}),
+        }
+        for sc in ret["scenarios"]
+        for st in sc["steps"]
+    ]
+
+
+def batch_steps(recorder):
+    """Every step event, compact and in order: what per-batch reports and resume need."""
+    out = []
+    for ev in recorder.step_events:
+        out.append(
+            {
+                "phase": ev.get("phase", "deploy"),
+                "batch": ev["batch"],
+                "scenario": ev["scenario"],
+                "scenario_name": ev.get("scenario_name"),
+                "step": ev["step"],
+                "keyword": ev["keyword"],
+                "text": ev["text"],
+                "location": ev["location"],
+                "status": ev["status"],
+                "duration": ev.get("duration"),
+                "jids": ev.get("jids", []),
+                "call": ev.get("call"),
+                "hosts_in_batch": ev.get("hosts_in_batch", []),
+                "hosts": {
+                    h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
+                    for h, r in sorted(ev.get("results", {}).items())
+                },
+            }
+        )
+    return out
+
+
+def _steps_from_events(compact):
+    return [
+        {
+            "scenario": ev["scenario_name"],
+            "batch": ev["batch"],
+            **{k: ev[k] for k in ("keyword", "text", "location", "status", "duration", "jids", "call", "hosts")},
+        }
+        for ev in compact
+    ]
+
+
+def build(ret, recorder, meta, reports=None, state="finished") -> JournalRecord:
+    """The record of a run; `ret` is None while it goes. `meta`: user, runner_jid, pid, args..."""
+    ret = ret or {}
+    started = recorder.run_started
+    compact = batch_steps(recorder)
+    finished = recorder.finished or {}
+    record = {
+        "v": FORMAT_VERSION,
+        "run_id": recorder.run_id,
+        "state": state,
+        "name": ret.get("name", meta.get("name")),
+        "uri": ret.get("uri", started.get("uri")),
+        "feature": ret.get("feature", started.get("feature")),
+        "feature_sha256": meta.get("feature_sha256"),
+        "started": recorder.started_at,
+        "finished": recorder.finished_at if state == "finished" else None,
+        "user": meta.get("user"),
+        "runner_jid": meta.get("runner_jid"),
+        "pid": meta.get("pid"),
+        "args": meta.get("args", {}),
+        "resumes": meta.get("resumes"),
+        "retcode": ret.get("retcode"),
+        "result": ret.get("result", "running" if state == "running" else None),
+        "error": ret.get("error"),
+        "target": ret.get("target", started.get("target")),
+        "pinned": ret.get("pinned", started.get("pinned", [])),
+        "batches": ret.get("batches", started.get("batches", [])),
+        "steps": _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(compact),
+        "batch_steps": compact,
+        "position": recorder.position,
+        "failed_hosts": ret.get("failed_hosts", {}),
+        "still_blocked": ret.get("still_blocked", sorted(recorder.blocked)),
+        "not_started": ret.get("not_started", []),
+        "left": finished.get("left", {}),
+        "rollback": ret.get("rollback", finished.get("rollback")),
+        "replaced": finished.get("replaced", {}),
+        "approvals": [{k: a.get(k) for k in ("batch", "approved", "user", "reason")} for a in recorder.approvals],
+        "waiting": recorder.waiting,
+        "duration": ret.get("duration"),
+        "reports": reports,
+        "summary": ret.get("summary") or _summary(ret, recorder, state),
+    }
+    for key in ("interrupted", "halted"):
+        if ret.get(key):
+            record[key] = ret[key]
+    return record
+
+
+def _summary(ret, recorder, state):
+    if state == "running":
+        where = recorder.position
+        at = f"at {where['keyword']} {where['text']} ({where['location']})" if where else "before its first step"
+        return f"running {at}"
+    return f"exit {ret.get('retcode')}: {ret.get('error')}"
+
+
+def interrupted_view(record, why="its process is gone without a final record"):
+    """How `history`/`show` present a write-ahead record whose run died: interrupted."""
+    where = record.get("position")
+    at = f"after {where['keyword']} {where['text']} ({where['location']})" if where else "before its first step"
+    blocked = record.get("still_blocked") or []
+    view = dict(record)
+    view.update(
+        state="interrupted",
+        result=RESULTS[6],
+        retcode=6,
+        interrupted=why,
+        summary=f"interrupted {at}: {why}; still blocked: {', '.join(blocked) or 'none'}",
+    )
+    return view
