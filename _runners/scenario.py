@@ -67,11 +67,28 @@ def _call(saltenv, func, timeout=None):
         source.close()
 
 
-def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, saltenv="base", report_dir=None):
+def run(
+    name,
+    scenario=None,
+    tags=None,
+    test=False,
+    batch=None,
+    timeout=None,
+    saltenv="base",
+    report_dir=None,
+    max_failures=None,
+):
     """
     Run the feature ``name`` (``salt://features/<name>.feature``) on the fleet its Given
     steps describe. Every step of the chosen scenarios is matched first; the hosts are
-    discovered once and pinned; the first failed step halts the run.
+    discovered once, pinned and leased (no other run may touch them until this one ends);
+    a host that fails a step leaves the run, and the run halts when more hosts failed than
+    the failure budget allows (none, by default).
+
+    Exit codes: 0 passed, 1 a step failed and the run halted, 2 invalid (nothing ran),
+    3 discovery shortfall (nothing ran), 4 another run holds this feature's lock or a lease
+    on a pinned host (nothing ran), 5 finished within the failure budget, 6 interrupted by
+    SIGTERM/SIGINT (the step in flight was collected, the rest skipped).
 
     scenario
         Run only the scenario with this name.
@@ -81,8 +98,13 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         Resolve, match and discover only; show the pinned hosts and the Salt call per
         step and change nothing (same as ``scenario.plan``).
     batch
-        Rolling batch size, a count (``2``) or a percentage (``25%``); overrides the
-        feature's ``Given I update N hosts at a time``.
+        Rolling batches: a count (``2``), a percentage of the pinned hosts (``25%``,
+        rounded down) or a schedule whose last size repeats (``"1,10%,50%"``: a canary
+        host first); overrides the feature's ``Given I update ...`` step.
+    max_failures
+        The failure budget: how many hosts (``2``) or what share of the pinned hosts
+        (``"10%"``, rounded down) may fail and leave the run before it halts; overrides
+        the feature's ``Given up to N hosts may fail``. Default 0.
     timeout
         Seconds to wait for the hosts on each step before asking whether they still
         run the job (master option ``scenario_timeout``, else the master's ``timeout``,
@@ -103,6 +125,7 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         salt-run scenario.run update_website
         salt-run scenario.run update_website report_dir=/var/lib/ci/reports
         salt-run scenario.run update_website batch=1 timeout=30
+        salt-run scenario.run update_website batch="1,10%,50%" max_failures=2%
         salt-run scenario.run update_website tags="@web and not @slow" test=True
     """
     return _run(
@@ -117,6 +140,7 @@ def run(name, scenario=None, tags=None, test=False, batch=None, timeout=None, sa
         timeout=timeout,
         saltenv=saltenv,
         report_dir=report_dir,
+        max_failures=max_failures,
     )
 
 
@@ -132,6 +156,7 @@ def _run(
     timeout=None,
     saltenv="base",
     report_dir=None,
+    max_failures=None,
 ):
     return _call(
         saltenv,
@@ -143,6 +168,7 @@ def _run(
             scenario=scenario,
             tags=tags,
             batch=batch,
+            max_failures=max_failures,
             test=bool(test),
             progress=progress,
             report_dir=report_dir,
@@ -151,6 +177,122 @@ def _run(
         ),
         timeout,
     )
+
+
+def resume(run_id, force=False, timeout=None, saltenv="base", report_dir=None):
+    """
+    Continue a run that failed (exit 1) or was interrupted (exit 6, or its process died):
+    the same feature, the same pinned hosts (no new discovery; every one must answer, else
+    exit 3 and nothing changes) and the same batches. Batches in which every host passed
+    are not touched again; the failed or interrupted batch starts again from its first
+    step, and the rest follow. The new run leases its hosts like any run and is journaled
+    with ``resumes: RUN_ID``.
+
+    force : False
+        Run even though the feature's text changed since that run (else exit 2).
+
+    Exit 2 for an unknown run id, a run that passed or never started; exit 4 while that
+    run is still going.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.history name=update_website limit=3
+        salt-run scenario.resume 20261128153000-1a2b3c4d
+        salt-run scenario.resume 20261128153000-1a2b3c4d force=True
+    """
+    user, jid = globals().get("__user__"), globals().get("__jid__")
+    return _call(
+        saltenv,
+        lambda src, settings, transport: _recorded.resume(
+            settings,
+            run_id,
+            src,
+            transport,
+            force=force is True or str(force).lower() == "true",
+            report_dir=report_dir,
+            user=user,
+            runner_jid=jid,
+            progress=_progress,
+        ),
+        timeout,
+    )
+
+
+def active():
+    """
+    The runs in flight on this master: run id, feature, user, pid, start time, the step
+    it is at (or the approval it waits for) and the hosts it holds leases on.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.active
+    """
+    try:
+        runs = _journal.active(_journal.journal_path(__opts__))
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    rows = [
+        {
+            "run_id": r.get("run_id"),
+            "name": r.get("name"),
+            "user": r.get("user"),
+            "pid": r.get("pid"),
+            "started": r.get("started"),
+            "step": r.get("position"),
+            "waiting": r.get("waiting"),
+            "leased": r.get("pinned", []),
+        }
+        for r in runs
+    ]
+    return _finish({"retcode": 0, "result": "active", "runs": rows})
+
+
+def _decide(run_id, approve, reason=None):
+    from saltext.scenario.engine.running import approval as _approval
+
+    try:
+        _journal.check_run_id(run_id)
+        answer = _approval.decide(
+            _journal.journal_path(__opts__), run_id, approve, globals().get("__user__") or "?", reason
+        )
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    return _finish({"retcode": 0, "result": "decided", **answer})
+
+
+def approve(run_id):
+    """
+    Let a run that waits at ``Then I wait for approval`` go on. Only this runner function
+    (and ``scenario.abort``) can answer an approval, so ``external_auth`` decides who may;
+    no event from a minion can. The journal records who approved.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.active
+        salt-run scenario.approve 20261128153000-1a2b3c4d
+    """
+    return _decide(run_id, True)
+
+
+def abort(run_id, reason=None):
+    """
+    Refuse the approval a run waits for: its approval step fails on every host of the
+    batch, with the caller's name and ``reason``, and the run halts as on any failed step
+    (rolling back, if the feature has an ``@on-failure`` scenario).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.abort 20261128153000-1a2b3c4d reason="canary error rate too high"
+    """
+    return _decide(run_id, False, reason)
 
 
 def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):

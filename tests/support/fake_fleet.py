@@ -67,7 +67,7 @@ class FakeFleet:
                 "retcode": 0 if ok else 1,
             }
         if fun == "pkgcheck.update":
-            version = kwargs.get("version") or host.available[-1]
+            version = kwargs.get("version") or (args[1] if len(args) > 1 else None) or host.available[-1]
             if version not in host.available:
                 return {"ret": f"ERROR: mywebapp {version} is not available", "retcode": 1}
             old, host.version = host.version, version
@@ -94,6 +94,8 @@ class FakeFleet:
             }
         if fun == "file.file_exists":
             return {"ret": args[0] in host.files, "retcode": 0}
+        if fun == "test.ping":
+            return {"ret": True, "retcode": 0}
         if fun == "service.restart" or (fun == "service.status" and args[0] == "mywebapp"):
             return {"ret": True, "retcode": 0}
         return {"ret": f"'{fun}' is not available.", "retcode": 254}

@@ -63,6 +63,28 @@ def batch_steps(recorder):
     return out
 
 
+def done_batches(recorder):
+    """{batch index (as text): why} of the batches a resume must not touch again: every host
+    passed every step there, in this run or (carried over) in the run it resumed."""
+    done = {str(b): why for b, why in recorder.skipped_reasons.items() if why.startswith("passed")}
+    wanted = recorder.run_started.get("deploy_steps")
+    if not wanted:
+        return done
+    passed, failed = {}, set()
+    for ev in recorder.step_events:
+        if ev.get("phase", "deploy") != "deploy" or not ev.get("results"):
+            continue  # Given steps (no host was asked) and the rollback
+        if ev["status"] == "passed":
+            passed[ev["batch"]] = passed.get(ev["batch"], 0) + 1
+        else:
+            failed.add(ev["batch"])
+    run_id = recorder.run_id
+    for batch, count in passed.items():
+        if count == wanted and batch not in failed:
+            done[str(batch)] = f"passed in run {run_id}"
+    return done
+
+
 def _steps_from_events(compact):
     return [
         {
@@ -87,7 +109,7 @@ def build(ret, recorder, meta, reports=None, state="finished") -> JournalRecord:
         "name": ret.get("name", meta.get("name")),
         "uri": ret.get("uri", started.get("uri")),
         "feature": ret.get("feature", started.get("feature")),
-        "feature_sha256": meta.get("feature_sha256"),
+        "feature_sha256": started.get("feature_sha256"),
         "started": recorder.started_at,
         "finished": recorder.finished_at if state == "finished" else None,
         "user": meta.get("user"),
@@ -101,6 +123,7 @@ def build(ret, recorder, meta, reports=None, state="finished") -> JournalRecord:
         "target": ret.get("target", started.get("target")),
         "pinned": ret.get("pinned", started.get("pinned", [])),
         "batches": ret.get("batches", started.get("batches", [])),
+        "done_batches": done_batches(recorder),
         "steps": _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(compact),
         "batch_steps": compact,
         "position": recorder.position,

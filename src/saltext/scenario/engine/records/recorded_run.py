@@ -1,128 +1,82 @@
-"""`scenario.run` with its paper trail: the engine's run, then the reports and the journal.
+"""`scenario.run` and `scenario.resume` with their paper trail.
 
-The reports and the journal are built from the run's own return data (plus the per-batch
-events a RunRecorder kept), so all three carry the same verdict. Test-mode runs change
-nothing and are neither reported nor journaled; every other run, including one refused
-with exit 2/3/4, gets a run id and a journal record, so the audit trail also shows who
-tried to deploy what.
+Around the engine's run this adds, in order:
+- the stop flag SIGTERM/SIGINT set (signals.py) and the approval channel (approval.py);
+- the write-ahead record (inflight.py), written when the hosts are pinned and after every
+  finished step, so a run that dies is still on record, as interrupted;
+- after the run, the report files and the final journal record, all built from the run's
+  own return data and events, so they carry the same verdict; then the write-ahead record
+  goes.
+Test-mode runs change nothing and are neither reported nor journaled; every other run,
+including one refused with exit 2/3/4, gets a run id and a journal record, so the audit
+trail also shows who tried to deploy what.
 """
 
 import logging
+import os
 
 from .. import api
-from ..contracts import JournalRecord
-from ..errors import InvalidScenario
-from .journal import append, journal_path
+from ..errors import EXIT_INTERRUPTED, InvalidScenario
+from ..running.approval import FileApprovals
+from ..running.signals import stop_on_signals
+from . import journal_record
+from .inflight import InflightRecord
+from .journal import append, find, journal_path
 from .report_files import check_report_dir, write_reports
+from .resume import resume_spec
 from .run_recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 
-
-def _host_results(hosts):
-    return {h: {"status": r.get("status"), "reason": r.get("reason")} for h, r in sorted(hosts.items())}
-
-
-def _steps_from_return(ret):
-    return [
-        {
-            "scenario": sc["name"],
-            "keyword": st["keyword"],
-            "text": st["text"],
-            "location": st["location"],
-            "status": st["status"],
-            "duration": st.get("duration"),
-            "jids": st.get("jids", []),
-            "call": st.get("call"),
-            "hosts": _host_results(st.get("hosts", {})),
-        }
-        for sc in ret["scenarios"]
-        for st in sc["steps"]
-    ]
+# What the write-ahead record rewrites itself on: the hosts pinned, each step, an approval wait.
+_WRITE_ON = {"run_started", "step_finished", "approval_wanted", "approval_finished", "rollback_started"}
 
 
-def _steps_from_events(recorder):
-    # An aborted run has no collected result; the steps that finished still matter (blocks).
-    out = []
-    for key in sorted(recorder.steps):
-        ev = recorder.steps[key]
-        out.append(
-            {
-                "scenario": ev.get("scenario_name"),
-                "batch": ev["batch"],
-                "keyword": ev["keyword"],
-                "text": ev["text"],
-                "location": ev["location"],
-                "status": ev["status"],
-                "duration": ev.get("duration"),
-                "jids": ev.get("jids", []),
-                "call": ev.get("call"),
-                "hosts": {
-                    h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
-                    for h, r in sorted(ev.get("results", {}).items())
-                },
-            }
-        )
-    return out
+class WriteAhead:
+    """A listener that keeps the run's write-ahead record current."""
+
+    def __init__(self, record_file, recorder, meta):
+        self.file = record_file
+        self.recorder = recorder
+        self.meta = meta
+        self.opened = False
+
+    def __call__(self, event):
+        if event.get("event") not in _WRITE_ON:
+            return
+        if not self.opened:
+            self.file.open()
+            self.opened = True
+        self.file.write(journal_record.build(None, self.recorder, self.meta, state="running"))
+
+    def close(self):
+        if self.opened:
+            self.file.close()
 
 
-def _blocked_by_events(recorder):
-    # An aborted run returns no still_blocked; the block/unblock steps that finished tell it.
-    blocked = set()
-    for key in sorted(recorder.steps):
-        ev = recorder.steps[key]
-        effect = (ev.get("call") or {}).get("lb_effect")
-        for host, res in ev.get("results", {}).items():
-            if res["ok"] and effect == "block":
-                blocked.add(host)
-            elif res["ok"] and effect == "unblock":
-                blocked.discard(host)
-    return sorted(blocked)
+def _error(exc, name):
+    return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
 
 
-def journal_record(ret, recorder, user=None, runner_jid=None, reports=None) -> JournalRecord:
-    started = recorder.run_started
-    steps = _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(recorder)
-    return {
-        "v": 1,
-        "run_id": recorder.run_id,
-        "name": ret.get("name"),
-        "uri": ret.get("uri", started.get("uri")),
-        "feature": ret.get("feature", started.get("feature")),
-        "started": recorder.started_at,
-        "finished": recorder.finished_at,
-        "user": user,
-        "runner_jid": runner_jid,
-        "retcode": ret.get("retcode"),
-        "result": ret.get("result"),
-        "error": ret.get("error"),
-        "target": ret.get("target", started.get("target")),
-        "pinned": ret.get("pinned", started.get("pinned", [])),
-        "batches": ret.get("batches", started.get("batches", [])),
-        "steps": steps,
-        "failed_hosts": ret.get("failed_hosts", {}),
-        "still_blocked": ret.get("still_blocked", _blocked_by_events(recorder)),
-        "not_started": ret.get("not_started", []),
-        "duration": ret.get("duration"),
-        "reports": reports,
-        "summary": ret.get("summary") or f"exit {ret.get('retcode')}: {ret.get('error')}",
-    }
+def _meta(name, user, runner_jid, args, resumes=None):
+    return {"name": name, "user": user, "runner_jid": runner_jid, "pid": os.getpid(), "args": args, "resumes": resumes}
 
 
-def run(opts, name, source, transport_factory, report_dir=None, user=None, runner_jid=None, **kwargs):
-    """api.run(...) plus `report_dir` reports and a journal record. kwargs go to api.run."""
-    if report_dir is not None:
-        try:
-            report_dir = check_report_dir(report_dir)
-        except InvalidScenario as exc:
-            return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
-    if kwargs.get("test"):
-        return api.run(opts, name, source, transport_factory, **kwargs)
+def _recorded(settings, name, report_dir, meta, call_engine, progress=None):
+    """Run `call_engine(listeners, run_id, stop, approvals)` with every record of the run kept."""
+    path = journal_path(settings)
     recorder = RunRecorder()
-    listeners = [recorder, *kwargs.pop("listeners", ())]
-    ret = api.run(opts, name, source, transport_factory, listeners=listeners, run_id=recorder.run_id, **kwargs)
+    ahead = WriteAhead(InflightRecord(path, recorder.run_id), recorder, meta)
+    with stop_on_signals() as stop:
+        try:
+            ret = call_engine([recorder, ahead], recorder.run_id, stop, FileApprovals(path))
+        except (KeyboardInterrupt, SystemExit) as exc:
+            # Outside a step (e.g. while reports were written): the record still says so.
+            ret = {"retcode": EXIT_INTERRUPTED, "result": "interrupted", "name": name, "error": repr(exc)}
     recorder.finish()
     ret.setdefault("run_id", recorder.run_id)
+    if progress and stop():
+        progress(f"{stop()} received: the run ended after the step in flight (exit {EXIT_INTERRUPTED})")
     reports = None
     if report_dir is not None:
         try:
@@ -132,8 +86,75 @@ def run(opts, name, source, transport_factory, report_dir=None, user=None, runne
             log.error("scenario %s run %s: cannot write reports to %s: %s", name, recorder.run_id, report_dir, exc)
             ret.setdefault("warnings", []).append(f"reports not written to {report_dir}: {exc}")
     try:
-        append(journal_path(opts), journal_record(ret, recorder, user, runner_jid, reports))
+        append(path, journal_record.build(ret, recorder, meta, reports))
     except (OSError, InvalidScenario) as exc:
         log.error("scenario %s run %s: journal record not written: %s", name, recorder.run_id, exc)
         ret.setdefault("warnings", []).append(f"journal record not written: {exc}")
+        ahead.file.close(remove=False)  # keep the write-ahead record: it is all the trail has
+    else:
+        ahead.close()
+    return ret
+
+
+def _checked_report_dir(report_dir):
+    return None if report_dir is None else check_report_dir(report_dir)
+
+
+def run(opts, name, source, transport_factory, report_dir=None, user=None, runner_jid=None, **kwargs):
+    """api.run(...) plus its records (see the module doc). kwargs go to api.run."""
+    try:
+        report_dir = _checked_report_dir(report_dir)
+    except InvalidScenario as exc:
+        return _error(exc, name)
+    if kwargs.get("test"):
+        return api.run(opts, name, source, transport_factory, **kwargs)
+    args = {k: kwargs.get(k) for k in ("scenario", "tags", "batch", "max_failures")}
+    extra = list(kwargs.pop("listeners", ()))
+
+    def engine(listeners, run_id, stop, approvals):
+        return api.run(
+            opts,
+            name,
+            source,
+            transport_factory,
+            listeners=[*listeners, *extra],
+            run_id=run_id,
+            user=user,
+            stop=stop,
+            approvals=approvals,
+            **kwargs,
+        )
+
+    return _recorded(opts, name, report_dir, _meta(name, user, runner_jid, args), engine, kwargs.get("progress"))
+
+
+def resume(opts, run_id, source, transport_factory, force=False, report_dir=None, user=None, runner_jid=None, **kw):
+    """Continue a failed or interrupted run: same feature, hosts and batches; passed batches stay done."""
+    try:
+        report_dir = _checked_report_dir(report_dir)
+        record, _warnings = find(journal_path(opts), run_id)
+        spec, args = resume_spec(record, run_id, force=bool(force))
+    except InvalidScenario as exc:
+        return _error(exc, None)
+    name = record["name"]
+
+    def engine(listeners, new_run_id, stop, approvals):
+        return api.run(
+            opts,
+            name,
+            source,
+            transport_factory,
+            listeners=listeners,
+            run_id=new_run_id,
+            user=user,
+            stop=stop,
+            approvals=approvals,
+            resume=spec,
+            **args,
+            **kw,
+        )
+
+    meta = _meta(name, user, runner_jid, args, resumes=run_id)
+    ret = _recorded(opts, name, report_dir, meta, engine, kw.get("progress"))
+    ret.setdefault("resumes", run_id)
     return ret

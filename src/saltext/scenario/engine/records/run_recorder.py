@@ -30,6 +30,7 @@ class RunRecorder:
         self.step_events = []  # step_finished events in the order they happened
         self.steps = {}  # (batch, scenario, step) -> step_finished event
         self.skipped_batches = {}  # batch index -> hosts
+        self.skipped_reasons = {}  # batch index -> why it did not run
         self.waiting = None  # the approval_wanted event of a wait in progress
         self.approvals = []
         self.rollback = None  # the rollback_started event
@@ -46,6 +47,7 @@ class RunRecorder:
             self._track_blocks(event)
         elif kind == "batch_skipped":
             self.skipped_batches[event["batch"]] = list(event["hosts"])
+            self.skipped_reasons[event["batch"]] = event.get("reason") or "halted"
         elif kind == "approval_wanted":
             self.waiting = event
         elif kind == "approval_finished":

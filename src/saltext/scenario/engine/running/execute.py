@@ -9,8 +9,9 @@ The rules, in the order they apply:
 - A host that fails a step leaves the run at once: it gets no later step (so a blocked host
   stays blocked) and its batch goes on without it.
 - The run halts when more hosts have failed than the failure budget allows (0 by default:
-  the first failed host halts it), or when every host of a batch failed. Later steps and
-  batches are reported as skipped.
+  the first failed host halts it). A batch in which every host failed halts it only then
+  too: with `up to 100% of the hosts may fail` a run goes through every batch. Later
+  steps and batches are reported as skipped.
 - When the run halts, or hosts left it within the budget, the @on-failure scenarios run on
   the hosts of the batch in progress and every host that left, if they still answer. A host
   that fails a rollback step is dropped and left as it is; the others go on.
@@ -22,6 +23,7 @@ import time
 from ..contracts import HostVerdict, StepFinished
 from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED
 from ..steps.calls import short
+from .approval import Decision
 from .batches import allowed_failures, compute_batches
 
 NO_RESPONSE = "no response"
@@ -53,13 +55,6 @@ class NoApprovals:
 
     def wait(self, run_id, batch, hosts, timeout, stopped):
         return Decision(False, None, "no approval channel is configured for this run")
-
-
-class Decision:
-    def __init__(self, approved, user, reason):
-        self.approved = approved
-        self.user = user
-        self.reason = reason
 
 
 class Executor:
@@ -254,14 +249,16 @@ class Executor:
         self.emit(self._step_event(b_index, s_index, p_index, pstep, status, hosts, results, jids, self.clock() - t0))
         if not failed:
             return
+        # A batch in which every host failed is no special case: it halts the run unless the
+        # budget allows all those failures (Ansible stops there even at 100%; we count).
         if len(self.left) > self.allowed:
-            self.halted = (
-                f"{len(self.left)} host(s) failed, more than the failure budget of {self.allowed}"
-                if self.allowed
-                else f"{pstep.step.keyword} {pstep.step.text} failed at {pstep.step.location}"
-            )
-        elif not active:
-            self.halted = f"every host of batch {b_index + 1} failed"
+            if not active and self.allowed:
+                why = f"every host of batch {b_index + 1} failed: {len(self.left)} failed hosts, budget {self.allowed}"
+            elif self.allowed:
+                why = f"{len(self.left)} host(s) failed, more than the failure budget of {self.allowed}"
+            else:
+                why = f"{pstep.step.keyword} {pstep.step.text} failed at {pstep.step.location}"
+            self.halted = why
 
     def _run_batch(self, b_index, hosts, first):
         active = list(hosts)
@@ -358,6 +355,9 @@ class Executor:
                 "batches": self.batches,
                 "scenarios": [s.scenario.name for s in self.plan.all_scenarios],
                 "allowed_failures": self.allowed,
+                "feature_sha256": self.plan.feature.sha256,
+                # Steps that ask hosts something, per batch: a batch passed when all of them did.
+                "deploy_steps": sum(1 for sc in self.plan.scenarios for st in sc.steps if not st.context_only),
             }
         )
         in_progress, first = [], True
