@@ -35,10 +35,10 @@ def _path(journal_path, run_id):
 class FileApprovals:
     """What the executor waits on: `wait(run_id, batch, hosts, timeout, stopped) -> Decision`."""
 
-    def __init__(self, journal_path, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, journal_path, clock=None, sleep=None):
         self.journal_path = journal_path
-        self.clock = clock
-        self.sleep = sleep
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or time.sleep
 
     def _take(self, run_id, batch):
         path = _path(self.journal_path, run_id)
