@@ -67,7 +67,7 @@ def test_plan_and_test_mode_show_calls_and_change_nothing(sb):
         assert code == 0, ret
         assert ret["result"] == "plan" and ret["pinned"] == WEB
         calls = [st["call"] for st in ret["scenarios"][0]["steps"] if st["call"]]
-        assert calls[0] == {"fun": "lbgate.block", "args": [LB], "kwargs": {}}
+        assert calls[0] == {"fun": "lbgate.block", "args": [LB], "kwargs": {}, "lb_effect": "block"}
         assert {"fun": "pkgcheck.verify", "args": ["mywebapp", "4.2.6-3"], "kwargs": {}} in calls
     assert (versions(sb), probes(sb, ["web1", "web2", "web3", "web4"])) == before
     human = sb.salt_run("scenario.plan", "update_website", timeout=120)
