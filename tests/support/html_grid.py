@@ -6,10 +6,15 @@ every cell to its host (the row's data-host) and step (the data-loc of the heade
 column), so tests compare cells by meaning, not by position in the markup.
 """
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from saltext.scenario.engine.records.html_assets import CSS
+
 STATUSES = ("passed", "failed", "skipped")
+# The colour only failed cells are painted with, for screenshot checks.
+FAILED_CELL_RGB = tuple(bytes.fromhex(re.search(r"--fail-cell: #([0-9a-fA-F]{6})", CSS).group(1)))
 
 
 @dataclass
@@ -36,6 +41,8 @@ class _GridParser(HTMLParser):
         self.groups, self.cells, self.scripts = [], [], 0
         self.tally = None
         self.body = {}
+        self.panel = None  # {"hidden": bool, field: text} once the page has its panel
+        self._field = None
         self._group = None
         self._locs = []
         self._in_thead = False
@@ -68,14 +75,25 @@ class _GridParser(HTMLParser):
             self._col += 1
         elif a.get("id") == "tally":
             self.tally = {s: a.get(f"data-{s}") for s in STATUSES}
+        elif a.get("id") == "panel":
+            self.panel = {"hidden": "hidden" in a}
+        elif tag == "dd" and self.panel is not None and a.get("data-f"):
+            self._field = a["data-f"]
+            self.panel[self._field] = ""
+
+    def handle_data(self, data):
+        if self._field:
+            self.panel[self._field] += data
 
     def handle_endtag(self, tag):
         if tag == "thead":
             self._in_thead = False
+        elif tag == "dd":
+            self._field = None
 
 
 def read_grid(text):
-    """The parser after feeding it `text`: .groups, .cells, .scripts, .tally, .body (attributes)."""
+    """The parser after feeding it `text`: .groups, .cells, .scripts, .tally, .body (attributes), .panel."""
     parser = _GridParser()
     parser.feed(text)
     parser.close()

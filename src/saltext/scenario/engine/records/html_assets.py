@@ -6,7 +6,8 @@ No fonts, images or URLs: the page renders the same offline, from a CI artifact 
 """
 
 CSS = """
-:root { --pass: #1b5e20; --pass-bg: #c8e6c9; --fail: #b71c1c; --fail-bg: #ef9a9a;
+/* --fail-cell is used by failed cells only: a screenshot test looks for it. */
+:root { --pass: #1b5e20; --pass-bg: #c8e6c9; --fail: #b71c1c; --fail-bg: #ef9a9a; --fail-cell: #e57373;
         --skip: #616161; --skip-bg: #e0e0e0; --warn-bg: #fff3cd; --line: #cfd8dc; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 13px/1.4 system-ui, "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #212121;
@@ -32,7 +33,11 @@ ol.failed { margin: 4px 0; padding-left: 22px; }
 ol.failed .reason, .dim { color: #616161; }
 .loc { color: #78909c; font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
 nav.tools { padding: 8px 20px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
-nav.tools .legend span { display: inline-block; padding: 0 6px; margin-right: 4px; border-radius: 2px; }
+nav.tools .legend span { display: inline-block; padding: 0 6px; margin-right: 4px; border-radius: 2px;
+                         border-left: 10px solid transparent; }
+nav.tools .legend .passed { border-color: var(--pass-bg); }
+nav.tools .legend .failed { border-color: var(--fail-bg); }
+nav.tools .legend .skipped { border-color: var(--skip-bg); }
 main { padding: 0 20px 40px; }
 details.group { margin: 6px 0; background: #fff; border: 1px solid var(--line); border-radius: 4px; }
 details.group > summary { padding: 5px 10px; cursor: pointer; font-weight: 600; }
@@ -65,7 +70,7 @@ tr.row.target > th { background: #bbdefb; }
 .flag.bad { background: var(--fail-bg); }
 td.cell { width: 2em; height: 1.6em; text-align: center; cursor: pointer; font-size: 12px; }
 td.cell.passed { background: var(--pass-bg); color: var(--pass); }
-td.cell.failed { background: var(--fail-bg); color: var(--fail); font-weight: 700; }
+td.cell.failed { background: var(--fail-cell); color: #fff; font-weight: 700; }
 td.cell.skipped { background: var(--skip-bg); color: var(--skip); }
 td.cell.gate { background-image: repeating-linear-gradient(45deg, transparent 0 4px, rgba(255,255,255,.5) 4px 6px); }
 td.gone { color: var(--fail); padding: 0 8px; }
@@ -152,7 +157,7 @@ SCRIPT = """
     });
   }
 
-  // Links to a host (failed, still blocked) open its group and mark its row.
+  // Links to a host (failed, still blocked) open its group, mark its row and show its failed cell.
   function reveal() {
     var id = decodeURIComponent(location.hash.slice(1));
     var el = id ? doc.getElementById(id) : null;
@@ -161,6 +166,8 @@ SCRIPT = """
     if (group) { group.open = true; }
     doc.querySelectorAll("tr.row.target").forEach(function (r) { r.classList.remove("target"); });
     el.classList.add("target");
+    var failed = el.querySelector("td.cell.failed");
+    if (failed) { show(failed); }
     el.scrollIntoView({block: "center"});
   }
   window.addEventListener("hashchange", reveal);

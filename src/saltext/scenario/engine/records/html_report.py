@@ -369,7 +369,7 @@ def _rollback_group(run):
 
 
 def _tools():
-    legend = "".join(_tag("span", _e(f"{MARKS[s]} {s}"), cls=f"cell {s}") for s in STATUSES) + _tag(
+    legend = "".join(_tag("span", _e(f"{MARKS[s]} {s}"), cls=s) for s in STATUSES) + _tag(
         "span", _e(f"{GATE_MARK} approval")
     )
     return _tag(
