@@ -137,9 +137,10 @@ def _rollback(data, col):
 
 
 def _stop_reason(data, col):
-    """Why the run stopped early, unless the failed-hosts section already says it (a failed step)."""
+    """Why the run stopped early, unless already said: by the failed-hosts section (a failed
+    step), or by the streamed progress (its last line names the interrupt)."""
     out = []
-    if data.get("interrupted"):
+    if data.get("interrupted") and not data.get("streamed"):
         out.append(f"{col['failed']}Interrupted by {data['interrupted']}{col['end']}")
     halted = data.get("halted")
     failed_at = {why.get("location") for why in (data.get("failed_hosts") or {}).values()}
