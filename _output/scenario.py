@@ -1,8 +1,15 @@
 """
-Render scenario runs like cucumber's pretty output.
+Render scenario runs like cucumber's pretty output: every step once, then the summary.
 
 The scenario runner's returns carry ``outputter: scenario``, so ``salt-run`` picks this
 by default; ``--out=json`` etc. still win. Progress events print as their one line.
+
+When ``salt-run`` already printed a run's progress line by line (the runner marks such a
+return ``streamed``), the final rendering does not print the steps again: only what needs
+acting on (failed hosts with step and reason, still-blocked hosts, hosts not started, the
+rollback), the report paths, warnings, the run id and the summary line. Without streaming
+(``scenario.run`` called from Python or orchestrate, ``scenario.show``) the whole tree is
+rendered: feature, scenarios, steps with their per-host verdicts.
 
 CLI Example:
 
@@ -12,10 +19,10 @@ CLI Example:
 """
 
 import salt.utils.color
-import salt.utils.yaml
 
 try:
     # The runner needs the engine on the master anyway; its marks are the live progress lines'.
+    from saltext.scenario.engine.errors import RUN_RESULTS
     from saltext.scenario.engine.records.progress import MARKS
 
     _IMPORT_ERROR = None
@@ -43,63 +50,159 @@ def _colors():
     }
 
 
-def _step_lines(step, col, with_hosts):
+def _verdicts(step, col):
+    """Every host's verdict on a step: failed hosts one per line with the reason, the rest by status."""
+    by_status = {}
+    for host, res in sorted(step.get("hosts", {}).items()):
+        by_status.setdefault(res.get("status") or "skipped", []).append(host)
+    out = [
+        f"        {col['failed']}{host}: {step['hosts'][host].get('reason')}{col['end']}"
+        for host in by_status.pop("failed", [])
+    ]
+    for status, hosts in sorted(by_status.items()):
+        out.append(f"        {col.get(status, '')}{status}: {', '.join(hosts)}{col['end']}")
+    return out
+
+
+def _step_lines(step, col, with_hosts, every_host=False):
     status = step.get("status")
     color = col.get(status, "")
     mark = MARKS.get(status, "\u2192")
+    prefix = f"[batch {step['batch'] + 1}] " if isinstance(step.get("batch"), int) and step["batch"] >= 0 else ""
     line = (
-        f"    {color}{mark} {step['keyword']} {step['text']}{col['end']}  {col['dim']}# {step['location']}{col['end']}"
+        f"    {color}{prefix}{mark} {step['keyword']} {step['text']}{col['end']}  "
+        f"{col['dim']}# {step['location']}{col['end']}"
     )
     call = step.get("call")
-    if with_hosts and call:
+    if with_hosts and (call or step.get("hosts")):
         hosts = step.get("hosts", {})
         passed = sum(1 for h in hosts.values() if h.get("status") == "passed")
         failed = sum(1 for h in hosts.values() if h.get("status") == "failed")
         if status != "skipped":
-            line += f"  {passed} passed, {failed} failed, {step.get('duration', 0):.2f}s"
+            line += f"  {passed} passed, {failed} failed, {step.get('duration') or 0:.2f}s"
     out = [line]
     if not with_hosts and call:
         args = " ".join(str(a) for a in call.get("args", []))
         kwargs = " ".join(f"{k}={v}" for k, v in call.get("kwargs", {}).items())
         within = f"  (retried for {call['within']}s)" if call.get("within") else ""
         out.append(f"        {col['dim']}\u2192 {call['fun']} {args} {kwargs}".rstrip() + f"{within}{col['end']}")
-    if with_hosts:
+    if with_hosts and every_host:
+        out.extend(_verdicts(step, col))
+    elif with_hosts:
         for host, res in sorted(step.get("hosts", {}).items()):
             if res.get("status") == "failed":
                 out.append(f"        {col['failed']}{host}: {res.get('reason')}{col['end']}")
     return out
 
 
-def _feature(data, col, with_hosts):
-    out = [f"Feature: {data.get('feature', '')}  {col['dim']}# {data.get('uri', '')}{col['end']}"]
+def _header(data, col):
+    out = [f"Feature: {data.get('feature') or data.get('name') or ''}  {col['dim']}# {data.get('uri', '')}{col['end']}"]
+    if data.get("run_id"):
+        out.append(f"  run: {data['run_id']}")
     if "target" in data:
         out.append(f"  target: {data['target']}")
     if "pinned" in data:
-        out.append(f"  pinned: {', '.join(data['pinned']) or '(none)'}")
+        out.append(f"  pinned: {', '.join(data['pinned'] or []) or '(none)'}")
     batches = data.get("batches") or []
     if len(batches) > 1:
         out.append("  batches: " + " | ".join(", ".join(b) for b in batches))
+    return out
+
+
+def _feature(data, col, with_hosts):
+    out = _header(data, col)
     for scenario in data.get("scenarios", []):
         out.append("")
-        out.append(f"  Scenario: {scenario['name']}  {col['dim']}# {scenario['location']}{col['end']}")
+        tag = " (@on-failure)" if scenario.get("on_failure") else ""
+        out.append(f"  Scenario: {scenario['name']}{tag}  {col['dim']}# {scenario['location']}{col['end']}")
         for step in scenario["steps"]:
             out.extend(_step_lines(step, col, with_hosts))
     return out
 
 
-def _run(data, col):
-    out = _feature(data, col, with_hosts=True)
+def _rollback(data, col):
+    rollback = data.get("rollback")
+    if not rollback:
+        return []
+    parts = [f"rolled back: {', '.join(rollback.get('rolled_back') or []) or '-'}"]
+    failed = rollback.get("failed") or {}
+    if failed:
+        parts.append(
+            "failed, left as they are: " + "; ".join(f"{h}: {w.get('reason')}" for h, w in sorted(failed.items()))
+        )
+    if rollback.get("unreachable"):
+        parts.append(f"not answering, left as they are: {', '.join(rollback['unreachable'])}")
+    color = col["failed"] if failed or rollback.get("unreachable") else col["warn"]
+    return [f"{color}Rollback (@on-failure): {'; '.join(parts)}{col['end']}"]
+
+
+def _stop_reason(data, col):
+    """Why the run stopped early, unless already said: by the failed-hosts section (a failed
+    step), or by the streamed progress (its last line names the interrupt)."""
+    out = []
+    if data.get("interrupted") and not data.get("streamed"):
+        out.append(f"{col['failed']}Interrupted by {data['interrupted']}{col['end']}")
+    halted = data.get("halted")
+    failed_at = {why.get("location") for why in (data.get("failed_hosts") or {}).values()}
+    if halted and not any(loc and loc in halted for loc in failed_at):
+        out.append(f"{col['failed']}Halted: {halted}{col['end']}")
+    return ["", *out] if out else []
+
+
+def _outcome(data, col):
+    """What needs acting on after a run, and where its reports are."""
+    out = _stop_reason(data, col)
     if data.get("failed_hosts"):
         out += ["", f"{col['failed']}Failed hosts:{col['end']}"]
         for host, why in sorted(data["failed_hosts"].items()):
             out.append(f"  {host}: {why['step']}  # {why['location']}: {why['reason']}")
+    tail = []
     if data.get("still_blocked"):
-        out += ["", f"{col['warn']}Still blocked at the load balancer: {', '.join(data['still_blocked'])}{col['end']}"]
+        tail.append(f"{col['warn']}Still blocked at the load balancer: {', '.join(data['still_blocked'])}{col['end']}")
     if data.get("not_started"):
-        out += [f"{col['warn']}Not started (later batches): {', '.join(data['not_started'])}{col['end']}"]
+        tail.append(f"{col['warn']}Not started (later batches): {', '.join(data['not_started'])}{col['end']}")
+    tail += _rollback(data, col)
+    if tail:
+        out += ["", *tail]
     if data.get("reports"):
         out += ["", "Reports:"] + [f"  {path}" for _kind, path in sorted(data["reports"].items())]
     return out
+
+
+def _run(data, col):
+    if data.get("streamed"):
+        # The steps were printed as they finished: only the outcome, and where the whole tree is.
+        out = _outcome(data, col)
+        if data.get("run_id"):
+            out += ["", f"run {data['run_id']} (salt-run scenario.show {data['run_id']} shows every step and host)"]
+        return out
+    return _feature(data, col, with_hosts=True) + _outcome(data, col)
+
+
+def _record(data, col):
+    """`scenario.show RUN_ID`: the journal record as the full tree, with every host's verdict."""
+    rec = data.get("record") or {}
+    out = _header(rec, col)
+    who = "  ".join(
+        f"{label} {rec[key]}"
+        for key, label in (("started", "started"), ("finished", "finished"), ("user", "by"), ("runner_jid", "jid"))
+        if rec.get(key)
+    )
+    if who:
+        out.insert(2 if rec.get("run_id") else 1, f"  {who}")
+    if rec.get("error"):
+        out += ["", f"{col['failed']}ERROR (exit {rec.get('retcode')}): {rec['error']}{col['end']}"]
+    scenario = object()
+    for step in rec.get("steps") or []:
+        if step.get("scenario") != scenario:
+            scenario = step.get("scenario")
+            out += ["", f"  Scenario: {scenario}"]
+        out.extend(_step_lines(step, col, with_hosts=True, every_host=True))
+    out += _outcome(rec, col)
+    for warning in data.get("warnings") or []:
+        out.append(f"{col['warn']}warning: {warning}{col['end']}")
+    color = col["passed"] if rec.get("retcode") == 0 else col["failed"]
+    return "\n".join([*out, "", f"{color}{rec.get('summary', '')}{col['end']}"])
 
 
 def output(data, **kwargs):
@@ -115,14 +218,14 @@ def output(data, **kwargs):
     if kind == "compiled":
         # The SLS itself, so `salt-run scenario.compile NAME > orch/NAME.sls` just works.
         return data["sls"].rstrip("\n")
-    if kind in ("passed", "failed"):
+    if kind in RUN_RESULTS:
         out = _run(data, col)
     elif kind in ("plan", "valid"):
         out = _feature(data, col, with_hosts=False)
     elif kind == "history":
         return "\n".join(data.get("lines") or []) or "(no runs in the journal)"
     elif kind == "record":
-        return salt.utils.yaml.safe_dump(data.get("record"), default_flow_style=False).rstrip()
+        return _record(data, col)
     elif "features" in data:
         return "\n".join(data["features"]) or "(no features)"
     elif "steps" in data:

@@ -19,6 +19,7 @@ __func_alias__ = {"list_": "list"}
 try:
     from saltext.scenario import config as _config
     from saltext.scenario.engine import api as _api
+    from saltext.scenario.engine.errors import RUN_RESULTS as _RUN_RESULTS
     from saltext.scenario.engine.parsing.source import FileserverSource as _FileserverSource
     from saltext.scenario.engine.records import journal as _journal
     from saltext.scenario.engine.records import recorded_run as _recorded
@@ -43,11 +44,33 @@ def _finish(ret):
 
 
 def _progress(line):
+    """Log the line and fire it as this job's progress event; True when it was fired."""
     log.info("%s", line)
     try:
         __jid_event__.fire_event({"message": line, "outputter": "scenario"}, "progress")
     except NameError:  # called outside a runner job (e.g. from Python)
-        pass
+        return False
+    return True
+
+
+def _printing_progress():
+    """True when the progress events are printed as they are fired, by this outputter.
+
+    Only salt-run's own process prints them (its Runner hands the job's event a print
+    function), and not with --quiet, --async or another --out; under -a (the master runs the
+    job), salt-api, orchestrate or the reactor nobody sees them.
+    """
+    try:
+        printer = __jid_event__.print_func
+    except (NameError, AttributeError, ReferenceError):
+        return False
+    import salt.runner
+
+    owner = getattr(printer, "__self__", None)
+    if not isinstance(owner, salt.runner.Runner):
+        return False
+    opts = owner.opts
+    return not opts.get("quiet") and not opts.get("async") and opts.get("output") in (None, "", "scenario")
 
 
 def _call(saltenv, func, timeout=None):
@@ -114,8 +137,9 @@ def run(
         The fileserver environment to read the feature from.
     report_dir
         An absolute directory on the master; after the run it holds
-        ``<feature>-<run_id>.cucumber.json`` and ``<feature>-<run_id>.junit.xml``
-        (paths in the return's ``reports``). Every run except ``test=True`` is also
+        ``<feature>-<run_id>.cucumber.json``, ``<feature>-<run_id>.junit.xml`` and
+        ``<feature>-<run_id>.html`` (a hosts x steps grid to open in a browser; paths in the
+        return's ``reports``). Every run except ``test=True`` is also
         appended to the journal (``scenario.history``, ``scenario.show``).
 
     CLI Example:
@@ -128,9 +152,15 @@ def run(
         salt-run scenario.run update_website batch="1,10%,50%" max_failures=2%
         salt-run scenario.run update_website tags="@web and not @slow" test=True
     """
-    return _run(
+    printing, fired = _printing_progress(), []
+
+    def progress(line):
+        if _progress(line):
+            fired.append(line)
+
+    ret = _run(
         name,
-        _progress,
+        progress,
         globals().get("__user__"),
         globals().get("__jid__"),
         scenario=scenario,
@@ -142,6 +172,10 @@ def run(
         report_dir=report_dir,
         max_failures=max_failures,
     )
+    if printing and fired and ret.get("result") in _RUN_RESULTS:
+        # salt-run printed every step as it finished: the outputter shows the outcome only.
+        ret["streamed"] = True
+    return ret
 
 
 def _run(
@@ -489,7 +523,9 @@ def show(run_id):
     """
     The journal record of one run: scenario, who and when, the pinned hosts and batches,
     every step with its status, per-host results and jids, the failed and still-blocked
-    hosts and the summary. Exit 2 for a malformed run id, 1 when no run has that id.
+    hosts and the summary. The scenario outputter renders it as the run's full tree, every
+    host's verdict under each step (``--out=json`` gives the record itself). Exit 2 for a
+    malformed run id, 1 when no run has that id.
 
     CLI Example:
 

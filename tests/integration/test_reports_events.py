@@ -92,6 +92,7 @@ def _check_reports(ret, report_dir):
     assert ret["reports"] == {
         "cucumber_json": str(report_dir / f"{stem}.cucumber.json"),
         "junit_xml": str(report_dir / f"{stem}.junit.xml"),
+        "html": str(report_dir / f"{stem}.html"),
     }
     cucumber = json.loads(Path(ret["reports"]["cucumber_json"]).read_text())
     steps = check_cucumber(cucumber)

@@ -1,5 +1,6 @@
 """Helpers for the scenario integration tests: salt-run scenario.* in a sandbox, parsed."""
 
+import contextlib
 import json
 import os
 import threading
@@ -49,6 +50,21 @@ def reset(sb, hosts=WEB, version="4.2.5-1"):
     sb.salt("-L", tgt, "lbgate.unblock", LB, "--out=json", "-t", "20", timeout=60, check=True)
     sb.salt("-L", tgt, "pkgcheck.update", "mywebapp", version, "--out=json", "-t", "60", timeout=120, check=True)
     assert all(probes(sb, hosts).values())
+
+
+NRPE_CFG = "/etc/nagios/nrpe.cfg"
+OVERLOADED = "command[check_load]=/usr/lib/nagios/plugins/check_dummy 2 overloaded"
+
+
+@contextlib.contextmanager
+def overloaded(sb, host):
+    """`host`'s NRPE check_load reports CRITICAL inside the block (its nrpe.cfg, in its mount namespace)."""
+    sb.exec(host, ["cp", "-p", NRPE_CFG, f"{NRPE_CFG}.orig"], check=True)
+    try:
+        sb.exec(host, ["sed", "-i", f"s|^command\\[check_load\\]=.*|{OVERLOADED}|", NRPE_CFG], check=True)
+        yield sb
+    finally:
+        sb.exec(host, ["mv", f"{NRPE_CFG}.orig", NRPE_CFG], check=True)
 
 
 def step(ret, location):

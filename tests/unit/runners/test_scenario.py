@@ -63,3 +63,37 @@ def test_plan_list_steps(runner):
 def test_every_public_function_has_cli_example(runner):
     for name in ("run", "plan", "validate", "list_", "steps"):
         assert "CLI Example:" in getattr(runner, name).__doc__
+
+
+def _printed_by(opts):
+    """A job event like salt-run's: its print function belongs to a salt.runner.Runner with `opts`."""
+    import salt.runner
+
+    cli = object.__new__(salt.runner.Runner)  # no master needed: only its opts are read
+    cli.opts = opts
+    printed = []
+
+    class JidEvent:
+        print_func = cli.print_async_event
+
+        def fire_event(self, data, tag):
+            printed.append(data["message"])
+
+    return JidEvent(), printed
+
+
+def test_run_marks_the_return_streamed_only_when_salt_run_printed_the_progress(runner):
+    runner.__jid_event__, printed = _printed_by({})
+    ret = runner.run("update_website")
+    assert ret["retcode"] == 0 and ret["streamed"] is True and len(printed) == 15
+    for opts in ({"output": "json"}, {"output": "yaml"}, {"quiet": True}, {"async": True}):
+        runner.__jid_event__, _printed = _printed_by(opts)
+        assert "streamed" not in runner.run("update_website"), opts
+    runner.__jid_event__, _printed = _printed_by({"output": "scenario"})
+    assert runner.run("update_website")["streamed"] is True
+    runner.__jid_event__ = type("MasterSide", (), {"print_func": None, "fire_event": lambda self, d, t: None})()
+    assert "streamed" not in runner.run("update_website")  # -a, salt-api, orchestrate: nobody saw the lines
+    del runner.__jid_event__
+    assert "streamed" not in runner.run("update_website")  # from Python, no job event at all
+    runner.__jid_event__, _printed = _printed_by({})
+    assert "streamed" not in runner.run("../../etc/passwd")  # an error prints no step

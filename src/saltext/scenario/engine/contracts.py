@@ -136,7 +136,8 @@ class RunReturn(TypedDict, total=False):
     duration: float
     warnings: list[str]
     summary: str
-    reports: dict[str, str]
+    reports: dict[str, str]  # cucumber_json, junit_xml, html: paths under report_dir
+    streamed: bool  # set by the runner when salt-run printed every step as it finished
 
 
 class JournalStep(StepResult, total=False):

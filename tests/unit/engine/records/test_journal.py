@@ -147,7 +147,7 @@ def test_runner_history_and_show(runner, tmp_path):
         assert "CLI Example:" in func.__doc__
 
 
-def test_outputter_prints_history_one_line_per_run_and_a_record_as_yaml(runner):
+def test_outputter_prints_history_one_line_per_run_and_a_record_as_a_tree(runner):
     out = load("_output/scenario.py", opts={"color": False})
     first, second = runner.run("update_website"), runner.run("update_website")
     text = out.output(runner.history())
@@ -156,7 +156,10 @@ def test_outputter_prints_history_one_line_per_run_and_a_record_as_yaml(runner):
     assert "exit 0" in lines[0] and "14 steps (14 passed)" in lines[0]
     assert out.output({"retcode": 0, "result": "history", "runs": [], "lines": []}) == "(no runs in the journal)"
     shown = out.output(runner.show(first["run_id"]))
-    assert f"run_id: {first['run_id']}" in shown and "location: features/update_website.feature:9" in shown
+    assert (
+        f"  run: {first['run_id']}" in shown
+        and "When I block the load balancer  # features/update_website.feature:9" in shown
+    )
 
 
 def _append_many(path, writer, count):

@@ -40,7 +40,12 @@ def test_passing_run_reports_every_step_passed(site, opts, tmp_path):
     ret, cucumber, junit = _run(site, opts, fleet, tmp_path / "reports" / "ci")
     assert ret["retcode"] == 0
     stem = f"update_website-{ret['run_id']}"
-    assert sorted(os.listdir(tmp_path / "reports" / "ci")) == [f"{stem}.cucumber.json", f"{stem}.junit.xml"]
+    assert sorted(os.listdir(tmp_path / "reports" / "ci")) == [
+        f"{stem}.cucumber.json",
+        f"{stem}.html",
+        f"{stem}.junit.xml",
+    ]
+    assert ret["reports"]["html"] == str(tmp_path / "reports" / "ci" / f"{stem}.html")
     steps = check_cucumber(cucumber)
     feature = cucumber[0]
     assert (feature["uri"], feature["name"], feature["line"]) == (
@@ -132,7 +137,9 @@ def test_outputter_lists_the_report_paths(site, opts, tmp_path):
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
     ret, _cucumber, _junit = _run(site, opts, fleet, tmp_path / "r")
     text = load("_output/scenario.py", opts={"color": False}).output(ret)
-    assert f"Reports:\n  {ret['reports']['cucumber_json']}\n  {ret['reports']['junit_xml']}" in text
+    lines = text.splitlines()
+    at = lines.index("Reports:")
+    assert lines[at + 1 : at + 4] == [f"  {ret['reports'][kind]}" for kind in ("cucumber_json", "html", "junit_xml")]
 
 
 def test_aborted_run_is_an_error_in_junit_and_keeps_its_finished_steps_in_the_journal(site, opts, tmp_path):

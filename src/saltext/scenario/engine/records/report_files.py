@@ -1,4 +1,4 @@
-"""`report_dir=`: check the directory argument, then write both reports of a run into it.
+"""`report_dir=`: check the directory argument, then write the reports of a run into it.
 
 The directory is a master-side path given by the operator; it is still checked like any
 argument (absolute, no `..`, no option-looking or control characters) before anything is
@@ -12,6 +12,7 @@ import re
 
 from ..errors import InvalidScenario
 from .cucumber_json import cucumber_report
+from .html_report import html_report
 from .junit_xml import junit_report
 
 _UNSAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -53,11 +54,13 @@ def _write_atomic(path, data):
 
 
 def write_reports(report_dir, ret, recorder):
-    """Write `<stem>.cucumber.json` and `<stem>.junit.xml`; return their paths."""
+    """Write `<stem>.cucumber.json`, `<stem>.junit.xml` and `<stem>.html`; return their paths."""
     os.makedirs(report_dir, mode=0o755, exist_ok=True)
     stem = report_stem(ret)
     cucumber = os.path.join(report_dir, f"{stem}.cucumber.json")
     junit = os.path.join(report_dir, f"{stem}.junit.xml")
+    page = os.path.join(report_dir, f"{stem}.html")
     _write_atomic(cucumber, (json.dumps(cucumber_report(ret, recorder), indent=2) + "\n").encode())
     _write_atomic(junit, junit_report(ret, recorder))
-    return {"cucumber_json": cucumber, "junit_xml": junit}
+    _write_atomic(page, html_report(ret, recorder))
+    return {"cucumber_json": cucumber, "junit_xml": junit, "html": page}
