@@ -7,6 +7,8 @@ step events a RunRecorder kept.
 
 from dataclasses import dataclass, field
 
+from ..errors import RUN_RESULTS
+
 
 @dataclass
 class StepView:
@@ -54,21 +56,31 @@ def _batch_status(per_host):
     return "skipped"
 
 
-def scenario_batches(ret, recorder, s_index):
-    """BatchViews of scenario number `s_index` of a run's return data."""
-    scenario = ret["scenarios"][s_index]
-    batches = ret.get("batches") or [[]]
+def _groups(ret, scenario):
+    """(event batch index, hosts, started) per group: the batches, or the rollback's hosts."""
+    if scenario.get("on_failure"):
+        hosts = (ret.get("rollback") or {}).get("hosts") or []
+        return [(-1, hosts, bool(hosts))]
     not_started = set(ret.get("not_started") or ())
+    return [
+        (b, hosts, not hosts or not set(hosts) <= not_started) for b, hosts in enumerate(ret.get("batches") or [[]])
+    ]
+
+
+def scenario_batches(ret, recorder, s_index):
+    """BatchViews of scenario number `s_index` of a run's return data (one for a rollback)."""
+    scenario = ret["scenarios"][s_index]
+    groups = _groups(ret, scenario)
     views = []
-    for b_index, hosts in enumerate(batches):
-        started = not hosts or not set(hosts) <= not_started
+    for position, (b_index, hosts, started) in enumerate(groups):
         steps = []
         for p_index, step in enumerate(scenario["steps"]):
             event = recorder.step_event(b_index, s_index, p_index) if recorder else None
-            context_only = step.get("call") is None
+            # Given steps ask no host anything; an approval step is answered per host.
+            context_only = step.get("call") is None and "gate" not in step
             if context_only:
                 # Given steps shape the whole run and run once; later batches ran under them.
-                status = step["status"] if started and (b_index == 0 or step["status"] == "passed") else "skipped"
+                status = step["status"] if started and (position == 0 or step["status"] == "passed") else "skipped"
                 per_host = {}
             else:
                 per_host = {h: step["hosts"].get(h, {"status": "skipped"}) for h in hosts}
@@ -85,10 +97,10 @@ def scenario_batches(ret, recorder, s_index):
                     hosts={h: {"status": r.get("status"), "reason": r.get("reason")} for h, r in per_host.items()},
                 )
             )
-        views.append(BatchView(index=b_index, count=len(batches), hosts=list(hosts), started=started, steps=steps))
+        views.append(BatchView(index=position, count=len(groups), hosts=list(hosts), started=started, steps=steps))
     return views
 
 
 def is_run(ret):
-    """True for the return of a run that executed (passed/failed), False for errors before or during it."""
-    return ret.get("result") in ("passed", "failed") and "scenarios" in ret
+    """True for the return of a run that executed (any exit but 2/3/4), False when it never started."""
+    return ret.get("result") in RUN_RESULTS and "scenarios" in ret
