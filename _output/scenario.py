@@ -65,8 +65,12 @@ def _step_lines(step, col, with_hosts):
         out.append(f"        {col['dim']}\u2192 {call['fun']} {args} {kwargs}".rstrip() + f"{within}{col['end']}")
     if with_hosts:
         for host, res in sorted(step.get("hosts", {}).items()):
+            summary = f"  ({res['summary']})" if res.get("summary") else ""
             if res.get("status") == "failed":
-                out.append(f"        {col['failed']}{host}: {res.get('reason')}{col['end']}")
+                out.append(f"        {col['failed']}{host}: {res.get('reason')}{summary}{col['end']}")
+            elif summary:
+                # State steps: how many states changed on each host.
+                out.append(f"        {col['dim']}{host}: {res['summary']}{col['end']}")
     return out
 
 
