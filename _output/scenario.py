@@ -90,8 +90,12 @@ def _step_lines(step, col, with_hosts, every_host=False):
         out.extend(_verdicts(step, col))
     elif with_hosts:
         for host, res in sorted(step.get("hosts", {}).items()):
+            summary = f"  ({res['summary']})" if res.get("summary") else ""
             if res.get("status") == "failed":
-                out.append(f"        {col['failed']}{host}: {res.get('reason')}{col['end']}")
+                out.append(f"        {col['failed']}{host}: {res.get('reason')}{summary}{col['end']}")
+            elif summary:
+                # State steps: how many states changed on each host.
+                out.append(f"        {col['dim']}{host}: {res['summary']}{col['end']}")
     return out
 
 

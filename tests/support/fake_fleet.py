@@ -1,8 +1,10 @@
 """A fake fleet implementing the engine's transport interface (expected/ping/call/fire).
 
-Hosts simulate lbgate, pkgcheck, nrpe and file just enough for the engine's verdicts:
-state per host, dead hosts that never answer, per-host failures on demand.
+Hosts simulate lbgate, pkgcheck, nrpe, file and the mywebapp state just enough for the
+engine's verdicts: state per host, dead hosts that never answer, per-host failures on demand.
 """
+
+from tests.support import state_returns
 
 
 class FakeHost:
@@ -98,7 +100,23 @@ class FakeFleet:
             return {"ret": True, "retcode": 0}
         if fun == "service.restart" or (fun == "service.status" and args[0] == "mywebapp"):
             return {"ret": True, "retcode": 0}
+        if fun in ("state.apply", "state.highstate"):
+            return self._mywebapp_state(host, kwargs)
         return {"ret": f"'{fun}' is not available.", "retcode": 254}
+
+    @staticmethod
+    def _mywebapp_state(host, kwargs):
+        """states/mywebapp (also the highstate here): the package at pillar mywebapp:version,
+        else the newest available, and the service (restarted when the package changed)."""
+        version = ((kwargs.get("pillar") or {}).get("mywebapp") or {}).get("version") or host.available[-1]
+        if version not in host.available:
+            return {"ret": state_returns.missing_version(version), "retcode": 2}
+        if host.version == version:
+            return {"ret": state_returns.unchanged(), "retcode": 0}
+        if kwargs.get("test"):
+            return {"ret": state_returns.pending(version), "retcode": 0}
+        old, host.version = host.version, version
+        return {"ret": state_returns.applied(old, version), "retcode": 0}
 
 
 def default_fleet(**kw):

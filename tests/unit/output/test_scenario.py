@@ -174,3 +174,23 @@ def test_show_of_a_run_that_could_not_start(out, tmp_path):
     text = out.output({"retcode": 0, "result": "record", "record": record, "warnings": ["w1"]})
     assert f"ERROR (exit 3): {ret['error']}" in text and "warning: w1" in text
     assert text.splitlines()[-1] == record["summary"] and "Scenario:" not in text
+
+
+def test_state_steps_show_each_host_s_summary(out, tmp_path):
+    copy_site(tmp_path)
+    (tmp_path / "features" / "st.feature").write_text(
+        "Feature: States\n  Scenario: S\n"
+        "    Given the load balancer has ip address 198.51.100.10\n"
+        "    And I want to update hosts with class roles::dev_server\n"
+        "    When I block the load balancer\n"
+        "    When I apply the state mywebapp with pillar mywebapp:version=4.2.6-3\n"
+    )
+    fleet = FakeFleet([FakeHost("web1"), FakeHost("web2", available=["4.2.5-1"])])
+    ret = api.run({"cachedir": str(tmp_path / "c")}, "st", DirSource(tmp_path), lambda: fleet)
+    lines = out.output(ret).splitlines()
+    at = lines.index(next(line for line in lines if "When I apply the state mywebapp" in line))
+    assert lines[at + 1].strip() == "web1: 2 states, 2 changed"
+    assert lines[at + 2].strip() == (
+        "web2: mywebapp-package (pkg.installed): Problem encountered installing package(s). Additional info "
+        "follows: errors: - E: Version '4.2.6-3' for 'mywebapp' was not found  (2 states, 0 changed, 2 failed)"
+    )

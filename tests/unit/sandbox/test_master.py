@@ -50,3 +50,14 @@ def test_write_config_merges_extra_options_over_the_defaults(tmp_path):
     assert config["scenario_reactor_allow"] == ["update_website", "rolling_update"]  # default kept
     assert config["reactor"] == [{"scenario/request": ["salt://reactor/scenario.sls"]}]
     assert config["sock_dir"] == str(master.sock_dir)
+
+
+def test_file_roots_are_the_checkout_then_its_state_tree_then_the_extra_roots(tmp_path):
+    from tests.support.paths import REPO
+
+    master = Master(tmp_path, "unused-netns", tmp_path)
+    master.write_config("198.51.100.10", [str(tmp_path / "extra")])
+    roots = yaml.safe_load((master.conf_dir / "master").read_text())["file_roots"]["base"]
+    # salt://mywebapp is states/mywebapp/init.sls; the test's own roots come last
+    assert roots == [str(master.root / "repo-view"), str(REPO / "states"), str(tmp_path / "extra")]
+    assert (REPO / "states" / "mywebapp" / "init.sls").is_file()

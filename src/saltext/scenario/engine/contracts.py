@@ -23,7 +23,8 @@ class CallInfo(TypedDict, total=False):
 
 
 class HostVerdict(TypedDict):
-    """One host's verdict on one step, as execution judged it."""
+    """One host's verdict on one step, as execution judged it; plus ``summary`` (str), a short
+    report line, when the step has one (state steps: "2 states, 1 changed")."""
 
     ok: bool
     reason: str | None
@@ -89,6 +90,7 @@ class HostResult(TypedDict, total=False):
     status: Status
     reason: str | None
     ret: object
+    summary: str  # state steps: "2 states, 1 changed"
 
 
 class StepResult(TypedDict):

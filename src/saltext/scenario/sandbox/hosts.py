@@ -157,6 +157,11 @@ class Host:
             "ipv6": False,
             "log_level_logfile": "info",
             "user": "root",
+            # Hosts run no init system of their own. With systemctl installed but no systemd
+            # booted, Salt loads systemd_service beside debian_service, and its "offline" mode
+            # turns the service.running state into a no-op; debian_service alone runs the
+            # host's /etc/init.d script, so the state really checks the service.
+            "disable_modules": ["systemd_service"],
         }
         (self.conf_dir / "minion").write_text(yaml.safe_dump(config, default_flow_style=False))
 

@@ -9,6 +9,9 @@ from .netns import ns_path
 from .spec import MASTER_ADDRESS
 
 SKIP_IN_VIEW = {"venv", "build", "dist", "node_modules", "__pycache__"}
+# The checkout's state tree (salt://mywebapp is states/mywebapp/init.sls): a file root of its own,
+# after the checkout's root, the way an operator adds a formula's folder to file_roots.
+STATE_TREE = "states"
 RET_PORT = 4506
 PUB_PORT = 4505
 
@@ -45,6 +48,11 @@ class Master:
             (view / name).symlink_to(entry)
         return view
 
+    def state_tree(self):
+        """``[<checkout>/states]`` when the checkout has a state tree, else ``[]`` (a wheel install)."""
+        tree = salt_root() / STATE_TREE
+        return [str(tree)] if tree.is_dir() else []
+
     def write_config(self, lb, file_roots, extra=None):
         """The master config; ``extra`` (the spec's master.config) is merged over the defaults."""
         self.conf_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +68,9 @@ class Master:
             "ret_port": RET_PORT,
             "auto_accept": True,
             "user": "root",
-            "file_roots": {"base": [str(self.repo_view())] + [str(Path(d).resolve()) for d in file_roots]},
+            "file_roots": {
+                "base": [str(self.repo_view()), *self.state_tree(), *(str(Path(d).resolve()) for d in file_roots)]
+            },
             "file_ignore_regex": [r"(^|/)__pycache__(/|$)"],
             "scenario_lb_address": lb,
             "reactor": [{"scenario/request": ["salt://reactor/scenario.sls"]}],

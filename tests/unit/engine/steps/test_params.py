@@ -31,6 +31,14 @@ def _ok(type_name, value):
         ("path", "/opt/mywebapp/VERSION", "/opt/mywebapp/VERSION"),
         ("n", "3", 3),
         ("percent", "25", 25),
+        ("sls", "mywebapp", "mywebapp"),
+        ("sls", "web.nginx.config", "web.nginx.config"),
+        ("sls", "my-app_2", "my-app_2"),
+        ("pillar_key", "mywebapp:version", "mywebapp:version"),
+        ("pillar_key", "release", "release"),
+        ("pillar_value", "4.2.6-3", "4.2.6-3"),
+        ("pillar_value", "1:2.0~rc1+b2", "1:2.0~rc1+b2"),
+        ("pillar_value", "blue_green", "blue_green"),
     ],
 )
 def test_good_values(type_name, value, expected):
@@ -71,8 +79,40 @@ def test_good_values(type_name, value, expected):
         ("n", "0"),
         ("percent", "0"),
         ("percent", "101"),
+        ("sls", "../x"),
+        ("sls", "a/b"),
+        ("sls", "/srv/salt/mywebapp"),
+        ("sls", "salt://mywebapp"),
+        ("sls", "{{ x }}"),
+        ("sls", "{% include x %}"),
+        ("sls", "a b"),
+        ("sls", "-x"),
+        ("sls", "a;b"),
+        ("sls", "a..b"),
+        ("sls", "a."),
+        ("sls", "a,b"),
+        ("pillar_key", "a b"),
+        ("pillar_key", "-x"),
+        ("pillar_key", "a;b"),
+        ("pillar_key", "{{ x }}"),
+        ("pillar_key", "mywebapp.version"),
+        ("pillar_key", "a::b"),
+        ("pillar_value", "4.2 6"),
+        ("pillar_value", '"4.2.6-3"'),
+        ("pillar_value", "'4.2.6-3'"),
+        ("pillar_value", "-x"),
+        ("pillar_value", "a;b"),
+        ("pillar_value", "$(id)"),
+        ("pillar_value", "{{ x }}"),
+        ("pillar_value", "a=b"),
     ],
 )
 def test_bad_values(type_name, value):
     with pytest.raises(ValueError):
         _ok(type_name, value)
+
+
+def test_dotted_pillar_key_is_refused_with_the_colon_spelling():
+    # pillar.get('mywebapp:version') would not see a key "mywebapp.version": say how to write it
+    with pytest.raises(ValueError, match=r"nest pillar keys with ':' as pillar.get does \(mywebapp:version\)"):
+        _ok("pillar_key", "mywebapp.version")

@@ -113,6 +113,9 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I update the package mywebapp to version 4.2.6-3",
             "I restart the service mywebapp",
             "I roll back the package mywebapp",
+            "I apply the state mywebapp",
+            "I apply the state mywebapp with pillar mywebapp:version=4.2.6-3",
+            "I apply the highstate",
         ],
         "then": [
             "traffic from the load balancer should be blocked",
@@ -124,6 +127,8 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I wait for approval",
             "I wait for approval within 15 minutes",
             "I wait for approval within 1 minute",
+            "the state mywebapp should be in place",
+            "the state mywebapp should be in place with pillar mywebapp:version=4.2.6-3",
         ],
     }
     seen = set()
@@ -137,3 +142,50 @@ def test_update_with_version_splits_parameters():
     reg = builtin_steps.register(Registry())
     m = reg.match(_step("I update the package mywebapp to version 4.2.6-3", "when"))
     assert m.params == {"package": "mywebapp", "version": "4.2.6-3"}
+
+
+@pytest.mark.parametrize(
+    "text, kind, pattern, params",
+    [
+        ("I apply the state web.nginx", "when", "I apply the state {sls}", {"sls": "web.nginx"}),
+        (
+            "I apply the state mywebapp with pillar mywebapp:version=4.2.6-3",
+            "when",
+            "I apply the state {sls} with pillar {key:pillar_key}={value:pillar_value}",
+            {"sls": "mywebapp", "key": "mywebapp:version", "value": "4.2.6-3"},
+        ),
+        (
+            "the state mywebapp should be in place with pillar release=blue",
+            "then",
+            "the state {sls} should be in place with pillar {key:pillar_key}={value:pillar_value}",
+            {"sls": "mywebapp", "key": "release", "value": "blue"},
+        ),
+    ],
+)
+def test_state_steps_with_and_without_pillar_never_match_one_text_twice(text, kind, pattern, params):
+    m = builtin_steps.register(Registry()).match(_step(text, kind))
+    assert (m.stepdef.pattern, m.params) == (pattern, params)
+
+
+@pytest.mark.parametrize(
+    "text, kind, named",
+    [
+        ("I apply the state ../x", "when", "sls '../x' is not a valid SLS name"),
+        ("I apply the state {{ x }}", "when", "sls '{{ x }}' is not a valid SLS name"),
+        ("I apply the state a b", "when", "sls 'a b' is not a valid SLS name"),
+        ("I apply the state -x", "when", "sls '-x' is not a valid SLS name"),
+        ("I apply the state a;b", "when", "sls 'a;b' is not a valid SLS name"),
+        ("the state a/b should be in place", "then", "sls 'a/b' is not a valid SLS name"),
+        ("I apply the state x with pillar v=4.2 6", "when", "value '4.2 6' is not a valid pillar value"),
+        ('I apply the state x with pillar v="4.2"', "when", "value '\"4.2\"' is not a valid pillar value"),
+        ("I apply the state x with pillar v=-x", "when", "value '-x' is not a valid pillar value"),
+        ("I apply the state x with pillar my key=1", "when", "key 'my key' is not a valid pillar key"),
+        ("I apply the state x with pillar a.b=1", "when", "nest pillar keys with ':'"),
+        ("I apply the state x with pillar a=b=c", "when", "value 'b=c' is not a valid pillar value"),
+    ],
+)
+def test_state_step_parameters_are_refused_naming_the_value_and_the_step(text, kind, named):
+    with pytest.raises(InvalidScenario) as err:
+        builtin_steps.register(Registry()).match(_step(text, kind, line=12))
+    assert named in str(err.value) and err.value.location == "features/x.feature:12"
+    assert err.value.retcode == 2

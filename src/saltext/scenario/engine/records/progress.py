@@ -10,6 +10,21 @@ def _hosts(hosts, limit=4):
     return f"{hosts[0]}..{hosts[-1]}"
 
 
+def _summaries(event):
+    """`` [web1, web3: 2 states, 1 changed]``: the passed hosts' report lines, hosts grouped by line."""
+    groups = {}
+    for host in event["passed"]:
+        line = event["results"][host].get("summary")
+        if line:
+            groups.setdefault(line, []).append(host)
+    if not groups:
+        return ""
+    parts = []
+    for line, hosts in groups.items():
+        parts.append(f"{', '.join(hosts) if len(hosts) <= 4 else f'{len(hosts)} hosts'}: {line}")
+    return " [" + "; ".join(parts) + "]"
+
+
 def step_line(event, batches=None):
     prefix = ""
     if event.get("phase") == "rollback":
@@ -22,6 +37,7 @@ def step_line(event, batches=None):
     if event["call"] is None and not event["results"]:
         return head
     tail = f"{len(event['passed'])} passed, {len(event['failed'])} failed, {event['duration']:.2f}s"
+    tail += _summaries(event)
     if event["failed"]:
         reasons = "; ".join(f"{h}: {event['results'][h]['reason']}" for h in event["failed"])
         tail += f" ({reasons})"

@@ -88,6 +88,8 @@ class ResultCollector:
                     "reason": res["reason"],
                     "ret": res["ret"],
                 }
+                if res.get("summary"):
+                    hosts[host]["summary"] = res["summary"]
 
     def _step(self, key, pstep, hosts_of_scenario):
         hosts = self.host_status.get(key, {})

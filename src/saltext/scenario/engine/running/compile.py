@@ -1,4 +1,4 @@
-"""A scenario compiled to an orchestrate SLS: one `salt.function` state per When/Then step.
+"""A scenario compiled to an orchestrate SLS: one state per When/Then step.
 
 The SLS runs the same Salt calls on the same pinned hosts as `scenario.run`, batch by batch:
 every state targets the pinned list (`tgt_type: list`) with `expect_minions` (a host that
@@ -6,6 +6,12 @@ does not answer fails), `failhard` (the first failure stops the orchestration) a
 `require` on the state before it, so a later step never runs after a failure. The verdict
 comes from the minions' retcodes: lbgate.verify_blocked, pkgcheck.verify and nrpe.run set a
 non-zero retcode when their check is not ok, and a `False` return fails the state too.
+
+Most steps become `salt.function` of their call. A step whose SaltCall names its own state
+(`call.orch`) gets that instead: the state steps compile to `salt.state` (Salt judges the
+state run), and "the state X should be in place" to `salt.function` of
+`statecheck.in_place`, because `salt.state` with `test: True` passes while changes are
+pending (its result is None then, and orchestrate counts None as passed).
 
 Given steps only shape the target; they produce no state and are listed in the header.
 """
@@ -51,12 +57,22 @@ def _state_id(pstep, batch_index, batch_count, scenario_index, scenario_count):
     return " ".join(parts)
 
 
-def _state(call, hosts, previous, timeout=None):
-    body = [{"name": call.fun}, {"tgt": list(hosts)}, {"tgt_type": "list"}]
+def _what(call):
+    """(state function, [what it runs: name/sls first, then its arguments]) for one call."""
+    if call.orch:
+        kind, items = call.orch
+        return kind, [dict(item) for item in items]
+    items = [{"name": call.fun}]
     if call.args:
-        body.append({"arg": list(call.args)})
+        items.append({"arg": list(call.args)})
     if call.kwargs:
-        body.append({"kwarg": dict(call.kwargs)})
+        items.append({"kwarg": dict(call.kwargs)})
+    return "salt.function", items
+
+
+def _state(call, hosts, previous, timeout=None):
+    kind, (head, *rest) = _what(call)
+    body = [head, {"tgt": list(hosts)}, {"tgt_type": "list"}, *rest]
     body += [{"expect_minions": True}, {"failhard": True}]
     if timeout:
         body.append({"timeout": int(timeout)})
@@ -65,12 +81,28 @@ def _state(call, hosts, previous, timeout=None):
         body.append({"retry": {"attempts": int(call.within) // RETRY_INTERVAL + 1, "interval": RETRY_INTERVAL}})
     if previous:
         body.append({"require": [{"salt": previous}]})
-    return {"salt.function": body}
+    return {kind: body}
 
 
 def _unchecked(pstep):
     """Library steps whose `expect:` the SLS cannot check (it sees retcodes and False only)."""
     return pstep.stepdef.origin != "built-in" and pstep.call.check is not None
+
+
+# Where a compiled state step's verdict and scenario.run's may differ, said once in the header.
+STATE_STEPS_NOTE = [
+    "# State steps. 'I apply the state'/'the highstate' compile to salt.state: Salt fails a minion",
+    "#   whose run has a state with result False, or errors instead of states. scenario.run also",
+    "#   fails a result None, which a minion returns only when it runs states in test mode",
+    "#   (test: True in its config); here that minion passes.",
+    "# 'the state X should be in place' compiles to statecheck.in_place: state.apply test=True on",
+    "#   the minion, retcode 1 when a state would change or fails, judged by the code scenario.run",
+    "#   uses. (salt.state with test: True would pass while changes are pending: result None.)",
+]
+
+
+def _has_state_steps(plan):
+    return any(ps.call is not None and ps.call.orch for sc in plan.scenarios for ps in sc.steps)
 
 
 def _header(plan, pinned, batches, command, compiled_at):
@@ -95,6 +127,8 @@ def _header(plan, pinned, batches, command, compiled_at):
             if ps.step.location not in seen:
                 seen.add(ps.step.location)
                 lines.append(f"#   {ps.step.location} {ps.step.keyword} {_one_line(ps.step.text)}")
+    if _has_state_steps(plan):
+        lines += STATE_STEPS_NOTE
     return lines
 
 
@@ -121,6 +155,17 @@ def render(plan, pinned, command, compiled_at, timeout=None):
                 ids.append(state_id)
                 previous = state_id
     return "\n".join(lines) + "\n", ids
+
+
+def _kinds(plan, batch_count):
+    """``10 salt.function state(s)``, or ``6 salt.function, 2 salt.state state(s)`` with state steps."""
+    counts = {}
+    for sc in plan.scenarios:
+        for ps in sc.steps:
+            if ps.call is not None:
+                kind = _what(ps.call)[0]
+                counts[kind] = counts.get(kind, 0) + batch_count
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + " state(s)"
 
 
 def compile_sls(
@@ -162,6 +207,6 @@ def compile_sls(
         "batches": batches,
         "states": ids,
         "warnings": the_plan.warnings + found.warnings,
-        "summary": f"{len(ids)} salt.function state(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es)",
+        "summary": f"{_kinds(the_plan, len(batches))} on {len(found.pinned)} host(s) in {len(batches)} batch(es)",
         "sls": sls,
     }

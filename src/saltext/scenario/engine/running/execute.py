@@ -96,6 +96,9 @@ class Executor:
             reply = replies.get(host)
             ok, reason = judge(call, reply)
             results[host] = {"ok": ok, "reason": reason, "ret": None if reply is None else reply.get("ret")}
+            summary = call.summary(results[host]["ret"]) if reply and not reply.get("failed") else None
+            if summary:
+                results[host]["summary"] = summary  # e.g. "2 states, 1 changed": shown beside the verdict
         return jid, results
 
     def _run_call(self, call, hosts):

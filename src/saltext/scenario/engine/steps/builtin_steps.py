@@ -4,8 +4,9 @@ Given handlers shape the Context. When/Then handlers return the SaltCall each ho
 Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's file:line.
 """
 
+from ..._modules import statecheck  # its pure judges: the runner and the minion read a state run alike
 from ..errors import InvalidScenario
-from .calls import ApprovalGate, SaltCall, expect_dict, expect_key, expect_ok, expect_value
+from .calls import ApprovalGate, SaltCall, expect_dict, expect_key, expect_ok, expect_state, expect_value
 from .registry import StepDef
 
 # The minion functions behind the steps, in one place should a module rename one.
@@ -17,6 +18,11 @@ PKG_VERIFY = "pkgcheck.verify"
 NRPE_RUN = "nrpe.run"
 SERVICE_RESTART = "service.restart"
 SERVICE_STATUS = "service.status"
+STATE_APPLY = "state.apply"
+STATE_HIGHSTATE = "state.highstate"
+# What a compiled SLS runs for "should be in place": state.apply test=True with a retcode that
+# says whether anything would change (orchestrate's salt.state with test: True passes then).
+STATE_IN_PLACE = "statecheck.in_place"
 
 
 DEFAULT_APPROVAL_MINUTES = 60
@@ -165,6 +171,48 @@ def _nrpe(ctx, step, check, n=None):
     )
 
 
+def _pillar_data(key, value):
+    """``mywebapp:version``, ``4.2.6-3`` -> ``{"mywebapp": {"version": "4.2.6-3"}}``, as pillar.get reads it."""
+    data = value
+    for part in reversed(key.split(":")):
+        data = {part: data}
+    return data
+
+
+def _apply_state(ctx, step, sls, key=None, value=None):
+    pillar = _pillar_data(key, value) if key else None
+    check, summarize = expect_state(statecheck._applied)
+    return SaltCall(
+        STATE_APPLY,
+        [sls],
+        {"pillar": pillar} if pillar else {},
+        check=check,
+        summarize=summarize,
+        orch=("salt.state", [{"sls": sls}, *([{"pillar": pillar}] if pillar else [])]),
+    )
+
+
+def _apply_highstate(ctx, step):
+    check, summarize = expect_state(statecheck._applied)
+    return SaltCall(STATE_HIGHSTATE, check=check, summarize=summarize, orch=("salt.state", [{"highstate": True}]))
+
+
+def _state_in_place(ctx, step, sls, key=None, value=None):
+    pillar = _pillar_data(key, value) if key else None
+    check, summarize = expect_state(statecheck._in_place)
+    return SaltCall(
+        STATE_APPLY,
+        [sls],
+        {"test": True, **({"pillar": pillar} if pillar else {})},
+        check=check,
+        summarize=summarize,
+        orch=(
+            "salt.function",
+            [{"name": STATE_IN_PLACE}, {"arg": [sls]}, *([{"kwarg": {"pillar": pillar}}] if pillar else [])],
+        ),
+    )
+
+
 GIVEN = [
     ("the load balancer has ip address[ {ip}]", _lb_address),
     ("I want to update hosts with class {class}", _class),
@@ -189,6 +237,9 @@ WHEN = [
     ("I update the package {package}[ to version {version}]", _update),
     ("I restart the service {service}", _restart),
     ("I roll back the package {package}", _roll_back),
+    ("I apply the state {sls}", _apply_state),
+    ("I apply the state {sls} with pillar {key:pillar_key}={value:pillar_value}", _apply_state),
+    ("I apply the highstate", _apply_highstate),
 ]
 THEN = [
     ("traffic from the load balancer should be blocked", _verify_lb(True)),
@@ -196,6 +247,8 @@ THEN = [
     ("the package version for {package} should be {version}", _verify_pkg),
     ("the service {service} should be running", _running),
     ("the NRPE check {check} should pass[ within {n} seconds]", _nrpe),
+    ("the state {sls} should be in place", _state_in_place),
+    ("the state {sls} should be in place with pillar {key:pillar_key}={value:pillar_value}", _state_in_place),
     ("I wait for approval[ within {n} minutes]", _approval),
     ("I wait for approval within {n} minute", _approval),
 ]

@@ -26,6 +26,12 @@ class SaltCall:
     on: str = None
     hosts_kwarg: str = "hosts"
     hosts_arg: object = None  # callable(transport, hosts) -> value; default: the list of hosts
+    # callable(ret) -> a short line for reports beside the verdict (e.g. "2 states, 1 changed"), or None
+    summarize: object = None
+    # scenario.compile: (state function, [{key: value}, ...]) when this call is not compiled to a
+    # `salt.function` of fun/args/kwargs (state steps compile to `salt.state`); target, requisites
+    # and failhard are added by the compiler.
+    orch: tuple = None
 
     def describe(self):
         parts = [repr(a) if not isinstance(a, str) else a for a in self.args]
@@ -47,6 +53,10 @@ class SaltCall:
     def judge(self, ret):
         """None when the returned data satisfies the step, else why not."""
         return self.check(ret) if self.check else None
+
+    def summary(self, ret):
+        """The report line for one host's return, or None."""
+        return self.summarize(ret) if self.summarize else None
 
 
 @dataclass
@@ -106,3 +116,8 @@ def expect_subset(wanted):
         return None if not wrong else "; ".join(f"{k} is {v!r}, expected {wanted[k]!r}" for k, v in wrong.items())
 
     return check
+
+
+def expect_state(judge):
+    """(check, summarize) from a state-return judge: judge(ret) -> (reason or None, summary or None)."""
+    return (lambda ret: judge(ret)[0]), (lambda ret: judge(ret)[1])

@@ -22,6 +22,15 @@ _CLASS_RE = re.compile(r"^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)*$")
 _FACT_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.]*)=([A-Za-z0-9_.\-*]+)$")
 _COMPOUND_RE = re.compile(r"^[A-Za-z0-9_:@.*,/\-() ]+$")
 _WORD_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]*$")
+# SLS names: dotted, each part letters, digits, _ and - (not first): no path, no Jinja, no option.
+_SLS_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*$")
+# Pillar keys nest with ':' as in pillar.get (mywebapp:version); no '.', which pillar.get would not nest.
+_PILLAR_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*(:[A-Za-z0-9_][A-Za-z0-9_\-]*)*$")
+_PILLAR_VALUE_RE = re.compile(r"^[A-Za-z0-9_.:+~][A-Za-z0-9_.:+~\-]*$")
+# Matching: an SLS name never swallows " with pillar ...", so "I apply the state {sls}" and
+# "I apply the state {sls} with pillar {key}={value}" never both match one text.
+_SLS_MATCH = r"(?:(?! with pillar ).)+?"
+_PILLAR_KEY_MATCH = r"[^=]+?"
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,14 @@ def _path(value):
     return value
 
 
+def _pillar_key(value):
+    if "." in value and _PILLAR_KEY_RE.match(value.replace(".", ":")):
+        raise ValueError(f"nest pillar keys with ':' as pillar.get does ({value.replace('.', ':')}), not '.'")
+    if not _PILLAR_KEY_RE.match(value):
+        raise ValueError("not a pillar key like mywebapp:version (letters, digits, _ -, nested with ':')")
+    return value
+
+
 def _compound(value):
     value = value.strip()
     if not value or not _COMPOUND_RE.match(value) or value.startswith("-"):
@@ -112,6 +129,19 @@ TYPES = {
         ParamType("nodegroup", _ANY, _pattern(_WORD_RE, "nodegroup name"), "nodegroup name"),
         ParamType("word", _ANY, _pattern(_WORD_RE, "word"), "word"),
         ParamType("path", _ANY, _path, "absolute path"),
+        ParamType(
+            "sls",
+            _SLS_MATCH,
+            _pattern(_SLS_RE, "state name", like="mywebapp or web.nginx (dotted, no path, no Jinja)"),
+            "SLS name",
+        ),
+        ParamType("pillar_key", _PILLAR_KEY_MATCH, _pillar_key, "pillar key"),
+        ParamType(
+            "pillar_value",
+            _ANY,
+            _pattern(_PILLAR_VALUE_RE, "pillar value", like="4.2.6-3 (letters, digits, _ . : + ~ -, no leading -)"),
+            "pillar value",
+        ),
         ParamType("n", _INT, _int_at_least_1, "count"),
         ParamType("int", _INT, _int_at_least_1, "count"),
         ParamType("percent", _INT, _percent, "percentage"),
