@@ -467,6 +467,22 @@ def run(command, timeout=None, allow_warning=False):
     return result
 
 
+def check(command, timeout=None, allow_warning=False):
+    """
+    The same as ``nrpe.run``, under a second name. A compound Salt job keys each
+    function's return by its name, so a scenario that checks two commands in one
+    publish calls ``nrpe.run`` for one and ``nrpe.check`` for the other.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' nrpe.check check_load
+        salt '*' test.ping,nrpe.run,nrpe.check ,check_web,check_load
+    """
+    return run(command, timeout=timeout, allow_warning=allow_warning)
+
+
 def run_all(allow_warning=False, timeout=None):
     """
     Run every command defined in nrpe.cfg: ``{name: result}`` (results as in

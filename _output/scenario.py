@@ -85,7 +85,10 @@ def _step_lines(step, col, with_hosts, every_host=False):
         args = " ".join(str(a) for a in call.get("args", []))
         kwargs = " ".join(f"{k}={v}" for k, v in call.get("kwargs", {}).items())
         within = f"  (retried for {call['within']}s)" if call.get("within") else ""
-        out.append(f"        {col['dim']}\u2192 {call['fun']} {args} {kwargs}".rstrip() + f"{within}{col['end']}")
+        # A step that rides in the publish of the step above shows where it goes.
+        arrow = "\u21b3 same publish:" if step.get("fused") else "\u2192"
+        fun = step.get("publish_fun") or call["fun"]
+        out.append(f"        {col['dim']}{arrow} {fun} {args} {kwargs}".rstrip() + f"{within}{col['end']}")
     if with_hosts and every_host:
         out.extend(_verdicts(step, col))
     elif with_hosts:

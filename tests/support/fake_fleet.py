@@ -27,6 +27,7 @@ class FakeFleet:
         self.log = []  # (host, fun) in call order, for ordering assertions
         self.after_call = None  # hook(fleet, fun) e.g. to kill a host between steps
         self.jid = 0
+        self.publishes = []  # the functions of each job, one list per publish
 
     # transport interface -------------------------------------------------
     def expected(self, target):
@@ -36,6 +37,7 @@ class FakeFleet:
         return [h for h in self.hosts if h not in self.dead]
 
     def call(self, hosts, fun, args, kwargs):
+        self.publishes.append([fun])
         self.calls.append((list(hosts), fun, list(args), dict(kwargs)))
         self.jid += 1
         out = {}
@@ -47,6 +49,23 @@ class FakeFleet:
             out[name] = self._run(self.hosts[name], fun, args, kwargs)
         if self.after_call:
             self.after_call(self, fun)
+        return f"2026{self.jid:016d}", out
+
+    def call_many(self, hosts, calls):
+        """A compound job: every call on each host in turn, one jid; `publishes` counts jobs."""
+        self.publishes.append([fun for fun, _args, _kwargs in calls])
+        self.jid += 1
+        out = {name: [] for name in hosts}
+        for fun, args, kwargs in calls:
+            self.calls.append((list(hosts), fun, list(args), dict(kwargs)))
+            for name in hosts:
+                if name in self.dead or name not in self.hosts:
+                    out[name].append({"ret": None, "retcode": None, "failed": True})
+                    continue
+                self.log.append((name, fun))
+                out[name].append(self._run(self.hosts[name], fun, args, kwargs))
+            if self.after_call:
+                self.after_call(self, fun)  # between the functions of the job, as between steps
         return f"2026{self.jid:016d}", out
 
     def fire(self, data, tag):
@@ -80,7 +99,7 @@ class FakeFleet:
                 "ret": {"name": args[0], "installed": host.version, "expected": args[1], "ok": ok},
                 "retcode": 0 if ok else 1,
             }
-        if fun == "nrpe.run":
+        if fun in ("nrpe.run", "nrpe.check"):
             codes = host.nrpe.get(args[0], [0])
             code = codes.pop(0) if len(codes) > 1 else codes[0]
             status = ["OK", "WARNING", "CRITICAL", "UNKNOWN"][code]

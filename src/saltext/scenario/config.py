@@ -35,6 +35,7 @@ READ_ONLY_FUNCTIONS = (
     "pillar.get",
     "pkgcheck.verify",
     "nrpe.run",
+    "nrpe.check",
     "lbgate.verify_blocked",
     "lbgate.is_blocked",
     "network.connect",

@@ -52,8 +52,11 @@ def test_plan_rendering_shows_calls(out, run_ret):
     text = out.output(ret)
     assert "pinned: web1" in text
     assert "\u2192 lbgate.block 198.51.100.10" in text
-    assert "\u2192 nrpe.run check_web  (retried for 10s)" in text
-    assert "nothing was changed" in text
+    # The Then steps after a When ride in its publish; the second NRPE check as nrpe.check.
+    assert "\u21b3 same publish: nrpe.run check_web  (retried for 10s)" in text
+    assert "\u21b3 same publish: nrpe.check check_load" in text
+    assert "\u2192 lbgate.unblock 198.51.100.10" in text
+    assert "in 4 publish(es) per batch" in text and "nothing was changed" in text
 
 
 def test_error_list_and_steps_rendering(out):

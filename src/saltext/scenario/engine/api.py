@@ -17,6 +17,7 @@ from .records.bus import BusReporter, event_tag
 from .records.progress import ProgressReporter
 from .records.result import ResultCollector
 from .records.run_recorder import new_run_id, utc_now
+from .running.batches import allowed_failures, compute_batches, describe_budget, describe_schedule
 from .running.discover import Discovery, discover
 from .running.execute import Executor
 from .running.leases import HostLeases
@@ -67,15 +68,25 @@ def prepare(opts, name, source, scenario=None, tags=None, batch=None, max_failur
 
 
 def _describe_steps(plan):
-    return [
-        {
-            "name": ps.scenario.name,
-            "location": ps.scenario.location,
-            "tags": list(ps.scenario.tags),
-            "steps": [st.as_dict() for st in ps.steps],
-        }
-        for ps in plan.scenarios
-    ]
+    """The plan's scenarios; each When/Then step says which publish (Salt job) it goes in."""
+    described = []
+    for ps in plan.all_scenarios:
+        steps = [st.as_dict() for st in ps.steps]
+        for number, group in enumerate(g for g in ps.groups if not ps.steps[g[0]].context_only):
+            for position, index in enumerate(group):
+                steps[index]["publish"] = number + 1
+                if position:
+                    steps[index]["fused"] = True
+                    steps[index]["publish_fun"] = ps.steps[index].call.publish_fun
+        entry = {"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags)}
+        if ps.rollback:
+            entry["on_failure"] = True
+        described.append({**entry, "steps": steps})
+    return described
+
+
+def _publishes(plan):
+    return sum(1 for ps in plan.scenarios for g in ps.groups if not ps.steps[g[0]].context_only)
 
 
 def validate(opts, name, source, scenario=None, tags=None, batch=None):
@@ -99,10 +110,9 @@ def validate(opts, name, source, scenario=None, tags=None, batch=None):
 
 
 def _plan_result(plan, found):
-    from .running.batches import compute_batches
-
     batches = compute_batches(found.pinned, plan.batch)
     calls = sum(1 for ps in plan.scenarios for st in ps.steps if st.call)
+    allowed = allowed_failures(plan.budget, len(found.pinned))
     return {
         "retcode": EXIT_PASSED,
         "result": "plan",
@@ -117,8 +127,13 @@ def _plan_result(plan, found):
         "batches": batches,
         "scenarios": _describe_steps(plan),
         "warnings": plan.warnings + found.warnings,
-        "summary": f"would run {calls} Salt call(s) on {len(found.pinned)} host(s) in {len(batches)} batch(es); "
-        "nothing was changed",
+        "schedule": describe_schedule(plan.batch),
+        "budget": describe_budget(plan.budget),
+        "allowed_failures": allowed,
+        "publishes_per_batch": _publishes(plan),
+        "summary": f"would run {calls} Salt call(s) in {_publishes(plan)} publish(es) per batch on "
+        f"{len(found.pinned)} host(s) in {len(batches)} batch(es) ({describe_schedule(plan.batch)}); "
+        f"up to {allowed} host(s) may fail; nothing was changed",
     }
 
 

@@ -86,33 +86,41 @@ class Executor:
         self.started = None
 
     # -- one step on a set of hosts ------------------------------------------------------------
+    @staticmethod
+    def _verdict(call, reply) -> HostVerdict:
+        ok, reason = judge(call, reply)
+        verdict = {"ok": ok, "reason": reason, "ret": None if reply is None else reply.get("ret")}
+        summary = call.summary(verdict["ret"]) if reply and not reply.get("failed") else None
+        if summary:
+            verdict["summary"] = summary  # e.g. "2 states, 1 changed": shown beside the verdict
+        return verdict
+
     def _call_once(self, call, hosts, args=None) -> tuple[str, dict[str, HostVerdict]]:
         if call.on:
             return self._on_minion(call, hosts)
         args = call.args if args is None else args
         jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs)
-        results = {}
-        for host in hosts:
-            reply = replies.get(host)
-            ok, reason = judge(call, reply)
-            results[host] = {"ok": ok, "reason": reason, "ret": None if reply is None else reply.get("ret")}
-            summary = call.summary(results[host]["ret"]) if reply and not reply.get("failed") else None
-            if summary:
-                results[host]["summary"] = summary  # e.g. "2 states, 1 changed": shown beside the verdict
-        return jid, results
+        return jid, {host: self._verdict(call, replies.get(host)) for host in hosts}
 
-    def _run_call(self, call, hosts):
-        """Per-host results; with `within`, failing hosts (only they) are retried until the deadline."""
-        deadline = self.clock() + call.within if call.within else None
-        jids, results, todo = [], {}, list(hosts)
-        while True:
+    def _retry(self, call, results, deadline):
+        """Retry the hosts that fail `call` (only they) until `deadline`; updates `results`."""
+        jids, todo = [], [h for h, r in results.items() if not r["ok"]]
+        while todo and self.clock() < deadline and not self._stopping():
+            self.sleep(min(RETRY_INTERVAL, max(0.0, deadline - self.clock())))
             jid, got = self._call_once(call, todo)
             jids.append(jid)
             results.update(got)
             todo = [h for h in todo if not got[h]["ok"]]
-            if not todo or deadline is None or self.clock() >= deadline or self._stopping():
-                return jids, results
-            self.sleep(min(RETRY_INTERVAL, max(0.0, deadline - self.clock())))
+        return jids
+
+    def _run_call(self, call, hosts):
+        """Per-host results; with `within`, failing hosts (only they) are retried until the deadline."""
+        deadline = self.clock() + call.within if call.within else None
+        jid, results = self._call_once(call, list(hosts))
+        jids = [jid]
+        if deadline is not None:
+            jids += self._retry(call, results, deadline)
+        return jids, results
 
     def _roll_back(self, call, hosts):
         """Each host gets back the version of the package this run replaced there."""
@@ -243,13 +251,42 @@ class Executor:
         """Run one step of a batch on its active hosts; failing hosts leave `active`."""
         t0 = self.clock()
         jids, results = self._execute(pstep, b_index, list(active))
+        self._conclude(b_index, s_index, p_index, pstep, hosts, active, results, jids, self.clock() - t0)
+
+    def _run_group(self, b_index, s_index, indexes, hosts, active):
+        """A When and the Then steps riding in its publish: one job, a verdict per step and host.
+
+        A host that failed an earlier step of the group has left: its later steps are
+        skipped. A failing Then with `within` is retried alone on its failing hosts.
+        """
+        steps = self.plan.all_scenarios[s_index].steps
+        calls = [steps[i].call for i in indexes]
+        t0 = self.clock()
+        jid, replies = self.transport.call_many(
+            list(active), [(c.publish_fun or c.fun, c.args, c.kwargs) for c in calls]
+        )
+        elapsed = self.clock() - t0
+        for k, (p_index, call) in enumerate(zip(indexes, calls, strict=True)):
+            pstep = steps[p_index]
+            if self.halted:
+                self.emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
+                continue
+            results = {h: self._verdict(call, (replies.get(h) or [None] * len(calls))[k]) for h in active}
+            jids, t1 = [jid], self.clock()
+            if call.within:
+                jids += self._retry(call, results, t0 + call.within)
+            duration = (elapsed if k == 0 else 0.0) + (self.clock() - t1)
+            self._conclude(b_index, s_index, p_index, pstep, hosts, active, results, jids, duration)
+
+    def _conclude(self, b_index, s_index, p_index, pstep, hosts, active, results, jids, duration):
+        """Record one step's verdicts: failing hosts leave `active`; the run may halt."""
         self._track(pstep.call, results)
         failed = [h for h in active if not results[h]["ok"]]
         for host in failed:
             self._leave(host, pstep, results[host]["reason"], b_index)
             active.remove(host)
         status = "failed" if failed else "passed"
-        self.emit(self._step_event(b_index, s_index, p_index, pstep, status, hosts, results, jids, self.clock() - t0))
+        self.emit(self._step_event(b_index, s_index, p_index, pstep, status, hosts, results, jids, duration))
         if not failed:
             return
         # A batch in which every host failed is no special case: it halts the run unless the
@@ -266,15 +303,21 @@ class Executor:
     def _run_batch(self, b_index, hosts, first):
         active = list(hosts)
         for s_index, pscenario in enumerate(self.plan.scenarios):
-            for p_index, pstep in enumerate(pscenario.steps):
-                if pstep.context_only:
+            for group in pscenario.groups:
+                lead = pscenario.steps[group[0]]
+                if lead.context_only:
                     # Given steps shaped the whole run: report them once, not per batch.
                     if first:
-                        self.emit(self._step_event(b_index, s_index, p_index, pstep, "passed", hosts))
+                        self.emit(self._step_event(b_index, s_index, group[0], lead, "passed", hosts))
                 elif self.halted or self._stopping():
-                    self.emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
+                    for p_index in group:
+                        self.emit(
+                            self._step_event(b_index, s_index, p_index, pscenario.steps[p_index], "skipped", hosts)
+                        )
+                elif len(group) > 1:
+                    self._run_group(b_index, s_index, group, hosts, active)
                 else:
-                    self._run_step(b_index, s_index, p_index, pstep, hosts, active)
+                    self._run_step(b_index, s_index, group[0], lead, hosts, active)
         return active
 
     def _pause(self, seconds):

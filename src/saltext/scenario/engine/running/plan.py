@@ -7,6 +7,7 @@ from ..errors import InvalidScenario
 from ..parsing.parse import rollback_scenarios, select
 from .batches import parse_budget, parse_schedule
 from .context import Context
+from .pipeline import publish_groups
 
 
 @dataclass
@@ -34,6 +35,11 @@ class PlannedScenario:
     scenario: object
     steps: list
     rollback: bool = False  # an @on-failure scenario
+    groups: list = None  # step indexes per publish (pipeline.py); None: one step each
+
+    def __post_init__(self):
+        if self.groups is None:
+            self.groups = [[i] for i in range(len(self.steps))]
 
 
 @dataclass
@@ -108,7 +114,10 @@ def _plan_scenario(sc, matches, settings, problems):
             steps.append(PlannedStep(m.step, m.stepdef, m.params, gate=action))
         else:
             steps.append(PlannedStep(m.step, m.stepdef, m.params, call=action))
-    return PlannedScenario(sc, steps, rollback="@on-failure" in sc.tags), ctx
+    planned = PlannedScenario(sc, steps, rollback="@on-failure" in sc.tags)
+    if not planned.rollback:
+        planned.groups = publish_groups(planned)
+    return planned, ctx
 
 
 def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, batch=None, max_failures=None):

@@ -73,6 +73,26 @@ class SaltTransport:
                 out[host] = {"ret": reply.get("ret"), "retcode": reply.get("retcode", 0) or 0, "failed": False}
         return jid, out
 
+    def call_many(self, hosts, calls):
+        """One compound job of `calls` [(fun, args, kwargs), ...] on `hosts`.
+
+        (jid, {host: [{"ret", "retcode", "failed"} per call]}). Keyword arguments travel as
+        data (a dict marked ``__kwarg__``), never as ``key=value`` strings. Salt keys a
+        host's returns by function name (by position where the minion sets
+        multifunc_ordered), so the caller never puts one function in twice.
+        """
+        funs = [fun for fun, _args, _kwargs in calls]
+        args = [[*a, {"__kwarg__": True, **k}] if k else list(a) for _fun, a, k in calls]
+        jid, replies = self._iter(list(hosts), funs, args, {}, "list")
+        out = {}
+        for host in hosts:
+            reply = replies.get(host)
+            if reply is None or reply.get("failed"):
+                out[host] = [{"ret": None, "retcode": None, "failed": True} for _ in calls]
+            else:
+                out[host] = [_one_of(reply, index, fun) for index, fun in enumerate(funs)]
+        return jid, out
+
     def fire(self, data, tag):
         """Best effort: a run does not fail because the bus is unavailable."""
         try:
@@ -92,3 +112,19 @@ class SaltTransport:
                     destroy()
                 except Exception as exc:  # noqa: BLE001 - closing must not hide the run's verdict
                     log.debug("closing %r failed: %s", thing, exc)
+
+
+def _one_of(reply, index, fun):
+    """The reply of call number `index` (function `fun`) in a host's compound return."""
+    rets, codes = reply.get("ret"), reply.get("retcode")
+    key = index if isinstance(rets, list) else fun
+    try:
+        ret = rets[key]
+    except (KeyError, IndexError, TypeError):
+        return {"ret": f"no return for {fun} in the compound job: {rets!r}"[:500], "retcode": 1, "failed": False}
+    try:
+        code = codes[key]
+    except (KeyError, IndexError, TypeError):
+        code = None
+    # No retcode for one function of a compound job: it raised on the minion (ret is the traceback).
+    return {"ret": ret, "retcode": 1 if code is None else code, "failed": False}

@@ -16,6 +16,7 @@ LB_VERIFY = "lbgate.verify_blocked"
 PKG_UPDATE = "pkgcheck.update"
 PKG_VERIFY = "pkgcheck.verify"
 NRPE_RUN = "nrpe.run"
+NRPE_CHECK = "nrpe.check"  # nrpe.run under a second name: two checks can share one publish
 SERVICE_RESTART = "service.restart"
 SERVICE_STATUS = "service.status"
 STATE_APPLY = "state.apply"
@@ -167,7 +168,11 @@ def _running(ctx, step, service):
 
 def _nrpe(ctx, step, check, n=None):
     return SaltCall(
-        NRPE_RUN, [check], within=n, check=expect_ok(lambda r: f"{r.get('status')}: {r.get('output')}".strip())
+        NRPE_RUN,
+        [check],
+        within=n,
+        check=expect_ok(lambda r: f"{r.get('status')}: {r.get('output')}".strip()),
+        twins=(NRPE_CHECK,),
     )
 
 

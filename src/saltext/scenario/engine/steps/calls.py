@@ -32,6 +32,10 @@ class SaltCall:
     # `salt.function` of fun/args/kwargs (state steps compile to `salt.state`); target, requisites
     # and failhard are added by the compiler.
     orch: tuple = None
+    # Functions that do the same as `fun`: a publish shared with other steps can hold a function
+    # only once, so a second NRPE check rides along as nrpe.check (see running/pipeline.py).
+    twins: tuple = ()
+    publish_fun: str = None  # the name this call has in its shared publish, set by the plan
 
     def describe(self):
         parts = [repr(a) if not isinstance(a, str) else a for a in self.args]

@@ -7,6 +7,7 @@
       kwargs: {}
       expect: true                     # a value, or a dict of keys the return must contain
       within: 30                       # optional: retry failing hosts until N seconds
+      pipeline: false                  # optional: never share a publish with the step before
 
 The master option `scenario_step_functions` (list of globs) says which functions
 libraries may call; by default only read-only ones.
@@ -29,7 +30,7 @@ FUNCTIONS_OPTION = "scenario_step_functions"
 DEFAULT_ALLOWED = READ_ONLY_FUNCTIONS
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FUN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
-_KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within"}
+_KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within", "pipeline"}
 
 
 def _fill(template, params):
@@ -83,6 +84,8 @@ def _check_entry(entry, where, allowed):
         )
     if not isinstance(entry.get("args", []), list) or not isinstance(entry.get("kwargs", {}), dict):
         raise InvalidScenario("args must be a list and kwargs a mapping", where)
+    if not isinstance(entry.get("pipeline", True), bool):
+        raise InvalidScenario("pipeline must be true or false", where)
     within = entry.get("within")
     if within is not None and (not isinstance(within, int) or isinstance(within, bool) or within < 1):
         raise InvalidScenario("within must be a positive number of seconds", where)
@@ -106,7 +109,15 @@ def load_library(text, uri, allowed):
     for number, entry in enumerate(data, 1):
         where = f"{uri} (step #{number})"
         _check_entry(entry, where, allowed)
-        defs.append(StepDef(entry["kind"].strip().lower(), entry["step"], _handler(entry), origin=where))
+        defs.append(
+            StepDef(
+                entry["kind"].strip().lower(),
+                entry["step"],
+                _handler(entry),
+                origin=where,
+                pipeline=entry.get("pipeline", True),
+            )
+        )
     return defs
 
 

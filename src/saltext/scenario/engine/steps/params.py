@@ -16,7 +16,8 @@ _PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.\-_]*$")
 _VERSION_RE = re.compile(r"^(<=|>=|==|<|>|=)?([0-9A-Za-z.+~:\-]+)$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]*$")
 _CHECK_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-_PATH_RE = re.compile(r"^/[A-Za-z0-9_.\-+@/]*$")
+# "=" is allowed: arguments reach Salt as data, so "a=b" is never read as key=value.
+_PATH_RE = re.compile(r"^/[A-Za-z0-9_.\-+@/=]*$")
 _GRAIN_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(:[A-Za-z0-9_.\-*]+)+$")
 _CLASS_RE = re.compile(r"^[A-Za-z0-9_]+(::[A-Za-z0-9_]+)*$")
 _FACT_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.]*)=([A-Za-z0-9_.\-*]+)$")
@@ -82,7 +83,7 @@ def _percent(value):
 
 def _path(value):
     if not _PATH_RE.match(value) or "/../" in value + "/" or "//" in value:
-        raise ValueError("not an absolute path without '..' (letters, digits, _ . - + @ /)")
+        raise ValueError("not an absolute path without '..' (letters, digits, _ . - + @ = /)")
     return value
 
 

@@ -22,6 +22,7 @@ class StepDef:
     handler: object
     origin: str = "built-in"
     context_only: bool = False  # built-in Given steps only shape the run; nothing is called
+    pipeline: bool = True  # may share a publish with the steps around it (running/pipeline.py)
     regex: object = field(default=None, repr=False)
     types: dict = field(default_factory=dict, repr=False)
 
