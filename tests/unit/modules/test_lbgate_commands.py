@@ -285,8 +285,9 @@ def test_status_lists_both_families(present):
         "chain": "SCENARIO-LB",
         "hooked": {"ipv4": True, "ipv6": True},
         "blocked": ["198.51.100.10", "2001:db8::/64"],
+        "drained": [],
         "rules": [
-            {"lb": "198.51.100.10", "target": "REJECT", "active": True},
-            {"lb": "2001:db8::/64", "target": "DROP", "active": True},
+            {"lb": "198.51.100.10", "target": "REJECT", "active": True, "mode": "block"},
+            {"lb": "2001:db8::/64", "target": "DROP", "active": True, "mode": "block"},
         ],
     }
