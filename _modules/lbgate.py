@@ -936,10 +936,11 @@ def _haproxy_hosts(hosts):
             f"lbgate: hosts must be a non-empty list or mapping of minion id -> server, not {hosts!r}"
         )
     mapping = {}
-    for minion, server in hosts.items():
+    for minion, name in hosts.items():
+        server = _haproxy_name(name, "server")
         if not isinstance(minion, str) or not minion or any(c.isspace() for c in minion):
             raise SaltInvocationError(f"lbgate: host {minion!r} is not a minion id")
-        mapping[minion] = _haproxy_name(server, "server")
+        mapping[minion] = server
     return mapping
 
 
