@@ -941,6 +941,10 @@ def _haproxy_hosts(hosts):
         if not isinstance(minion, str) or not minion or any(c.isspace() for c in minion):
             raise SaltInvocationError(f"lbgate: host {minion!r} is not a minion id")
         mapping[minion] = server
+    twice = sorted({s for s in mapping.values() if list(mapping.values()).count(s) > 1})
+    if twice:
+        # Two hosts claiming one server: one of them would be drained in the other's name.
+        raise SaltInvocationError(f"lbgate: HAProxy server(s) {', '.join(twice)} named for two hosts or more")
     return mapping
 
 
