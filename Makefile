@@ -11,7 +11,7 @@ endif
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # System tools the sandbox and the real-parts tests use. Installed only when missing.
-SYSPKGS := iproute2 iptables nftables dpkg-dev \
+SYSPKGS := iproute2 iptables nftables conntrack haproxy dpkg-dev \
            nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic
 
 .PHONY: demo test lint sysdeps venv clean

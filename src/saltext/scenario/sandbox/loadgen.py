@@ -1,0 +1,140 @@
+"""A bounded stream of HTTP requests: `scenario-sandbox load` runs this inside the client namespace.
+
+Standalone (stdlib only), because it runs as a script in the client's network namespace:
+    python -I loadgen.py --target 198.51.100.10 --port 80 --rate 20 --seconds 60 [--timeout 30]
+It sends GET / at a steady rate (one request every 1/rate seconds, each on a new connection,
+HTTP/1.0), never more than rate x seconds requests, waits at most --timeout seconds for each
+answer, and prints one JSON summary: sent, ok (answered 200), failed, the failures by kind,
+and the bodies seen with their counts (the web hosts answer "mywebapp <version>"). It stops
+by itself: the last request is sent after --seconds, the last answer awaited --timeout later.
+"""
+
+import argparse
+import json
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+SCRIPT = Path(__file__)
+MAX_RATE = 1000
+MAX_SECONDS = 3600
+MAX_TIMEOUT = 120
+
+
+def _one(target, port, timeout):
+    """("ok", body) or (failure kind, detail) for one GET /."""
+    family = socket.AF_INET6 if ":" in target else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect((target, port))
+            sock.sendall(f"GET / HTTP/1.0\r\nHost: {target}\r\nUser-Agent: scenario-sandbox-load\r\n\r\n".encode())
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+    except TimeoutError:
+        return "timeout", None
+    except OSError as exc:
+        return type(exc).__name__, None
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b" ", 2)[1:2]
+    if status != [b"200"]:
+        return f"status {status[0].decode(errors='replace') if status else 'none'}", None
+    return "ok", body.decode(errors="replace").strip()
+
+
+def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=time.sleep):
+    """Send rate x seconds requests at a steady rate; return the summary dict."""
+    total = int(rate * seconds)
+    results, lock, threads = [], threading.Lock(), []
+
+    def worker():
+        outcome = _one(target, port, timeout)
+        with lock:
+            results.append(outcome)
+
+    started = clock()
+    for index in range(total):
+        due = started + index / rate
+        delay = due - clock()
+        if delay > 0:
+            sleep(delay)
+        thread = threading.Thread(target=worker, daemon=True)
+        thread.start()
+        threads.append(thread)
+    deadline = clock() + timeout + 1
+    for thread in threads:
+        thread.join(max(0.0, deadline - clock()))
+    with lock:
+        done = list(results)
+    failures, versions = {}, {}
+    for kind, body in done:
+        if kind == "ok":
+            versions[body] = versions.get(body, 0) + 1
+        else:
+            failures[kind] = failures.get(kind, 0) + 1
+    unanswered = total - len(done)
+    if unanswered:
+        failures["unanswered"] = unanswered
+    ok = sum(versions.values())
+    return {
+        "target": f"{target}:{port}",
+        "rate": rate,
+        "seconds": seconds,
+        "sent": total,
+        "ok": ok,
+        "failed": total - ok,
+        "failures": failures,
+        "versions": versions,
+        "duration": round(clock() - started, 3),
+    }
+
+
+def argv(target, port, rate, seconds, timeout, python=sys.executable):
+    """The command line that runs this script with those bounds."""
+    return [
+        python,
+        "-I",
+        str(SCRIPT),
+        "--target",
+        target,
+        "--port",
+        str(port),
+        "--rate",
+        str(rate),
+        "--seconds",
+        str(seconds),
+        "--timeout",
+        str(timeout),
+    ]
+
+
+def check_bounds(rate, seconds, timeout):
+    """The message for out-of-bounds values, or None."""
+    if not 0 < rate <= MAX_RATE:
+        return f"--rate must be more than 0 and at most {MAX_RATE} requests per second, not {rate}"
+    if not 0 < seconds <= MAX_SECONDS:
+        return f"--seconds must be more than 0 and at most {MAX_SECONDS}, not {seconds}"
+    if not 0 < timeout <= MAX_TIMEOUT:
+        return f"--timeout must be more than 0 and at most {MAX_TIMEOUT} seconds, not {timeout}"
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--target", required=True)
+    parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--rate", type=float, required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--timeout", type=float, default=30)
+    args = parser.parse_args()
+    problem = check_bounds(args.rate, args.seconds, args.timeout)
+    if problem:
+        parser.error(problem)
+    print(json.dumps(generate(args.target, args.port, args.rate, args.seconds, args.timeout)))
+
+
+if __name__ == "__main__":
+    main()
