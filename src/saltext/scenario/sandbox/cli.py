@@ -235,6 +235,9 @@ def run(argv):
                 print(f"  {kind}: {count}")
             versions = ", ".join(f"{body} ({n})" for body, n in sorted(summary["versions"].items())) or "none"
             print(f"versions seen:  {versions}")
+            if summary.get("latency"):
+                lat = summary["latency"]
+                print(f"latency:        median {lat['p50']} s, p99 {lat['p99']} s, max {lat['max']} s")
         return 0 if summary["failed"] == 0 else 1
     if command == "exec":
         if not rest or rest[0].startswith("-"):

@@ -5,7 +5,8 @@ Standalone (stdlib only), because it runs as a script in the client's network na
 It sends GET / at a steady rate (one request every 1/rate seconds, each on a new connection,
 HTTP/1.0), never more than rate x seconds requests, waits at most --timeout seconds for each
 answer, and prints one JSON summary: sent, ok (answered 200), failed, the failures by kind,
-and the bodies seen with their counts (the web hosts answer "mywebapp <version>"). It stops
+the bodies seen with their counts (the web hosts answer "mywebapp <version>") and the
+latency of the answered ones (median, 99th percentile, maximum). It stops
 by itself: the last request is sent after --seconds, the last answer awaited --timeout later.
 """
 
@@ -51,9 +52,10 @@ def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=t
     results, lock, threads = [], threading.Lock(), []
 
     def worker():
-        outcome = _one(target, port, timeout)
+        began = clock()
+        kind, body = _one(target, port, timeout)
         with lock:
-            results.append(outcome)
+            results.append((kind, body, clock() - began))
 
     started = clock()
     for index in range(total):
@@ -70,7 +72,8 @@ def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=t
     with lock:
         done = list(results)
     failures, versions = {}, {}
-    for kind, body in done:
+    latencies = sorted(took for kind, _body, took in done if kind == "ok")
+    for kind, body, _took in done:
         if kind == "ok":
             versions[body] = versions.get(body, 0) + 1
         else:
@@ -88,8 +91,20 @@ def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=t
         "failed": total - ok,
         "failures": failures,
         "versions": versions,
+        "latency": _percentiles(latencies),
         "duration": round(clock() - started, 3),
     }
+
+
+def _percentiles(values):
+    """Seconds per answered request: median, 99th percentile and maximum (None when none)."""
+    if not values:
+        return None
+
+    def at(fraction):
+        return round(values[min(len(values) - 1, int(fraction * len(values)))], 3)
+
+    return {"p50": at(0.5), "p99": at(0.99), "max": round(values[-1], 3)}
 
 
 def argv(target, port, rate, seconds, timeout, python=sys.executable):
