@@ -41,11 +41,11 @@ def reset(sb):
     balancer.wait_all_up(60, lambda: True)
 
 
-def measure(sb, feature, rate, seconds):
+def measure(sb, feature, rate, seconds, slow_every):
     box = {}
 
     def loader():
-        box["load"] = sb.load(rate, seconds)
+        box["load"] = sb.load(rate, seconds, slow_every=slow_every)
 
     thread = threading.Thread(target=loader)
     thread.start()
@@ -69,6 +69,7 @@ def main():
     parser.add_argument("--name", default="lbbench")
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=45)
+    parser.add_argument("--slow-every", type=int, default=0, help="every K-th request is GET /slow (2 s)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("lb_drain.json")))
     args = parser.parse_args()
     sb = Sandbox(args.name)
@@ -77,12 +78,12 @@ def main():
         sb.up(spec=HAPROXY_SPEC)
         for key, way, feature in WAYS:
             reset(sb)
-            result = {"way": f"({key}) {way}", **measure(sb, feature, args.rate, args.seconds)}
+            result = {"way": f"({key}) {way}", **measure(sb, feature, args.rate, args.seconds, args.slow_every)}
             results.append(result)
             print(json.dumps(result), flush=True)
     finally:
         sb.down()
-    command = f"bench/lb_drain.py --rate {args.rate:g} --seconds {args.seconds:g}"
+    command = f"bench/lb_drain.py --rate {args.rate:g} --seconds {args.seconds:g} --slow-every {args.slow_every}"
     Path(args.out).write_text(json.dumps({"command": command, "results": results}, indent=1) + "\n")
     print(f"\n`{command}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
     print(

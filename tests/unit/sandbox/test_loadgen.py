@@ -13,6 +13,7 @@ from saltext.scenario.sandbox import loadgen
 def server():
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            self.server.paths.append(self.path)
             body = b"mywebapp 1.0\n"
             self.send_response(200 if self.server.healthy else 503)
             self.send_header("Content-Length", str(len(body)))
@@ -24,6 +25,7 @@ def server():
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.healthy = True
+    httpd.paths = []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -56,3 +58,10 @@ def test_non_200_answers_and_refused_connections_are_failures(server):
 def test_bounds(rate, seconds, timeout, word):
     assert word in loadgen.check_bounds(rate, seconds, timeout)
     assert loadgen.check_bounds(20, 60, 30) is None
+
+
+def test_every_kth_request_is_a_slow_one(server):
+    summary = loadgen.generate("127.0.0.1", server.server_address[1], rate=50, seconds=0.2, timeout=5, slow_every=5)
+    assert summary["ok"] == 10 and summary["slow_every"] == 5
+    assert sorted(server.paths) == ["/"] * 8 + ["/slow"] * 2
+    assert "--slow-every" in loadgen.check_bounds(1, 1, 1, -1)

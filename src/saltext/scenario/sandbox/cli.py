@@ -222,9 +222,12 @@ def run(argv):
         parser.add_argument("--rate", type=float, required=True, help="requests per second (at most 1000)")
         parser.add_argument("--seconds", type=float, required=True, help="how long to send (at most 3600)")
         parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for each answer (default 30)")
+        parser.add_argument(
+            "--slow-every", type=int, default=0, metavar="K", help="make every K-th request GET /slow (2 s)"
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
         args = parser.parse_args(rest)
-        summary = sandbox.load(args.rate, args.seconds, args.timeout)
+        summary = sandbox.load(args.rate, args.seconds, args.timeout, args.slow_every)
         if args.json:
             print(json.dumps(summary, indent=2))
         else:

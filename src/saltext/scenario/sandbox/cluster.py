@@ -466,18 +466,19 @@ class Sandbox:
         proc = netns.connect_from(self.record["lb"]["netns"], self.lb, entry["address"], WEB_PORT, timeout, get=True)
         return proc.stdout.strip() if proc.returncode == 0 else None
 
-    def load(self, rate, seconds, timeout=30):
+    def load(self, rate, seconds, timeout=30, slow_every=0):
         """GET / through HAProxy's frontend from the client namespace, ``rate`` per second for
-        ``seconds``; returns {"sent", "ok", "failed", "failures", "versions", ...}. Bounded: it
+        ``seconds``; returns {"sent", "ok", "failed", "failures", "versions", "latency", ...}.
+        With ``slow_every`` K every K-th request is GET /slow (answered after 2 s). Bounded: it
         returns at most ``seconds + timeout`` (plus a margin) after it starts.
         """
-        problem = loadgen.check_bounds(rate, seconds, timeout)
+        problem = loadgen.check_bounds(rate, seconds, timeout, slow_every)
         if problem:
             raise SandboxError(f"load: {problem}")
         self._balancer()
         client = self.record.get("client")
         argv = ["nsenter", f"--net={netns.ns_path(client['netns'])}", "--"]
-        argv += loadgen.argv(self.lb, WEB_PORT, rate, seconds, timeout)
+        argv += loadgen.argv(self.lb, WEB_PORT, rate, seconds, timeout, slow_every)
         proc = self._run(argv, timeout=seconds + timeout + 30)
         if proc.returncode != 0:
             raise SandboxError(f"load: the load generator failed ({proc.returncode}): {proc.stderr.strip()}")

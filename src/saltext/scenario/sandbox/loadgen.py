@@ -1,7 +1,7 @@
 """A bounded stream of HTTP requests: `scenario-sandbox load` runs this inside the client namespace.
 
 Standalone (stdlib only), because it runs as a script in the client's network namespace:
-    python -I loadgen.py --target 198.51.100.10 --port 80 --rate 20 --seconds 60 [--timeout 30]
+    python -I loadgen.py --target 198.51.100.10 --port 80 --rate 20 --seconds 60 [--timeout 30] [--slow-every K]
 It sends GET / at a steady rate (one request every 1/rate seconds, each on a new connection,
 HTTP/1.0), never more than rate x seconds requests, waits at most --timeout seconds for each
 answer, and prints one JSON summary: sent, ok (answered 200), failed, the failures by kind,
@@ -24,14 +24,15 @@ MAX_SECONDS = 3600
 MAX_TIMEOUT = 120
 
 
-def _one(target, port, timeout):
-    """("ok", body) or (failure kind, detail) for one GET /."""
+def _one(target, port, timeout, path="/"):
+    """("ok", body) or (failure kind, detail) for one GET path."""
     family = socket.AF_INET6 if ":" in target else socket.AF_INET
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect((target, port))
-            sock.sendall(f"GET / HTTP/1.0\r\nHost: {target}\r\nUser-Agent: scenario-sandbox-load\r\n\r\n".encode())
+            request = f"GET {path} HTTP/1.0\r\nHost: {target}\r\nUser-Agent: scenario-sandbox-load\r\n\r\n"
+            sock.sendall(request.encode())
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk
@@ -46,14 +47,18 @@ def _one(target, port, timeout):
     return "ok", body.decode(errors="replace").strip()
 
 
-def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=time.sleep):
-    """Send rate x seconds requests at a steady rate; return the summary dict."""
+def generate(target, port, rate, seconds, timeout, slow_every=0, clock=time.monotonic, sleep=time.sleep):
+    """Send rate x seconds requests at a steady rate; return the summary dict.
+
+    With ``slow_every`` K, every K-th request asks for GET /slow (the sandbox's web service
+    answers it after 2 s), so some requests are always in flight.
+    """
     total = int(rate * seconds)
     results, lock, threads = [], threading.Lock(), []
 
-    def worker():
+    def worker(path):
         began = clock()
-        kind, body = _one(target, port, timeout)
+        kind, body = _one(target, port, timeout, path)
         with lock:
             results.append((kind, body, clock() - began))
 
@@ -63,7 +68,8 @@ def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=t
         delay = due - clock()
         if delay > 0:
             sleep(delay)
-        thread = threading.Thread(target=worker, daemon=True)
+        path = "/slow" if slow_every and index % slow_every == slow_every - 1 else "/"
+        thread = threading.Thread(target=worker, args=(path,), daemon=True)
         thread.start()
         threads.append(thread)
     deadline = clock() + timeout + 1
@@ -86,6 +92,7 @@ def generate(target, port, rate, seconds, timeout, clock=time.monotonic, sleep=t
         "target": f"{target}:{port}",
         "rate": rate,
         "seconds": seconds,
+        "slow_every": slow_every,
         "sent": total,
         "ok": ok,
         "failed": total - ok,
@@ -107,7 +114,7 @@ def _percentiles(values):
     return {"p50": at(0.5), "p99": at(0.99), "max": round(values[-1], 3)}
 
 
-def argv(target, port, rate, seconds, timeout, python=sys.executable):
+def argv(target, port, rate, seconds, timeout, slow_every=0, python=sys.executable):
     """The command line that runs this script with those bounds."""
     return [
         python,
@@ -123,11 +130,15 @@ def argv(target, port, rate, seconds, timeout, python=sys.executable):
         str(seconds),
         "--timeout",
         str(timeout),
+        "--slow-every",
+        str(slow_every),
     ]
 
 
-def check_bounds(rate, seconds, timeout):
+def check_bounds(rate, seconds, timeout, slow_every=0):
     """The message for out-of-bounds values, or None."""
+    if not isinstance(slow_every, int) or slow_every < 0:
+        return f"--slow-every must be 0 (none) or a positive count, not {slow_every}"
     if not 0 < rate <= MAX_RATE:
         return f"--rate must be more than 0 and at most {MAX_RATE} requests per second, not {rate}"
     if not 0 < seconds <= MAX_SECONDS:
@@ -144,11 +155,13 @@ def main():
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--timeout", type=float, default=30)
+    parser.add_argument("--slow-every", type=int, default=0)
     args = parser.parse_args()
-    problem = check_bounds(args.rate, args.seconds, args.timeout)
+    problem = check_bounds(args.rate, args.seconds, args.timeout, args.slow_every)
     if problem:
         parser.error(problem)
-    print(json.dumps(generate(args.target, args.port, args.rate, args.seconds, args.timeout)))
+    summary = generate(args.target, args.port, args.rate, args.seconds, args.timeout, args.slow_every)
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":
