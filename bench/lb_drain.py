@@ -22,6 +22,9 @@ import threading
 import time
 from pathlib import Path
 
+import machine
+import sections
+
 from saltext.scenario.sandbox import HAPROXY_SPEC, Sandbox
 from saltext.scenario.sandbox.balancer import Balancer
 
@@ -64,13 +67,59 @@ def measure(sb, feature, rate, seconds, slow_every):
     }
 
 
+def _machine():
+    m = machine.describe()
+    return (
+        f"{m['nproc']} CPU ({m['cpu']}), {m['memory_mib']} MiB RAM, kernel {m['kernel']}, {m['os']}, "
+        f"Python {m['python']}, Salt {m['salt']}"
+    )
+
+
+def render(command, args, results, date=None):
+    if args.slow_every:
+        kind = f"every {args.slow_every}th request slow"
+        slow = f"every {args.slow_every}th request is GET /slow (answered after 2 s), so some are always in flight"
+    else:
+        kind = "instant requests"
+        slow = "every request is GET / (answered at once)"
+    lines = [
+        f"## Requests lost during a rolling deploy: block, firewall drain, HAProxy drain ({kind})",
+        "",
+        f"- Date (UTC): {date or time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())}",
+        f"- Command: `.venv/bin/python {command}` (one session: one sandbox, the three ways in turn)",
+        f"- Machine: {_machine()}",
+        "- Fleet: `haproxy-spec.yaml`: web1-web3 behind a real HAProxy 2.6 (HTTP check every second, fall 2 "
+        "rise 2, timeout connect 5 s, retries 3, no redispatch); `scenario.run <feature> batch=1` on each.",
+        f"- Load: `load --rate {args.rate:g} --seconds {args.seconds:g}` from the client namespace through the "
+        f"frontend, started {LEAD:g} s before the deploy and outlasting it; {slow}; a request fails when it is "
+        "not answered 200 within 30 s.",
+        "",
+        "| way | feature | deploy exit | deploy s | requests sent | answered 200 | failed | failures "
+        "| latency median / p99 / max s | versions seen |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        failures = ", ".join(f"{k} {v}" for k, v in sorted((r["failures"] or {}).items())) or "-"
+        versions = ", ".join(f"{k} ({v})" for k, v in sorted((r["versions"] or {}).items()))
+        lat = r["latency"] or {}
+        latency = f"{lat.get('p50')} / {lat.get('p99')} / {lat.get('max')}"
+        lines.append(
+            f"| {r['way']} | `{r['feature']}` | {r['retcode']} | {r['deploy_seconds']} | {r['sent']} | {r['ok']} "
+            f"| {r['failed']} | {failures} | {latency} | {versions} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", default="lbbench")
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--seconds", type=float, default=45)
     parser.add_argument("--slow-every", type=int, default=0, help="every K-th request is GET /slow (2 s)")
-    parser.add_argument("--out", default=str(Path(__file__).with_name("lb_drain.json")))
+    parser.add_argument("--out", default=str(Path(__file__).with_name("lb_drain.json")), help="raw figures (JSON)")
+    parser.add_argument(
+        "--results", default=str(Path(__file__).with_name("RESULTS.md")), help="report file: its section is replaced"
+    )
     args = parser.parse_args()
     sb = Sandbox(args.name)
     results = []
@@ -84,22 +133,14 @@ def main():
     finally:
         sb.down()
     command = f"bench/lb_drain.py --rate {args.rate:g} --seconds {args.seconds:g} --slow-every {args.slow_every}"
-    Path(args.out).write_text(json.dumps({"command": command, "results": results}, indent=1) + "\n")
-    print(f"\n`{command}`, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
-    print(
-        "| way | deploy exit | deploy s | requests sent | answered 200 | failed | failures "
-        "| latency median / p99 / max s | versions seen |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        failures = ", ".join(f"{k} {v}" for k, v in sorted((r["failures"] or {}).items())) or "-"
-        versions = ", ".join(f"{k} ({v})" for k, v in sorted((r["versions"] or {}).items()))
-        lat = r["latency"] or {}
-        latency = f"{lat.get('p50')} / {lat.get('p99')} / {lat.get('max')}"
-        print(
-            f"| {r['way']} | {r['retcode']} | {r['deploy_seconds']} | {r['sent']} | {r['ok']} | {r['failed']} "
-            f"| {failures} | {latency} | {versions} |"
-        )
+    raw = Path(args.out)
+    if args.slow_every:
+        raw = raw.with_name(f"{raw.stem}-slow{args.slow_every}{raw.suffix}")
+    date = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    raw.write_text(json.dumps({"command": command, "date": date, "results": results}, indent=1) + "\n")
+    text = render(command, args, results, date)
+    sections.replace(args.results, f"lb_drain slow-every {args.slow_every}", text)
+    print(text)
     return 0 if all(r["retcode"] == 0 and r["outlasted"] for r in results) else 1
 
 
