@@ -886,7 +886,9 @@ def status(chain=None):
 #
 # Why a client of our own instead of saltext-haproxy's ``haproxyconn`` (the module that
 # left Salt core in 3008): it needs the ``haproxyctl`` package, whose 0.3.1 sends ``str``
-# on a socket (a TypeError on Python 3) and reads with no timeout; ``wait_state`` spins on
+# on a socket and reads with no timeout (saltext-haproxy 1.0.0 loads under Salt 3008.4,
+# but list_servers and set_state against a live HAProxy 2.6 socket both raised "TypeError:
+# a bytes-like object is required, not 'str'"); ``wait_state`` spins on
 # the socket without sleeping and has no wait for sessions (``scur``) at all; ``socket=``
 # takes any path from the caller; backend and server names go into the command text
 # unchecked (the runtime API runs ``;``-separated commands, so a name can smuggle one in);
