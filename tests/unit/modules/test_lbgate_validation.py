@@ -145,7 +145,6 @@ def _haproxy_module(socket_path="/run/test/admin.sock"):
         ("web", [], {}, "non-empty"),
         ("web", {"a": "web1", "b": "web1"}, {}, "named for two hosts"),
         ("web", ["web1"], {"socket": "/tmp/other.sock"}, "not the runtime socket"),
-        ("web", ["web1"], {"timeout": -1}, "timeout"),
     ],
 )
 @pytest.mark.parametrize("fun", ["haproxy_drain", "haproxy_ready", "haproxy_verify_up"])
@@ -155,8 +154,6 @@ def test_bad_haproxy_input_refused_before_the_socket_is_opened(
     import socket
 
     module, run = _haproxy_module()
-    if "timeout" in kwargs and fun != "haproxy_drain":
-        pytest.skip("only haproxy_drain takes a timeout")
 
     def no_socket(*args, **kw):
         raise AssertionError("a socket was opened")
@@ -171,3 +168,12 @@ def test_haproxy_socket_config_must_be_an_absolute_path(tools):
     module, _run = _haproxy_module("admin.sock")
     with pytest.raises(SaltInvocationError, match=r"lbgate\.haproxy_socket"):
         module.haproxy_servers("web")
+
+
+def test_bad_haproxy_drain_timeout_refused_before_the_socket_is_opened(tools, monkeypatch):
+    import socket
+
+    module, _run = _haproxy_module()
+    monkeypatch.setattr(socket, "socket", lambda *a, **k: pytest.fail("a socket was opened"))
+    with pytest.raises(SaltInvocationError, match="timeout"):
+        module.haproxy_drain("web", ["web1"], timeout=-1)
