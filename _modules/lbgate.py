@@ -540,10 +540,10 @@ def _gate(net, chain, target, test, drain):
 
 def unblock(lb, chain=None, test=False):
     """
-    Remove the block on the load balancer address or network ``lb``.
+    Remove the block or the drain on the load balancer address or network ``lb``.
 
-    Idempotent: unblocking an address that is not blocked changes nothing and
-    reports ``changed: False``. The module's chain and its jump stay in place.
+    Idempotent: unblocking an address that is neither blocked nor drained changes
+    nothing and reports ``changed: False``. The module's chain and its jump stay in place.
 
     lb
         The address or network given to ``block``.
@@ -575,7 +575,7 @@ def unblock(lb, chain=None, test=False):
     name = _canonical(net)
     where = _where(backend, chain)
     if not plan:
-        comment = f"{name} is not blocked in {where}"
+        comment = f"{name} is neither blocked nor drained in {where}"
     elif test:
         comment = f"{name} would be unblocked in {where}"
     else:
