@@ -11,8 +11,9 @@ endif
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # System tools the sandbox and the real-parts tests use. Installed only when missing.
-# chromium (headless) and a font render the HTML report in its integration test.
-SYSPKGS := iproute2 iptables nftables dpkg-dev \
+# conntrack and haproxy: the firewall drain and the HAProxy sandbox; chromium (headless) and a
+# font render the HTML report in its integration test.
+SYSPKGS := iproute2 iptables nftables conntrack haproxy dpkg-dev \
            nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic \
            chromium fonts-dejavu-core
 

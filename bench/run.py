@@ -21,6 +21,7 @@ import machine
 import orchgen
 import parseplan
 import report
+import sections
 from suite import LINEAR_SLS, Bench
 
 HERE = Path(__file__).resolve().parent
@@ -176,7 +177,8 @@ def main(argv=None):
         results["load_end"] = machine.load()
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(report.render(results))
+        # Sections other benchmarks wrote (e.g. lb_drain.py's) survive a new report.
+        out.write_text(report.render(results) + sections.kept(out))
         out.with_suffix(".json").write_text(json.dumps(results, indent=1))
         log(f"wrote {out} and {out.with_suffix('.json')}")
     if status == 0 and results["failures"]:

@@ -15,11 +15,18 @@ class FakeHost:
         self.nrpe = dict(nrpe or {})  # check -> list of codes returned in turn (last one repeats)
         self.files = set(files)
         self.blocked = False
+        self.drained = False  # lbgate.drain: new connections refused
+        self.connections = 0  # established connections from the LB that a drain waits for
+        self.haproxy = "ready"  # this host's server state in the fake balancer: ready/drain/maint
+        self.sessions = 0  # its sessions (scur) in the balancer
+        self.grains = {}
+        self.pillar = {}
 
 
 class FakeFleet:
-    def __init__(self, hosts, known=None, dead=()):
+    def __init__(self, hosts, known=None, dead=(), balancers=()):
         self.hosts = {h.name: h for h in hosts}
+        self.balancers = set(balancers)  # minions running HAProxy: answer lbgate.haproxy_*, never pinned
         self.known = list(known) if known is not None else list(self.hosts)
         self.dead = set(dead)
         self.calls = []  # (hosts, fun, args, kwargs)
@@ -42,6 +49,10 @@ class FakeFleet:
         self.jid += 1
         out = {}
         for name in hosts:
+            if name in self.balancers and name not in self.dead:
+                self.log.append((name, fun))
+                out[name] = self._balancer(fun, args, kwargs)
+                continue
             if name in self.dead or name not in self.hosts:
                 out[name] = {"ret": None, "retcode": None, "failed": True}
                 continue
@@ -71,15 +82,52 @@ class FakeFleet:
     def fire(self, data, tag):
         self.events.append((tag, data))
 
+    def minion_data(self, hosts):
+        return {h: {"grains": self.hosts[h].grains, "pillar": self.hosts[h].pillar} for h in hosts if h in self.hosts}
+
     def blocked_hosts(self):
-        return sorted(h.name for h in self.hosts.values() if h.blocked)
+        """Hosts out of rotation: blocked, drained, or not ready in the balancer."""
+        return sorted(h.name for h in self.hosts.values() if h.blocked or h.drained or h.haproxy != "ready")
+
+    def _balancer(self, fun, args, kwargs):
+        mapping = kwargs.get("hosts") or {}
+        if isinstance(mapping, list):
+            mapping = {h: h for h in mapping}
+        per_host = {}
+        for minion, server in mapping.items():
+            host = self.hosts[minion]
+            if fun == "lbgate.haproxy_drain":
+                host.haproxy = "drain" if host.sessions else "maint"
+                ok = host.haproxy == "maint"
+                entry = {"ok": ok, "reason": f"{server} {host.haproxy}", "out_of_rotation": True}
+            elif fun == "lbgate.haproxy_ready":
+                host.haproxy = "ready"
+                entry = {"ok": True, "reason": f"{server} ready", "out_of_rotation": False}
+            elif fun == "lbgate.haproxy_verify_up":
+                ok = host.haproxy == "ready"
+                entry = {"ok": ok, "reason": f"{server} is {'UP' if ok else host.haproxy.upper()}"}
+            else:
+                return {"ret": f"'{fun}' is not available.", "retcode": 254}
+            per_host[minion] = {**entry, "server": server}
+        ok = all(e["ok"] for e in per_host.values())
+        return {"ret": {"backend": args[0], "ok": ok, "hosts": per_host}, "retcode": 0 if ok else 1}
 
     # simulated modules ---------------------------------------------------
     def _run(self, host, fun, args, kwargs):
+        if fun == "lbgate.drain":
+            changed, host.drained, host.blocked = not host.drained, True, False
+            ok = host.connections == 0
+            ret = {"lb": args[0], "blocked": False, "drained": True, "changed": changed, "ok": ok}
+            ret.update(connections=host.connections, waited=0.0, out_of_rotation=True)
+            return {"ret": ret, "retcode": 0 if ok else 1}
+        if fun == "lbgate.verify_no_connections":
+            ok = host.connections == 0
+            return {"ret": {"lb": args[0], "connections": host.connections, "ok": ok}, "retcode": 0 if ok else 1}
         if fun in ("lbgate.block", "lbgate.unblock"):
             want = fun == "lbgate.block"
             changed = host.blocked != want
             host.blocked = want
+            host.drained = False
             return {"ret": {"lb": args[0], "blocked": want, "changed": changed}, "retcode": 0}
         if fun == "lbgate.verify_blocked":
             ok = host.blocked == kwargs.get("expected", True)

@@ -47,7 +47,9 @@ def make(config=None):
 
 
 @pytest.mark.parametrize("bad", BAD_ADDRESSES + NOT_STRINGS)
-@pytest.mark.parametrize("fun", ["block", "unblock", "is_blocked", "verify_blocked"])
+@pytest.mark.parametrize(
+    "fun", ["block", "unblock", "is_blocked", "verify_blocked", "drain", "connections", "verify_no_connections"]
+)
 def test_bad_address_refused_before_any_command(tools, fun, bad):
     module, run = make()
     with pytest.raises(SaltInvocationError) as err:
@@ -113,3 +115,65 @@ def test_bad_expected_refused(tools):
 def test_target_is_case_insensitive(tools):
     module, _ = make({"lbgate.target": "reject"})
     assert module.block("198.51.100.10")["target"] == "REJECT"
+
+
+@pytest.mark.parametrize("bad", [-1, 3601, "30", None, True, float("nan")])
+def test_bad_drain_timeout_refused_before_any_command(tools, bad):
+    module, run = make()
+    with pytest.raises(SaltInvocationError, match="timeout"):
+        module.drain("198.51.100.10", timeout=bad)
+    assert run.calls == []
+
+
+def _haproxy_module(socket_path="/run/test/admin.sock"):
+    module, run = make()
+    module.__opts__ = {"lbgate.haproxy_socket": socket_path}
+    return module, run
+
+
+@pytest.mark.parametrize(
+    "backend,hosts,kwargs,message",
+    [
+        ("web servers", ["web1"], {}, "backend name"),
+        ("web;show info", ["web1"], {}, "backend name"),
+        ("web\n", ["web1"], {}, "backend name"),
+        ("", ["web1"], {}, "backend name"),
+        ("web", ["web1;disable server web/web2"], {}, "server name"),
+        ("web", {"web1": "web 1"}, {}, "server name"),
+        ("web", {"web1": "x" * 65}, {}, "server name"),
+        ("web", {"web 1": "web1"}, {}, "minion id"),
+        ("web", [], {}, "non-empty"),
+        ("web", {"a": "web1", "b": "web1"}, {}, "named for two hosts"),
+        ("web", ["web1"], {"socket": "/tmp/other.sock"}, "not the runtime socket"),
+    ],
+)
+@pytest.mark.parametrize("fun", ["haproxy_drain", "haproxy_ready", "haproxy_verify_up"])
+def test_bad_haproxy_input_refused_before_the_socket_is_opened(
+    tools, monkeypatch, fun, backend, hosts, kwargs, message
+):
+    import socket
+
+    module, run = _haproxy_module()
+
+    def no_socket(*args, **kw):
+        raise AssertionError("a socket was opened")
+
+    monkeypatch.setattr(socket, "socket", no_socket)
+    with pytest.raises(SaltInvocationError, match=message):
+        getattr(module, fun)(backend, hosts, **kwargs)
+    assert run.calls == []
+
+
+def test_haproxy_socket_config_must_be_an_absolute_path(tools):
+    module, _run = _haproxy_module("admin.sock")
+    with pytest.raises(SaltInvocationError, match=r"lbgate\.haproxy_socket"):
+        module.haproxy_servers("web")
+
+
+def test_bad_haproxy_drain_timeout_refused_before_the_socket_is_opened(tools, monkeypatch):
+    import socket
+
+    module, _run = _haproxy_module()
+    monkeypatch.setattr(socket, "socket", lambda *a, **k: pytest.fail("a socket was opened"))
+    with pytest.raises(SaltInvocationError, match="timeout"):
+        module.haproxy_drain("web", ["web1"], timeout=-1)

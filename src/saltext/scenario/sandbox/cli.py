@@ -26,6 +26,12 @@ commands:
   probe HOST [--ipv6]                      TCP from the LB to HOST's web port:
                                            prints reachable (exit 0) or blocked (exit 1)
   stop HOST | start HOST                   stop/start HOST's salt-minion only
+  restart-master                           stop the salt-master and start it again (same config,
+                                           keys, cache); waits until every running minion answers
+  load --rate R --seconds S [--timeout T]  (spec with haproxy) GET / through HAProxy from the client
+                                           namespace, R per second for S seconds; prints requests
+                                           sent, answered 200, failed and the versions seen;
+                                           exit 0 when none failed, 1 otherwise
   exec HOST -- CMD...                      run CMD inside HOST's namespaces
 """
 
@@ -38,6 +44,9 @@ examples:
   scenario-sandbox exec web1 -- iptables -I INPUT -s 198.51.100.10 -j DROP
   scenario-sandbox salt-run scenario.run update_website
   scenario-sandbox --name ci2 up --spec my-spec.yaml --file-root ./salt
+  scenario-sandbox --name ha up --spec "$(python -c 'import saltext.scenario.sandbox as s; print(s.HAPROXY_SPEC)')"
+  scenario-sandbox --name ha load --rate 20 --seconds 60 &
+  scenario-sandbox --name ha salt-run scenario.run update_website_haproxy batch=1
   scenario-sandbox down
 
 The sandbox name also comes from $SCENARIO_SANDBOX; state lives in
@@ -45,7 +54,20 @@ The sandbox name also comes from $SCENARIO_SANDBOX; state lives in
 exit with the wrapped command's exit code.
 """
 
-COMMANDS = {"up", "status", "down", "salt", "salt-run", "salt-call", "probe", "stop", "start", "exec"}
+COMMANDS = {
+    "up",
+    "status",
+    "down",
+    "salt",
+    "salt-run",
+    "salt-call",
+    "probe",
+    "stop",
+    "start",
+    "exec",
+    "restart-master",
+    "load",
+}
 
 
 def _global_parser():
@@ -103,7 +125,13 @@ def _print_status(status):
         f"  master  {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8} pid {master['pid']}"
         f"   salt -c {master['conf_dir']}"
     )
-    print(f"  lb      {status['lb']['address']:<15}")
+    lb = status["lb"]
+    if "haproxy" in lb:
+        haproxy = "running" if lb["haproxy"]["running"] else "STOPPED"
+        minion = "running" if lb["minion"]["running"] else "STOPPED"
+        print(f"  lb      {lb['address']:<15} minion {minion:<8} haproxy {haproxy} (backend {lb['backend']})")
+    else:
+        print(f"  lb      {lb['address']:<15}")
     for name, host in status["hosts"].items():
         minion = "running" if host["minion"]["running"] else "STOPPED"
         web = "running" if host["web"]["running"] else "STOPPED"
@@ -174,6 +202,46 @@ def run(argv):
     if command == "start":
         sandbox.start(_host_arg("start", rest, "Start HOST's salt-minion and wait until it is connected."))
         return 0
+    if command == "restart-master":
+        _sub_parser(
+            "restart-master",
+            "Stop the sandbox's salt-master (by its pid) and start it again with the same config, keys and\n"
+            "cache; return once it listens and every minion that was running answers test.ping again.",
+        ).parse_args(rest)
+        took = sandbox.restart_master()
+        print(f"sandbox {opts.name}: master restarted, {len(sandbox.minions)} minion(s) back in {took} s")
+        return 0
+    if command == "load":
+        parser = _sub_parser(
+            "load",
+            "Send GET / through the HAProxy frontend (LB address, port 80) from the client namespace at a\n"
+            "steady rate, each request on a new connection, and print what came back. Bounded: it stops\n"
+            "by itself after --seconds, plus at most --timeout for the last answers. Needs a spec with haproxy.",
+            "example: scenario-sandbox load --rate 20 --seconds 60",
+        )
+        parser.add_argument("--rate", type=float, required=True, help="requests per second (at most 1000)")
+        parser.add_argument("--seconds", type=float, required=True, help="how long to send (at most 3600)")
+        parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for each answer (default 30)")
+        parser.add_argument(
+            "--slow-every", type=int, default=0, metavar="K", help="make every K-th request GET /slow (2 s)"
+        )
+        parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+        args = parser.parse_args(rest)
+        summary = sandbox.load(args.rate, args.seconds, args.timeout, args.slow_every)
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            print(f"requests sent:  {summary['sent']}")
+            print(f"answered 200:   {summary['ok']}")
+            print(f"failed:         {summary['failed']}")
+            for kind, count in sorted(summary["failures"].items()):
+                print(f"  {kind}: {count}")
+            versions = ", ".join(f"{body} ({n})" for body, n in sorted(summary["versions"].items())) or "none"
+            print(f"versions seen:  {versions}")
+            if summary.get("latency"):
+                lat = summary["latency"]
+                print(f"latency:        median {lat['p50']} s, p99 {lat['p99']} s, max {lat['max']} s")
+        return 0 if summary["failed"] == 0 else 1
     if command == "exec":
         if not rest or rest[0].startswith("-"):
             raise SandboxError("usage: scenario-sandbox exec HOST -- CMD...")

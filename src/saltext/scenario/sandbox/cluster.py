@@ -16,11 +16,12 @@ import time
 import uuid
 from pathlib import Path
 
-from . import aptrepo, netns, procs
+from . import aptrepo, loadgen, netns, procs
+from .balancer import Balancer
 from .errors import SandboxError
 from .hosts import WEB_PORT, Host
 from .master import Master
-from .spec import MASTER_ADDRESS, address6, load_spec
+from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESS, address6, load_spec
 
 ROOT_ENV = "SCENARIO_SANDBOX_ROOT"
 DEFAULT_ROOT = "/run/scenario-sandbox"
@@ -30,6 +31,7 @@ UNIX_PATH_MAX = 107
 
 READY_TIMEOUT = 90
 STOP_GRACE = 1.0
+HAPROXY_UP_TIMEOUT = 30
 
 
 def _system_path():
@@ -103,6 +105,16 @@ class Sandbox:
         return self.spec["lb"]
 
     @property
+    def minions(self):
+        """Every minion id of the sandbox: the hosts, and the balancer's ``lb`` with haproxy."""
+        return self.hosts + ([LB_MINION] if self.spec.get("haproxy") else [])
+
+    def _balancer(self):
+        if not self.spec.get("haproxy"):
+            raise SandboxError(f"sandbox {self.name!r} has no HAProxy (its spec has no haproxy: key)")
+        return Balancer(self.state_dir, self.record["lb"]["netns"], self.bin_dir, self.spec)
+
+    @property
     def master_conf_dir(self):
         return self.state_dir / "m" / "conf"
 
@@ -161,7 +173,10 @@ class Sandbox:
             "up": False,
             "netns": [],
             "master": {"netns": netns.ns_name(self.tag, "ma"), "address": MASTER_ADDRESS, "proc": None},
-            "lb": {"netns": netns.ns_name(self.tag, "lb"), "address": normal["lb"]},
+            "lb": {"netns": netns.ns_name(self.tag, "lb"), "address": normal["lb"], "haproxy": None, "minion": None},
+            "client": {"netns": netns.ns_name(self.tag, "cl"), "address": CLIENT_ADDRESS}
+            if normal.get("haproxy")
+            else None,
             "hosts": {
                 name: {
                     "netns": netns.ns_name(self.tag, f"h{index}"),
@@ -208,6 +223,8 @@ class Sandbox:
         record = self._record
         t0 = time.monotonic()
         nodes = [("lb", spec["lb"], address6(spec["lb"])), ("ma", MASTER_ADDRESS, address6(MASTER_ADDRESS))]
+        if spec.get("haproxy"):
+            nodes.append(("cl", CLIENT_ADDRESS, address6(CLIENT_ADDRESS)))
         nodes += [
             (entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
             for entry in record["hosts"].values()
@@ -237,6 +254,13 @@ class Sandbox:
             for job in concurrent.futures.as_completed(jobs):
                 job.result()
         self._timed("hosts", t2)
+        balancer = None
+        if spec.get("haproxy"):
+            balancer = self._balancer()
+            balancer.write_files(self.name)
+            proc, record["lb"]["haproxy"] = balancer.start_haproxy(record["instance"], env)
+            self._children.append(proc)
+            self._save()
 
         t3 = time.monotonic()
         self._wait(
@@ -256,7 +280,19 @@ class Sandbox:
                 record["hosts"][name]["holder"]["pid"], record["instance"], env
             )
             self._children.append(proc)
+        if balancer is not None:
+            lb_offset = balancer.log_size()
+            proc, record["lb"]["minion"] = balancer.start_minion(record["instance"], env)
+            self._children.append(proc)
         self._save()
+        if balancer is not None:
+            self._wait(
+                lambda: balancer.ready_since(lb_offset),
+                READY_TIMEOUT,
+                f"minion {LB_MINION} to connect",
+                record["lb"]["minion"],
+                balancer.root / "minion.out",
+            )
         for name in spec["hosts"]:
             host = self._host(name)
             self._wait(
@@ -272,6 +308,8 @@ class Sandbox:
         self._ping_all()
         self._sync_all()
         self._timed("ping+sync", t4)
+        if balancer is not None:
+            balancer.wait_all_up(HAPROXY_UP_TIMEOUT, lambda: procs.alive(record["lb"]["haproxy"]))
         record["up"] = True
 
     def _build_repos(self, spec):
@@ -326,7 +364,7 @@ class Sandbox:
         raise SandboxError(f"gave up waiting for {what} after {timeout} s; {_tail(log)}")
 
     def _ping_all(self, attempts=5):
-        missing = self.hosts
+        missing = self.minions
         for _ in range(attempts):
             answered = self._json_call(
                 self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", "10", timeout=60)
@@ -338,9 +376,9 @@ class Sandbox:
         raise SandboxError(f"minions did not answer test.ping: {', '.join(missing)}")
 
     def _sync_all(self):
-        proc = self.salt("-L", ",".join(self.hosts), "saltutil.sync_all", "--out=json", "-t", "60", timeout=120)
+        proc = self.salt("-L", ",".join(self.minions), "saltutil.sync_all", "--out=json", "-t", "60", timeout=120)
         answered = self._json_call(proc)
-        bad = [h for h in self.hosts if not isinstance(answered.get(h), dict)]
+        bad = [h for h in self.minions if not isinstance(answered.get(h), dict)]
         if bad:
             raise SandboxError(
                 f"saltutil.sync_all failed on {', '.join(bad)}: {proc.stdout.strip()} {proc.stderr.strip()}"
@@ -428,6 +466,62 @@ class Sandbox:
         proc = netns.connect_from(self.record["lb"]["netns"], self.lb, entry["address"], WEB_PORT, timeout, get=True)
         return proc.stdout.strip() if proc.returncode == 0 else None
 
+    def load(self, rate, seconds, timeout=30, slow_every=0):
+        """GET / through HAProxy's frontend from the client namespace, ``rate`` per second for
+        ``seconds``; returns {"sent", "ok", "failed", "failures", "versions", "latency", ...}.
+        With ``slow_every`` K every K-th request is GET /slow (answered after 2 s). Bounded: it
+        returns at most ``seconds + timeout`` (plus a margin) after it starts.
+        """
+        problem = loadgen.check_bounds(rate, seconds, timeout, slow_every)
+        if problem:
+            raise SandboxError(f"load: {problem}")
+        self._balancer()
+        client = self.record.get("client")
+        argv = ["nsenter", f"--net={netns.ns_path(client['netns'])}", "--"]
+        argv += loadgen.argv(self.lb, WEB_PORT, rate, seconds, timeout, slow_every)
+        proc = self._run(argv, timeout=seconds + timeout + 30)
+        if proc.returncode != 0:
+            raise SandboxError(f"load: the load generator failed ({proc.returncode}): {proc.stderr.strip()}")
+        return json.loads(proc.stdout)
+
+    def restart_master(self, timeout=READY_TIMEOUT):
+        """Stop the salt-master (by its pid, as `down` does) and start it again with the same
+        config, keys and cache; return once it listens and every minion that was running
+        answers test.ping again. Returns the seconds that took."""
+        started = time.monotonic()
+        record = self.record
+        master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
+        running = [m for m in self.minions if procs.alive(self._minion_record(m))]
+        procs.stop([record["master"]["proc"]] if record["master"].get("proc") else [], grace=STOP_GRACE)
+        record["master"]["proc"] = None
+        self._save()
+        self._reap()
+        proc, record["master"]["proc"] = master.start(record["instance"], self._env())
+        self._children.append(proc)
+        self._save()
+        deadline = started + timeout
+        self._wait(
+            lambda: master.listening(record["master"]["proc"]["pid"]),
+            max(1.0, deadline - time.monotonic()),
+            "the salt-master to listen again",
+            record["master"]["proc"],
+            master.root / "master.out",
+        )
+        missing = list(running)
+        while missing:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SandboxError(f"minions did not reconnect within {timeout} s: {', '.join(missing)}")
+            wait = str(max(1, min(5, int(left))))
+            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", wait))
+            missing = [m for m in missing if answered.get(m) is not True]
+        return round(time.monotonic() - started, 2)
+
+    def _minion_record(self, minion):
+        if minion == LB_MINION and self.spec.get("haproxy"):
+            return self.record["lb"].get("minion")
+        return self.record["hosts"][minion].get("minion")
+
     def stop(self, host):
         """Stop ``host``'s salt-minion (and its jobs); namespaces and web service stay."""
         self._host(host)
@@ -485,16 +579,23 @@ class Sandbox:
             "conf_dir": str(self.master_conf_dir),
             **proc_info(record["master"].get("proc")),
         }
-        running = master["running"] and all(
+        lb = {"address": record["lb"]["address"], "netns": record["lb"]["netns"]}
+        if record["spec"].get("haproxy"):
+            lb["haproxy"] = proc_info(record["lb"].get("haproxy"))
+            lb["minion"] = proc_info(record["lb"].get("minion"))
+            lb["backend"] = record["spec"]["haproxy"]["backend"]
+        hosts_running = all(
             h["minion"]["running"] and h["web"]["running"] and h["namespaces"]["running"] for h in hosts.values()
         )
+        lb_running = all(lb[k]["running"] for k in ("haproxy", "minion") if k in lb)
+        running = master["running"] and hosts_running and lb_running
         return {
             **base,
             "exists": True,
             "up": bool(record.get("up")) and running,
             "complete": bool(record.get("up")),
             "master": master,
-            "lb": {"address": record["lb"]["address"], "netns": record["lb"]["netns"]},
+            "lb": lb,
             "hosts": hosts,
             "notes": record.get("notes", []),
             "timings": record.get("timings", {}),
@@ -504,6 +605,7 @@ class Sandbox:
     @staticmethod
     def _proc_records(record):
         records = [record.get("master", {}).get("proc")]
+        records += [record.get("lb", {}).get("haproxy"), record.get("lb", {}).get("minion")]
         for entry in record.get("hosts", {}).values():
             records += [entry.get("minion"), entry.get("web"), entry.get("holder")]
         return [r for r in records if r]

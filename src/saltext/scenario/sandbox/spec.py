@@ -5,6 +5,7 @@ The normal form is what the rest of the sandbox reads, so every default is fille
     {"lb": "198.51.100.10", "app": "mywebapp",
      "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
      "master": {"config": {}},      # extra salt-master options, merged over the sandbox's
+     "haproxy": None | {"backend": "web", "servers": ["web1", ...]},  # HAProxy + minion lb in the LB netns
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -20,13 +21,21 @@ import yaml
 from .errors import SandboxError
 
 DEFAULT_SPEC = Path(__file__).with_name("default-spec.yaml")
+# The same fleet's web hosts behind a real HAProxy on the LB address, with a minion `lb`.
+HAPROXY_SPEC = Path(__file__).with_name("haproxy-spec.yaml")
 
 SUBNET = ipaddress.ip_network("198.51.100.0/24")
 SUBNET6_PREFIX = "2001:db8:100::"
 MASTER_ADDRESS = "198.51.100.2"
+# The client namespace of a spec with haproxy: where `scenario-sandbox load` sends from.
+CLIENT_ADDRESS = "198.51.100.3"
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app", "master"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy"}
+HAPROXY_KEYS = {"backend", "servers"}
+HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# The load balancer's minion id when the spec has haproxy.
+LB_MINION = "lb"
 HOST_KEYS = {"grains", "packages", "repo", "nrpe"}
 MASTER_KEYS = {"config"}
 # What makes the sandbox a sandbox (its paths, address, ports, file_roots): not overridable.
@@ -102,7 +111,44 @@ def validate(data):
                 f"hosts.{name}: bad host name; use 1-20 characters [a-z0-9-], starting with a letter or digit"
             )
         hosts[name] = _host(name, settings, repo, str(SUBNET.network_address + FIRST_HOST + index))
-    return {"lb": lb, "app": app, "repo": repo, "hosts": hosts, "master": _master(data.get("master"))}
+    return {
+        "lb": lb,
+        "app": app,
+        "repo": repo,
+        "hosts": hosts,
+        "master": _master(data.get("master")),
+        "haproxy": _haproxy(data.get("haproxy"), hosts, app),
+    }
+
+
+def _haproxy(value, hosts, app):
+    """`haproxy: true` or `{backend: web, servers: [web1, ...]}` -> {"backend", "servers"}; None when off.
+
+    The servers default to the hosts that have the app installed (the web hosts).
+    """
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = {}
+    if not isinstance(value, dict):
+        raise SandboxError("haproxy: must be true or a mapping {backend: NAME, servers: [HOST, ...]}")
+    unknown = set(value) - HAPROXY_KEYS
+    if unknown:
+        raise SandboxError(f"haproxy: unknown field(s) {sorted(unknown)}; allowed: {sorted(HAPROXY_KEYS)}")
+    backend = value.get("backend", "web")
+    if not isinstance(backend, str) or not HAPROXY_NAME.match(backend):
+        raise SandboxError(f"haproxy.backend: {backend!r} is not a HAProxy name (letters, digits, - _ . :)")
+    servers = value.get("servers")
+    if servers is None:
+        servers = [name for name, host in hosts.items() if app in host["packages"]]
+    if not isinstance(servers, list) or not servers:
+        raise SandboxError("haproxy.servers: must be a non-empty list of host names")
+    for server in servers:
+        if server not in hosts:
+            raise SandboxError(f"haproxy.servers: {server!r} is not a host of the spec")
+    if LB_MINION in hosts:
+        raise SandboxError(f"hosts.{LB_MINION}: the name is the load balancer's minion id when haproxy is on")
+    return {"backend": backend, "servers": list(dict.fromkeys(servers))}
 
 
 def _master(value):
@@ -131,9 +177,9 @@ def _lb(value, last_host):
     if address not in SUBNET:
         raise SandboxError(f"lb: {address} is outside the sandbox network {SUBNET}")
     last = int(address) - int(SUBNET.network_address)
-    if last in (0, 255) or str(address) == MASTER_ADDRESS or FIRST_HOST <= last <= last_host:
+    if last in (0, 255) or str(address) in (MASTER_ADDRESS, CLIENT_ADDRESS) or FIRST_HOST <= last <= last_host:
         raise SandboxError(
-            f"lb: {address} collides with the network, broadcast, master ({MASTER_ADDRESS}) "
+            f"lb: {address} collides with the network, broadcast, master ({MASTER_ADDRESS}), client ({CLIENT_ADDRESS}) "
             f"or host addresses (.{FIRST_HOST}-.{last_host})"
         )
     return str(address)

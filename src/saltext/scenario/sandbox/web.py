@@ -3,7 +3,8 @@
 Standalone (stdlib only) because it is started as a script inside the host's namespaces:
     python -I web.py --address 198.51.100.11 [--address 2001:db8:100::11] --port 80 --package mywebapp \
         --pidfile /run/.../web.pid
-The version is read on every request, so an upgrade shows at once.
+The version is read on every request, so an upgrade shows at once. GET /slow answers the
+same after SLOW_SECONDS: a request that is still in flight when the host leaves the balancer.
 
 SIGHUP restarts the service in place: the process re-executes itself, so the sandbox keeps
 tracking one pid while `service mywebapp restart` (the host's /etc/init.d script) really
@@ -20,6 +21,8 @@ import threading
 import time
 from pathlib import Path
 
+SLOW_SECONDS = 2.0
+
 
 def installed_version(package):
     try:
@@ -33,9 +36,11 @@ def make_handler(package):
         server_version = "scenario-sandbox-web/1"
 
         def do_GET(self):
-            if self.path not in ("/", "/version"):
+            if self.path not in ("/", "/version", "/slow"):
                 self.send_error(404)
                 return
+            if self.path == "/slow":
+                time.sleep(SLOW_SECONDS)  # the work of a slow request, not a wait for a condition
             version = installed_version(package)
             body = f"{package} {version or 'not installed'}\n".encode()
             self.send_response(200 if version else 503)

@@ -134,7 +134,8 @@ def test_assertions_over_returns():
     assert "blocked is False" in block.judge({"blocked": False})
     assert block.lb_effect == "block"
     assert verify.judge({"ok": True, "blocked": True}) is None
-    assert "expected True" in verify.judge({"ok": False, "blocked": False})
+    assert verify.judge({"ok": False, "blocked": False}) == "traffic is open, expected blocked"
+    assert verify.judge({"ok": False, "state": "drained"}) == "traffic is drained, expected blocked"
     assert update.judge({"changed": False}) is None and update.judge("oops")
     assert "installed '1'" in pkg.judge({"ok": False, "installed": "1", "expected": "2"})
     assert "CRITICAL" in nrpe.judge({"ok": False, "status": "CRITICAL", "output": "load high"})

@@ -105,6 +105,7 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I pause 30 seconds between batches",
             "up to 2 hosts may fail",
             "up to 10% of the hosts may fail",
+            "the load balancer is HAProxy backend web_servers on lb1.example.com",
         ],
         "when": [
             "I block the load balancer",
@@ -116,6 +117,11 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I apply the state mywebapp",
             "I apply the state mywebapp with pillar mywebapp:version=4.2.6-3",
             "I apply the highstate",
+            "I drain the load balancer",
+            "I drain the load balancer within 60 seconds",
+            "I drain the hosts in the load balancer",
+            "I drain the hosts in the load balancer within 60 seconds",
+            "I return the hosts to the load balancer",
         ],
         "then": [
             "traffic from the load balancer should be blocked",
@@ -129,6 +135,9 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I wait for approval within 1 minute",
             "the state mywebapp should be in place",
             "the state mywebapp should be in place with pillar mywebapp:version=4.2.6-3",
+            "the load balancer should have no connections",
+            "the load balancer should report the hosts as up",
+            "the load balancer should report the hosts as up within 10 seconds",
         ],
     }
     seen = set()

@@ -57,7 +57,7 @@ def _state_id(pstep, batch_index, batch_count, scenario_index, scenario_count):
     return " ".join(parts)
 
 
-def _what(call):
+def _what(call, kwargs):
     """(state function, [what it runs: name/sls first, then its arguments]) for one call."""
     if call.orch:
         kind, items = call.orch
@@ -65,13 +65,19 @@ def _what(call):
     items = [{"name": call.fun}]
     if call.args:
         items.append({"arg": list(call.args)})
-    if call.kwargs:
-        items.append({"kwarg": dict(call.kwargs)})
+    if kwargs:
+        items.append({"kwarg": kwargs})
     return "salt.function", items
 
 
-def _state(call, hosts, previous, timeout=None):
-    kind, (head, *rest) = _what(call)
+def _state(call, hosts, previous, timeout=None, hosts_value=None):
+    kwargs = dict(call.kwargs)
+    if call.on:
+        # One call on the balancer minion for the batch's hosts, as scenario.run makes it.
+        value = hosts_value(call, hosts) if hosts_value else list(hosts)
+        kwargs[call.hosts_kwarg] = value
+        hosts = [call.on]
+    kind, (head, *rest) = _what(call, kwargs)
     body = [head, {"tgt": list(hosts)}, {"tgt_type": "list"}, *rest]
     body += [{"expect_minions": True}, {"failhard": True}]
     if timeout:
@@ -132,8 +138,12 @@ def _header(plan, pinned, batches, command, compiled_at):
     return lines
 
 
-def render(plan, pinned, command, compiled_at, timeout=None):
-    """(SLS text, [state ids in order]) for a plan over the pinned hosts."""
+def render(plan, pinned, command, compiled_at, timeout=None, hosts_value=None):
+    """(SLS text, [state ids in order]) for a plan over the pinned hosts.
+
+    ``hosts_value(call, hosts)`` gives the hosts argument of a step that runs on another
+    minion (``call.on``); by default the list of hosts.
+    """
     batches = compute_batches(pinned, plan.batch)
     lines = _header(plan, pinned, batches, command, compiled_at)
     ids, previous = [], None
@@ -151,7 +161,7 @@ def render(plan, pinned, command, compiled_at, timeout=None):
                         f"# note: only the retcode and a False return are checked here, "
                         f"not the step library's expect: ({pstep.stepdef.origin})"
                     )
-                lines.append(_dump(state_id, _state(pstep.call, hosts, previous, timeout)))
+                lines.append(_dump(state_id, _state(pstep.call, hosts, previous, timeout, hosts_value)))
                 ids.append(state_id)
                 previous = state_id
     return "\n".join(lines) + "\n", ids
@@ -163,7 +173,7 @@ def _kinds(plan, batch_count):
     for sc in plan.scenarios:
         for ps in sc.steps:
             if ps.call is not None:
-                kind = _what(ps.call)[0]
+                kind = _what(ps.call, ps.call.kwargs)[0]
                 counts[kind] = counts.get(kind, 0) + batch_count
     return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + " state(s)"
 
@@ -188,14 +198,20 @@ def compile_sls(
         transport = transport_factory()
         try:
             found = discover(transport, the_plan.context)
+            command = command or f"salt-run scenario.compile {name}"
+
+            def hosts_value(call, hosts):
+                # e.g. the HAProxy server names, from the master's cache at compile time
+                return call.hosts_arg(transport, hosts) if call.hosts_arg else list(hosts)
+
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", now())
+            sls, ids = render(the_plan, found.pinned, command, stamp, timeout, hosts_value)
         finally:
             close = getattr(transport, "close", None)
             if close:
                 close()
     except ScenarioError as exc:
         return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
-    command = command or f"salt-run scenario.compile {name}"
-    sls, ids = render(the_plan, found.pinned, command, time.strftime("%Y-%m-%dT%H:%M:%SZ", now()), timeout)
     batches = compute_batches(found.pinned, the_plan.batch)
     return {
         "retcode": EXIT_PASSED,

@@ -17,6 +17,7 @@ class Context:
     batch: tuple = None  # a schedule: (("n", 1), ("percent", 50)); one size is a schedule of one
     budget: tuple = None  # ("n", 2) or ("percent", 10): hosts that may fail before the run halts
     pause: int = 0  # seconds between batches
+    haproxy: tuple = None  # (backend, minion id of the balancer running HAProxy)
 
     def add_filter(self, expr, location):
         self.filters.append((expr, location))
@@ -37,4 +38,5 @@ class Context:
             self.batch,
             self.budget,
             self.pause,
+            self.haproxy,
         )

@@ -197,6 +197,10 @@ class Executor:
             return
         for host, res in results.items():
             if not res["ok"]:
+                # A drain that timed out left the host drained (firewall) or in drain (HAProxy).
+                ret = res.get("ret")
+                if call.lb_effect == "block" and isinstance(ret, dict) and ret.get("out_of_rotation") is True:
+                    self.blocked.add(host)
                 continue
             if call.lb_effect == "block":
                 self.blocked.add(host)

@@ -33,6 +33,17 @@ class SaltTransport:
 
         return list(salt.utils.minions.CkMinions(self.opts).check_minions(target, "compound")["minions"])
 
+    def minion_data(self, hosts):
+        """{host: {"grains", "pillar"}} from the master's minion data cache (empty when not cached)."""
+        import salt.cache
+
+        cache = salt.cache.factory(self.opts)
+        out = {}
+        for host in hosts:
+            data = cache.fetch(f"minions/{host}", "data") or {}
+            out[host] = {"grains": data.get("grains") or {}, "pillar": data.get("pillar") or {}}
+        return out
+
     def _iter(self, tgt, fun, args, kwargs, tgt_type, timeout=None):
         jid, replies = None, {}
         for item in self.client.cmd_iter(

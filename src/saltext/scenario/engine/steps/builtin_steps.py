@@ -13,6 +13,11 @@ from .registry import StepDef
 LB_BLOCK = "lbgate.block"
 LB_UNBLOCK = "lbgate.unblock"
 LB_VERIFY = "lbgate.verify_blocked"
+LB_DRAIN = "lbgate.drain"
+LB_NO_CONNECTIONS = "lbgate.verify_no_connections"
+HAPROXY_DRAIN = "lbgate.haproxy_drain"
+HAPROXY_READY = "lbgate.haproxy_ready"
+HAPROXY_UP = "lbgate.haproxy_verify_up"
 PKG_UPDATE = "pkgcheck.update"
 PKG_VERIFY = "pkgcheck.verify"
 NRPE_RUN = "nrpe.run"
@@ -27,6 +32,9 @@ STATE_IN_PLACE = "statecheck.in_place"
 
 
 DEFAULT_APPROVAL_MINUTES = 60
+DEFAULT_DRAIN_SECONDS = 30
+# Grain or pillar (pillar first: grains are the minion's own word) naming a host's HAProxy server.
+HAPROXY_SERVER_KEY = "lbgate:haproxy_server"
 
 
 def _lb_address(ctx, step, ip=None):
@@ -108,6 +116,80 @@ def _budget_percent(ctx, step, percent):
     ctx.budget = ("percent", percent)
 
 
+def _haproxy(ctx, step, backend, minion):
+    ctx.haproxy = (backend, minion)
+
+
+def _require_haproxy(ctx, step):
+    if not ctx.haproxy:
+        raise InvalidScenario(
+            "no HAProxy load balancer: add 'Given the load balancer is HAProxy backend ... on ...'", step.location
+        )
+    return ctx.haproxy
+
+
+def _lookup(data, key):
+    for part in key.split(":"):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def haproxy_servers(transport, hosts):
+    """{host: HAProxy server name}: pillar, else grain ``lbgate:haproxy_server``, else the minion id.
+
+    The balancer minion checks every name before it sends anything; a bad one fails the step.
+    """
+    cached = transport.minion_data(hosts) if hasattr(transport, "minion_data") else {}
+    servers = {}
+    for host in hosts:
+        data = cached.get(host) or {}
+        name = _lookup(data.get("pillar"), HAPROXY_SERVER_KEY)
+        if name is None:
+            name = _lookup(data.get("grains"), HAPROXY_SERVER_KEY)
+        servers[host] = name if name is not None else host
+    return servers
+
+
+def _on_haproxy(ctx, step, fun, args=(), kwargs=None, **extra):
+    backend, minion = _require_haproxy(ctx, step)
+    return SaltCall(
+        fun, [backend, *args], dict(kwargs or {}), on=minion, hosts_arg=haproxy_servers, check=expect_dict(), **extra
+    )
+
+
+def _haproxy_drain(ctx, step, n=None):
+    timeout = n or DEFAULT_DRAIN_SECONDS
+    return _on_haproxy(ctx, step, HAPROXY_DRAIN, kwargs={"timeout": timeout}, lb_effect="block")
+
+
+def _haproxy_ready(ctx, step):
+    return _on_haproxy(ctx, step, HAPROXY_READY, lb_effect="unblock")
+
+
+def _haproxy_up(ctx, step, n=None):
+    return _on_haproxy(ctx, step, HAPROXY_UP, within=n)
+
+
+def _drain(ctx, step, n=None):
+    return SaltCall(
+        LB_DRAIN,
+        [_require_lb(ctx, step)],
+        {"timeout": n or DEFAULT_DRAIN_SECONDS},
+        check=expect_ok(lambda r: f"{r.get('connections')} connection(s) still open after {r.get('waited')} s"),
+        lb_effect="block",
+    )
+
+
+def _no_connections(ctx, step):
+    return SaltCall(
+        LB_NO_CONNECTIONS,
+        [_require_lb(ctx, step)],
+        check=expect_ok(lambda r: f"{r.get('connections')} connection(s) from the load balancer"),
+    )
+
+
 def _block(ctx, step):
     return SaltCall(LB_BLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", True), lb_effect="block")
 
@@ -122,7 +204,12 @@ def _verify_lb(expected):
             LB_VERIFY,
             [_require_lb(ctx, step)],
             {"expected": expected},
-            check=expect_ok(lambda r: f"blocked is {r.get('blocked')!r}, expected {expected!r}"),
+            check=expect_ok(
+                lambda r: (
+                    f"traffic is {r.get('state') or ('blocked' if r.get('blocked') else 'open')}, "
+                    f"expected {'blocked' if expected else 'open'}"
+                )
+            ),
         )
 
     return handler
@@ -235,10 +322,14 @@ GIVEN = [
     ("I pause {n} second[s] between batches", _pause),
     ("up to {n} host[s] may fail", _budget_n),
     ("up to {percent}% of the hosts may fail", _budget_percent),
+    ("the load balancer is HAProxy backend {backend:haproxy_name} on {minion:minion}", _haproxy),
 ]
 WHEN = [
     ("I block the load balancer", _block),
     ("I unblock the load balancer", _unblock),
+    ("I drain the load balancer[ within {n} seconds]", _drain),
+    ("I drain the hosts in the load balancer[ within {n} seconds]", _haproxy_drain),
+    ("I return the hosts to the load balancer", _haproxy_ready),
     ("I update the package {package}[ to version {version}]", _update),
     ("I restart the service {service}", _restart),
     ("I roll back the package {package}", _roll_back),
@@ -249,6 +340,8 @@ WHEN = [
 THEN = [
     ("traffic from the load balancer should be blocked", _verify_lb(True)),
     ("traffic from the load balancer should be unblocked", _verify_lb(False)),
+    ("the load balancer should have no connections", _no_connections),
+    ("the load balancer should report the hosts as up[ within {n} seconds]", _haproxy_up),
     ("the package version for {package} should be {version}", _verify_pkg),
     ("the service {service} should be running", _running),
     ("the NRPE check {check} should pass[ within {n} seconds]", _nrpe),

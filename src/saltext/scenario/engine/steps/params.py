@@ -32,6 +32,9 @@ _PILLAR_VALUE_RE = re.compile(r"^[A-Za-z0-9_.:+~][A-Za-z0-9_.:+~\-]*$")
 # "I apply the state {sls} with pillar {key}={value}" never both match one text.
 _SLS_MATCH = r"(?:(?! with pillar ).)+?"
 _PILLAR_KEY_MATCH = r"[^=]+?"
+# HAProxy's own rule for proxy and server names; no space, ';' or newline can reach its runtime API.
+_HAPROXY_NAME_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_MINION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,252}$")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ TYPES = {
         ParamType("compound", _ANY, _compound, "compound target"),
         ParamType("nodegroup", _ANY, _pattern(_WORD_RE, "nodegroup name"), "nodegroup name"),
         ParamType("word", _ANY, _pattern(_WORD_RE, "word"), "word"),
+        ParamType("haproxy_name", _ANY, _pattern(_HAPROXY_NAME_RE, "HAProxy name", like="web_servers"), "HAProxy name"),
+        ParamType("minion", _ANY, _pattern(_MINION_RE, "minion id", like="lb1.example.com"), "minion id"),
         ParamType("path", _ANY, _path, "absolute path"),
         ParamType(
             "sls",
