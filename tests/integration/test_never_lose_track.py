@@ -6,6 +6,7 @@ import os
 import queue
 import signal
 import threading
+import time
 
 import pytest
 
@@ -237,3 +238,26 @@ def test_resume_refuses_a_run_that_passed_and_an_unknown_id(clean):
     ):
         code, ret, _ = scenario(sb, "resume", run_id)
         assert code == 2 and why in ret["error"], ret
+
+
+def test_a_master_restart_while_a_step_waits_ends_the_run_with_exit_1_naming_the_master(clean):
+    sb = clean
+    run = Running(sb, "scenario.run", "slow_de", "timeout=5")
+    try:
+        run.wait_for(BLOCKED)
+        sb.restart_master()
+        restarted = time.monotonic()
+        code, ret, _progress, stderr = run.finish(timeout=120)
+        ended_after = time.monotonic() - restarted
+    finally:
+        run.kill()
+    assert code == 1, ret
+    assert "Traceback" not in stderr
+    # Within the step's timeout plus 10 s (the bound is the acceptance, not a speed claim).
+    assert ended_after < 5 + 10, ended_after
+    reasons = {r["reason"] for r in ret["failed_hosts"].values()}
+    assert len(reasons) == 1 and "the salt-master restarted during this step" in reasons.pop()
+    # The hosts stay as they are: blocked; and the run is on record.
+    assert ret["still_blocked"] == WEB and not any(probes(sb).values())
+    (latest,) = history(sb, limit=1)
+    assert latest["run_id"] == ret["run_id"] and latest["retcode"] == 1

@@ -18,6 +18,7 @@ from tests.support.scenario_cli import (
     WEB,
     BlockSampler,
     minion_job_ids,
+    overloaded,
     parse,
     probes,
     reset,
@@ -206,3 +207,45 @@ def test_orchestrate_takes_the_scenario_verdict(sb, sls, exit_ok):
     assert (proc.returncode == 0) is exit_ok, proc.stdout[-3000:] + proc.stderr[-2000:]
     if not exit_ok:
         assert "features/undefined_step.feature:8" in proc.stdout
+
+
+def _jids(ret):
+    return {jid for st in ret["scenarios"][0]["steps"] for jid in st["jids"]}
+
+
+def _verdicts(ret):
+    return [
+        (st["text"], st["status"], {h: (r["status"], r.get("reason")) for h, r in st["hosts"].items()})
+        for st in ret["scenarios"][0]["steps"]
+    ]
+
+
+def test_update_website_takes_4_publishes_where_it_took_10_with_the_same_verdicts(sb):
+    reset(sb)
+    code, fused, _ = scenario(sb, "run", "update_website")
+    assert code == 0, fused
+    reset(sb)
+    code, alone, _ = scenario(sb, "run", "update_website_no_pipeline")
+    assert code == 0, alone
+    assert (len(_jids(fused)), len(_jids(alone))) == (4, 10)
+    assert _verdicts(fused) == _verdicts(alone)
+    # The jobs the minions saw: each publish is one job for all of its steps.
+    block, check = step(fused, "features/update_website.feature:9"), step(fused, "features/update_website.feature:10")
+    assert block["jids"] == check["jids"]
+
+
+def test_a_failing_run_gives_the_same_verdicts_with_and_without_pipelining(sb):
+    results = []
+    for name in ("update_website", "update_website_no_pipeline"):
+        reset(sb)
+        with overloaded(sb, "web2"):
+            code, ret, _ = scenario(sb, "run", name)
+        assert code == 1, ret
+        results.append(ret)
+    fused, alone = results
+    assert _verdicts(fused) == _verdicts(alone)
+    assert fused["failed_hosts"]["web2"]["reason"] == alone["failed_hosts"]["web2"]["reason"]
+    assert "CRITICAL" in fused["failed_hosts"]["web2"]["reason"]
+    assert fused["still_blocked"] == alone["still_blocked"] == WEB
+    assert len(_jids(fused)) < len(_jids(alone))
+    reset(sb)

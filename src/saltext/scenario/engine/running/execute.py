@@ -34,7 +34,7 @@ PAUSE_SLICE = 0.5
 def judge(call, reply):
     """(ok, reason) for one host's reply: it returned, retcode 0, and the assertion holds."""
     if not reply or reply.get("failed"):
-        return False, NO_RESPONSE
+        return False, (reply or {}).get("why") or NO_RESPONSE
     ret = reply.get("ret")
     retcode = reply.get("retcode") or 0
     reason = call.judge(ret)

@@ -74,12 +74,14 @@ class SaltTransport:
 
     def call(self, hosts, fun, args, kwargs):
         """(jid, {host: {"ret", "retcode", "failed"}}) with every requested host present."""
+        before = master_process(self.opts)
         jid, replies = self._iter(list(hosts), fun, args, kwargs, "list")
+        lost = _lost_master(before, master_process(self.opts))
         out = {}
         for host in hosts:
             reply = replies.get(host)
             if reply is None or reply.get("failed"):
-                out[host] = {"ret": None, "retcode": None, "failed": True}
+                out[host] = {"ret": None, "retcode": None, "failed": True, "why": lost}
             else:
                 out[host] = {"ret": reply.get("ret"), "retcode": reply.get("retcode", 0) or 0, "failed": False}
         return jid, out
@@ -94,12 +96,14 @@ class SaltTransport:
         """
         funs = [fun for fun, _args, _kwargs in calls]
         args = [[*a, {"__kwarg__": True, **k}] if k else list(a) for _fun, a, k in calls]
+        before = master_process(self.opts)
         jid, replies = self._iter(list(hosts), funs, args, {}, "list")
+        lost = _lost_master(before, master_process(self.opts))
         out = {}
         for host in hosts:
             reply = replies.get(host)
             if reply is None or reply.get("failed"):
-                out[host] = [{"ret": None, "retcode": None, "failed": True} for _ in calls]
+                out[host] = [{"ret": None, "retcode": None, "failed": True, "why": lost} for _ in calls]
             else:
                 out[host] = [_one_of(reply, index, fun) for index, fun in enumerate(funs)]
         return jid, out
@@ -139,3 +143,32 @@ def _one_of(reply, index, fun):
         code = None
     # No retcode for one function of a compound job: it raised on the minion (ret is the traceback).
     return {"ret": ret, "retcode": 1 if code is None else code, "failed": False}
+
+
+def master_process(opts):
+    """(pid, start time) of the salt-master from its pid file, or None when it cannot be told.
+
+    salt-run runs on the master's machine: comparing this before and after a step tells a
+    host that did not answer from a master that restarted (or died) while the step waited.
+    """
+    try:
+        with open(opts["pidfile"], encoding="ascii") as handle:
+            pid = int(handle.read().strip())
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            # Field 22, the start time, after the command name in parentheses (which may hold spaces).
+            start = handle.read().rsplit(")", 1)[1].split()[19]
+    except (KeyError, OSError, ValueError, IndexError):
+        return None
+    return pid, start
+
+
+def _lost_master(before, after):
+    """Why hosts did not answer, when the master is to blame; None otherwise."""
+    if before is None or before == after:
+        return None
+    if after is None:
+        return f"no response: the salt-master (pid {before[0]}) stopped during this step"
+    return (
+        f"no response: the salt-master restarted during this step (pid {before[0]} -> {after[0]}); "
+        "the hosts' answers were lost with it"
+    )
