@@ -156,3 +156,47 @@ def test_the_outputter_prints_the_sls_itself(opts, site):
     ret, _ = _compile(opts, site)
     outputter = load("_output/scenario.py")
     assert outputter.output(ret) + "\n" == ret["sls"]
+
+
+ROLLOUT = """Feature: Rollout
+  Background:
+    Given the load balancer has ip address 198.51.100.10
+    And I want to update hosts with class roles::dev_server
+{given}
+  Scenario: Update
+    When I block the load balancer
+    When I unblock the load balancer
+{extra}"""
+
+
+@pytest.mark.parametrize(
+    ("given", "extra", "why", "where"),
+    [
+        ("", "    Then I wait for approval\n", "cannot wait for scenario.approve", "features/rollout.feature:9"),
+        (
+            "",
+            "\n  @on-failure\n  Scenario: Back\n    When I unblock the load balancer\n",
+            "cannot run an @on-failure scenario",
+            "features/rollout.feature:11",
+        ),
+        ("    And up to 1 host may fail\n", "", "cannot honour a failure budget", "features/rollout.feature"),
+    ],
+)
+def test_what_orchestrate_cannot_express_is_refused_with_exit_2(opts, site, given, extra, why, where):
+    (site / "features" / "rollout.feature").write_text(ROLLOUT.format(given=given, extra=extra))
+    ret, fleet = _compile(opts, site, name="rollout")
+    assert ret["retcode"] == 2 and why in ret["error"] and ret["error"].startswith(where)
+    assert fleet.calls == []  # refused before discovery
+
+
+def test_a_schedule_with_a_pause_compiles_to_batches_with_a_sleep_between_them(opts, site):
+    given = "    And I update hosts in batches of 1, 50%\n    And I pause 30 seconds between batches\n"
+    (site / "features" / "rollout.feature").write_text(ROLLOUT.format(given=given, extra=""))
+    ret, _fleet = _compile(opts, site, name="rollout")
+    assert ret["retcode"] == 0 and ret["batches"] == [["web1"], ["web2"], ["web3"]]
+    states = yaml.safe_load(ret["sls"])
+    pauses = [sid for sid in states if sid.startswith("pause")]
+    assert pauses == ["pause 30 s before batch 2 of 3", "pause 30 s before batch 3 of 3"]
+    assert states[pauses[0]]["salt.runner"][:2] == [{"name": "test.sleep"}, {"s_time": 30}]
+    after = next(sid for sid in states if sid.startswith("batch 2 of 3"))
+    assert {"require": [{"salt": pauses[0]}]} in states[after]["salt.function"]

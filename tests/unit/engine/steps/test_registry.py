@@ -133,6 +133,7 @@ def test_builtin_table_has_no_internal_ambiguity():
             "I wait for approval",
             "I wait for approval within 15 minutes",
             "I wait for approval within 1 minute",
+            "I wait for approval within 90 seconds",
             "the state mywebapp should be in place",
             "the state mywebapp should be in place with pillar mywebapp:version=4.2.6-3",
             "the load balancer should have no connections",

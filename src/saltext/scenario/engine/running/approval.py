@@ -65,7 +65,8 @@ class FileApprovals:
             if stopped():
                 return Decision(False, None, "the run was interrupted while it waited for approval")
             if self.clock() >= deadline:
-                return Decision(False, None, f"no approval within {timeout // 60} minute(s)")
+                wait = f"{timeout // 60} minute(s)" if timeout % 60 == 0 else f"{timeout} seconds"
+                return Decision(False, None, f"no approval within {wait}")
             self.sleep(min(POLL, max(0.0, deadline - self.clock())))
 
 

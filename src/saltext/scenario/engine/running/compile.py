@@ -20,7 +20,7 @@ import time
 
 import yaml
 
-from ..errors import EXIT_PASSED, ScenarioError
+from ..errors import EXIT_PASSED, InvalidScenario, ScenarioError
 from ..parsing.names import feature_url
 from .batches import compute_batches
 from .discover import discover
@@ -138,6 +138,35 @@ def _header(plan, pinned, batches, command, compiled_at):
     return lines
 
 
+def check_compilable(plan):
+    """InvalidScenario (exit 2) for what an orchestrate SLS cannot express."""
+    gates = [st for sc in plan.scenarios for st in sc.steps if st.gate is not None]
+    if gates:
+        raise InvalidScenario(
+            "orchestrate cannot wait for scenario.approve: run this feature with scenario.run", gates[0].step.location
+        )
+    if plan.rollback:
+        raise InvalidScenario(
+            "orchestrate cannot run an @on-failure scenario only when the run fails (failhard stops it): "
+            "run this feature with scenario.run",
+            plan.rollback[0].scenario.location,
+        )
+    if plan.budget is not None:
+        raise InvalidScenario(
+            "orchestrate stops at the first failed host (failhard), so it cannot honour a failure budget: "
+            "compile without one, or run the feature with scenario.run",
+            plan.feature.uri,
+        )
+
+
+def _pause_state(seconds, previous):
+    """Between batches, like the runner's `Given I pause N seconds between batches`."""
+    body = [{"name": "test.sleep"}, {"s_time": int(seconds)}]
+    if previous:
+        body.append({"require": [{"salt": previous}]})
+    return {"salt.runner": body}
+
+
 def render(plan, pinned, command, compiled_at, timeout=None, hosts_value=None):
     """(SLS text, [state ids in order]) for a plan over the pinned hosts.
 
@@ -148,6 +177,11 @@ def render(plan, pinned, command, compiled_at, timeout=None, hosts_value=None):
     lines = _header(plan, pinned, batches, command, compiled_at)
     ids, previous = [], None
     for b_index, hosts in enumerate(batches):
+        if b_index and plan.pause:
+            state_id = f"pause {plan.pause} s before batch {b_index + 1} of {len(batches)}"
+            lines += ["", _dump(state_id, _pause_state(plan.pause, previous))]
+            ids.append(state_id)
+            previous = state_id
         for s_index, pscenario in enumerate(plan.scenarios):
             for pstep in pscenario.steps:
                 if pstep.context_only:
@@ -195,6 +229,7 @@ def compile_sls(
 
     try:
         the_plan = api.prepare(opts, name, source, scenario, tags, batch)
+        check_compilable(the_plan)
         transport = transport_factory()
         try:
             found = discover(transport, the_plan.context)

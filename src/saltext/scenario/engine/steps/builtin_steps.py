@@ -237,6 +237,10 @@ def _approval(ctx, step, n=None):
     return ApprovalGate(within=(n or DEFAULT_APPROVAL_MINUTES) * 60)
 
 
+def _approval_seconds(ctx, step, n):
+    return ApprovalGate(within=n)
+
+
 def _verify_pkg(ctx, step, package, version):
     return SaltCall(
         PKG_VERIFY,
@@ -349,6 +353,7 @@ THEN = [
     ("the state {sls} should be in place with pillar {key:pillar_key}={value:pillar_value}", _state_in_place),
     ("I wait for approval[ within {n} minutes]", _approval),
     ("I wait for approval within {n} minute", _approval),
+    ("I wait for approval within {n} seconds", _approval_seconds),
 ]
 
 
