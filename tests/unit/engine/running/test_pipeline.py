@@ -250,7 +250,10 @@ def test_keyword_arguments_travel_as_data_and_a_value_with_an_equals_sign_arrive
 
 
 def test_a_function_that_raised_inside_a_compound_job_fails_its_step(salt_transport):
-    reply = {"ret": {"a.b": True, "c.d": "Traceback: boom"}, "retcode": {"a.b": 0}}
-    assert transport_module._one_of(reply, 1, "c.d") == {"ret": "Traceback: boom", "retcode": 1, "failed": False}
+    boom = 'Traceback (most recent call last):\n  File "x", line 1\nsalt.exceptions.CommandExecutionError: boom\n'
+    reply = {"ret": {"a.b": True, "c.d": boom}, "retcode": {"a.b": 0}}
+    assert transport_module._one_of(reply, 1, "c.d") == {"ret": "ERROR: boom", "retcode": 1, "failed": False}
+    odd = {"ret": {"c.d": "Traceback (most recent call last):\nKeyError: 'x'"}, "retcode": {}}
+    assert transport_module._one_of(odd, 0, "c.d")["ret"] == "ERROR: KeyError: 'x'"
     ordered = {"ret": [True, False], "retcode": [0, 1]}  # a minion with multifunc_ordered
     assert transport_module._one_of(ordered, 1, "c.d") == {"ret": False, "retcode": 1, "failed": False}

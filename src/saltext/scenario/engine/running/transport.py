@@ -141,8 +141,25 @@ def _one_of(reply, index, fun):
         code = codes[key]
     except (KeyError, IndexError, TypeError):
         code = None
-    # No retcode for one function of a compound job: it raised on the minion (ret is the traceback).
-    return {"ret": ret, "retcode": 1 if code is None else code, "failed": False}
+    if code is None:
+        # No retcode for one function of a compound job: it raised on the minion, and Salt put
+        # the whole traceback where a single job would have put "ERROR: <message>".
+        return {"ret": _raised(ret), "retcode": 1, "failed": False}
+    return {"ret": ret, "retcode": code, "failed": False}
+
+
+_SALT_ERRORS = ("salt.exceptions.CommandExecutionError: ", "salt.exceptions.SaltInvocationError: ")
+
+
+def _raised(ret):
+    """A compound job's traceback as a single job reports the error: `ERROR: <message>`."""
+    if not isinstance(ret, str) or not ret.startswith("Traceback (most recent call last):"):
+        return ret
+    last = next((line for line in reversed(ret.splitlines()) if line.strip()), ret)
+    for prefix in _SALT_ERRORS:
+        if last.startswith(prefix):
+            return "ERROR: " + last[len(prefix) :]
+    return "ERROR: " + last
 
 
 def master_process(opts):
