@@ -212,6 +212,20 @@ def _record(data, col):
     return "\n".join([*out, "", f"{color}{rec.get('summary', '')}{col['end']}"])
 
 
+def _active_line(run):
+    step = run.get("step") or {}
+    if run.get("waiting"):
+        where = f"waiting for approval of batch {run['waiting']['batch'] + 1}"
+    elif step:
+        where = f"after {step.get('keyword')} {step.get('text')} ({step.get('location')})"
+    else:
+        where = "before its first step"
+    return (
+        f"{run['run_id']}  {run.get('name')}  user {run.get('user')}  pid {run.get('pid')}  "
+        f"since {run.get('started')}  {where}  leased: {', '.join(run.get('leased') or [])}"
+    )
+
+
 def output(data, **kwargs):
     """Render a scenario runner return (or one of its progress events) as text."""
     col = _colors()
@@ -233,6 +247,16 @@ def output(data, **kwargs):
         return "\n".join(data.get("lines") or []) or "(no runs in the journal)"
     elif kind == "record":
         return _record(data, col)
+    elif kind == "reports":
+        return "\n".join(
+            [f"Reports of run {data['run_id']}:"] + [f"  {p}" for _k, p in sorted(data["reports"].items())]
+        )
+    elif kind == "active":
+        return "\n".join(_active_line(run) for run in data["runs"]) or "(no runs in flight)"
+    elif kind == "decided":
+        verb = "approved" if data["decision"] == "approve" else "aborted"
+        why = f": {data['reason']}" if data.get("reason") else ""
+        return f"run {data['run_id']}, batch {(data.get('batch') or 0) + 1}: {verb} by {data.get('user')}{why}"
     elif "features" in data:
         return "\n".join(data["features"]) or "(no features)"
     elif "steps" in data:

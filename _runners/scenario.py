@@ -519,6 +519,37 @@ def history(name=None, limit=20):
     )
 
 
+def report(run_id, dir=None):
+    """
+    Write the HTML, JUnit XML and Cucumber JSON reports of any run in the journal into
+    ``dir`` (an absolute directory on the master, created if missing): finished runs, runs
+    refused before they started, and interrupted runs, whose steps after the last finished
+    one are marked skipped. The paths come back in ``reports``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.report 20261128153000-1a2b3c4d dir=/srv/reports
+    """
+    from saltext.scenario.engine.records import replay as _replay
+    from saltext.scenario.engine.records import report_files as _files
+
+    try:
+        directory = _files.check_report_dir(dir)
+        record, warnings = _journal.find(_journal.journal_path(__opts__), run_id)
+    except _journal.InvalidScenario as exc:
+        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
+    if record is None:
+        return _finish({"retcode": 1, "result": "error", "error": f"no run {run_id} in the journal"})
+    ret, recorder = _replay.run_from_record(record)
+    try:
+        paths = _files.write_reports(directory, ret, recorder)
+    except OSError as exc:
+        return _finish({"retcode": 1, "result": "error", "error": f"cannot write the reports to {directory}: {exc}"})
+    return _finish({"retcode": 0, "result": "reports", "run_id": run_id, "reports": paths, "warnings": warnings})
+
+
 def show(run_id):
     """
     The journal record of one run: scenario, who and when, the pinned hosts and batches,

@@ -183,3 +183,16 @@ def test_concurrent_appends_from_processes_never_interleave(tmp_path):
     assert warnings == [] and len(records) == 160
     assert all(r["pad"] == r["run_id"][13] * 20000 for r in records)
     assert len(Path(path).read_text().splitlines()) == 160
+
+
+def test_runner_report_writes_the_three_files_of_any_run(runner, tmp_path):
+    ran = runner.run("update_website")
+    ret = runner.report(ran["run_id"], dir=str(tmp_path / "later"))
+    assert ret["retcode"] == 0 and runner.__context__["retcode"] == 0
+    assert sorted(ret["reports"]) == ["cucumber_json", "html", "junit_xml"]
+    assert all(os.path.exists(path) for path in ret["reports"].values())
+    assert runner.report(ran["run_id"], dir="relative")["retcode"] == 2
+    assert runner.report("20000101000000-00000000", dir=str(tmp_path))["retcode"] == 1
+    assert "CLI Example:" in runner.report.__doc__
+    text = load("_output/scenario.py", opts={"color": False}).output(ret)
+    assert text.startswith(f"Reports of run {ran['run_id']}:") and ret["reports"]["html"] in text

@@ -271,3 +271,29 @@ def test_leases_and_lock_are_released_after_every_run(opts, site):
     run(opts, site, fleet(broken={"web2"}))
     HostLeases(opts["cachedir"], {"run_id": "x"}).acquire(["web1", "web2", "web3"]).release()
     assert not list((Path(opts["cachedir"]) / "scenario" / "runs").iterdir())
+
+
+def test_reports_of_a_journal_record_say_what_the_run_said(opts, site, tmp_path):
+    from saltext.scenario.engine.records import replay, report_files
+
+    ret = run(opts, site, fleet(broken={"web2"}), report_dir=str(tmp_path / "own"))
+    record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
+    again, recorder = replay.run_from_record(record)
+    paths = report_files.write_reports(str(tmp_path / "again"), again, recorder)
+    for kind in ("cucumber_json", "junit_xml"):
+        assert Path(paths[kind]).read_bytes() == Path(ret["reports"][kind]).read_bytes(), kind
+    assert Path(paths["html"]).stat().st_size > 0
+
+
+def test_reports_of_an_interrupted_run_mark_what_did_not_run_as_skipped(opts, site, tmp_path):
+    from saltext.scenario.engine.records import replay, report_files
+
+    run_id = _kill_after_block(opts, site)
+    record, _ = journal.find(journal.journal_path(opts), run_id)
+    ret, recorder = replay.run_from_record(record)
+    assert ret["result"] == "interrupted" and ret["still_blocked"] == ["web1"]
+    paths = report_files.write_reports(str(tmp_path / "r"), ret, recorder)
+    cucumber = json.loads(Path(paths["cucumber_json"]).read_text())
+    first_batch = cucumber[0]["elements"][0]["steps"]
+    assert [s["result"]["status"] for s in first_batch[3:]] == ["passed", "skipped", "skipped", "skipped"]
+    assert "<skipped" in Path(paths["junit_xml"]).read_text() and Path(paths["html"]).exists()

@@ -404,6 +404,17 @@ class Executor:
                 "pinned": sorted(pinned),
                 "batches": self.batches,
                 "scenarios": [s.scenario.name for s in self.plan.all_scenarios],
+                # Every step, run or not: what a report of this run needs even if it dies.
+                "plan": [
+                    {
+                        "name": s.scenario.name,
+                        "location": s.scenario.location,
+                        "tags": list(s.scenario.tags),
+                        "on_failure": s.rollback,
+                        "steps": [st.as_dict() for st in s.steps],
+                    }
+                    for s in self.plan.all_scenarios
+                ],
                 "allowed_failures": self.allowed,
                 "feature_sha256": self.plan.feature.sha256,
                 # Steps that ask hosts something, per batch: a batch passed when all of them did.

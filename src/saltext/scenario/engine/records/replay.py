@@ -1,0 +1,128 @@
+"""A journal record back into what the report writers read: the run's return and its recorder.
+
+`scenario.report RUN_ID dir=...` writes the HTML, JUnit and Cucumber files of any run in the
+journal, interrupted ones included. The record keeps the run's plan (every step, run or not)
+and every step event it saw, per batch; folded per host, they give the same return data the
+run would have returned, so the files say what the run's own reports said, and for a run
+that died they mark everything after its last finished step as skipped.
+"""
+
+from .result import summary_line
+from .run_recorder import RunRecorder
+
+
+def _fold(statuses):
+    if "failed" in statuses:
+        return "failed"
+    if statuses and all(s == "passed" for s in statuses):
+        return "passed"
+    return "skipped"
+
+
+def _recorder(record):
+    recorder = RunRecorder(run_id=record["run_id"])
+    recorder.started_at = record.get("started") or recorder.started_at
+    recorder.finished_at = record.get("finished")
+    recorder.run_started = {
+        "feature_line": record.get("feature_line"),
+        "feature_description": record.get("feature_description"),
+        "feature_tags": record.get("feature_tags", []),
+        "pinned": record.get("pinned", []),
+        "batches": record.get("batches", []),
+    }
+    for step in record.get("batch_steps") or []:
+        event = {**step, "results": {}}
+        recorder.steps[(step["batch"], step["scenario"], step["step"])] = event
+        recorder.step_events.append(event)
+    return recorder
+
+
+def _scenarios(record):
+    """Every planned scenario and step with per-host verdicts folded over the batches."""
+    pinned = record.get("pinned", [])
+    rollback_hosts = (record.get("rollback") or {}).get("hosts") or []
+    seen = {}  # (scenario, step) -> {host: {status, reason}}
+    ran = set()
+    meta = {}
+    for event in record.get("batch_steps") or []:
+        key = (event["scenario"], event["step"])
+        hosts = seen.setdefault(key, {})
+        for host in event.get("hosts_in_batch") or []:
+            hosts[host] = event["hosts"].get(host, {"status": "skipped"})
+        if event["status"] != "skipped":
+            ran.add(key)
+        info = meta.setdefault(key, {"duration": 0.0, "jids": []})
+        info["duration"] += event.get("duration") or 0.0
+        info["jids"] += event.get("jids") or []
+    scenarios = []
+    for s_index, planned in enumerate(record.get("plan") or []):
+        hosts_of = rollback_hosts if planned.get("on_failure") else pinned
+        steps = []
+        for p_index, step in enumerate(planned["steps"]):
+            key = (s_index, p_index)
+            info = meta.get(key, {"duration": 0.0, "jids": []})
+            given = step.get("call") is None and "gate" not in step
+            per_host = {} if given else {h: seen.get(key, {}).get(h, {"status": "skipped"}) for h in hosts_of}
+            status = (
+                ("passed" if key in ran else "skipped") if given else _fold([r["status"] for r in per_host.values()])
+            )
+            steps.append(
+                {
+                    **{k: step.get(k) for k in ("keyword", "text", "location", "call")},
+                    **({"gate": step["gate"]} if "gate" in step else {}),
+                    "status": status,
+                    "duration": round(info["duration"], 3),
+                    "jids": info["jids"],
+                    "hosts": per_host,
+                }
+            )
+        entry = {
+            "name": planned["name"],
+            "location": planned["location"],
+            "tags": planned.get("tags", []),
+            "status": "skipped"
+            if planned.get("on_failure") and not rollback_hosts
+            else _fold([s["status"] for s in steps]),
+            "steps": steps,
+        }
+        if planned.get("on_failure"):
+            entry["on_failure"] = True
+        scenarios.append(entry)
+    return scenarios
+
+
+def run_from_record(record):
+    """(return data, recorder) of a journal record, for records/report_files.write_reports."""
+    scenarios = _scenarios(record)
+    main = [s for s in scenarios if not s.get("on_failure")]
+    ret = {
+        key: record.get(key)
+        for key in (
+            "retcode",
+            "result",
+            "name",
+            "feature",
+            "uri",
+            "run_id",
+            "target",
+            "pinned",
+            "batches",
+            "failed_hosts",
+            "still_blocked",
+            "not_started",
+            "rollback",
+            "interrupted",
+            "halted",
+        )
+    }
+    ret["scenarios"] = scenarios
+    ret["approvals"] = record.get("approvals") or []
+    ret["duration"] = record.get("duration") or 0.0
+    ret["warnings"] = []
+    ret["summary"] = record.get("summary") or summary_line(
+        [s["status"] for s in main],
+        [st["status"] for s in main for st in s["steps"]],
+        len(record.get("pinned") or []),
+        ret["duration"],
+    )
+    return ret, _recorder(record)
