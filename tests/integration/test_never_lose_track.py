@@ -159,7 +159,7 @@ def test_sigterm_after_the_block_step_exits_6_and_records_the_run_as_interrupted
     assert junit.count("<skipped") >= 3 * len(WEB)
 
 
-def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finishes_it(clean):
+def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finishes_it(clean, tmp_path):
     sb = clean
     run = Running(sb, "scenario.run", "slow_update")
     try:
@@ -177,6 +177,11 @@ def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finis
         "traffic from the load balancer should be blocked",
     )
     assert scenario(sb, "active")[1]["runs"] == []
+    # Its reports, written afterwards from the journal: everything after the block is skipped.
+    code, written, _ = scenario(sb, "report", latest["run_id"], f"dir={tmp_path}")
+    assert code == 0 and sorted(written["reports"]) == ["cucumber_json", "html", "junit_xml"], written
+    cucumber = json.loads((tmp_path / f"slow_update-{latest['run_id']}.cucumber.json").read_text())
+    assert cucumber[0]["elements"][0]["steps"][-1]["result"]["status"] == "skipped"
     code, ret, _ = scenario(sb, "resume", latest["run_id"], timeout=300)
     assert code == 0, ret
     assert ret["resumes"] == latest["run_id"]
