@@ -3,59 +3,14 @@ of runs that were signalled or killed, resume, and the list of runs in flight.""
 
 import json
 import os
-import queue
 import signal
-import threading
 import time
 
 import pytest
 
-from tests.support.scenario_cli import FILES, WEB, parse, probes, reset, scenario, unbuffered_env, versions
+from tests.support.scenario_cli import FILES, WEB, Background, probes, reset, scenario, versions
 
 pytestmark = pytest.mark.slow
-
-
-class Running:
-    """`salt-run scenario.<...>` in the background, its output read line by line as it comes."""
-
-    def __init__(self, sb, *args):
-        argv = ["salt-run", *args, "--out=json", "--out-indent=-1"]
-        self.proc = sb.popen_in_master(argv, env=unbuffered_env())
-        self.lines = queue.Queue()
-        self.seen = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, text, timeout=120):
-        """Read output until a line contains `text` (a finished step's progress line)."""
-        while True:
-            line = self.lines.get(timeout=timeout)
-            assert line is not None, f"{text!r} never came: {''.join(self.seen)}"
-            self.seen.append(line)
-            if text in line:
-                return line
-
-    def finish(self, timeout=180):
-        self.proc.wait(timeout=timeout)
-        self.reader.join(timeout=10)
-        while True:
-            line = self.lines.get(timeout=10)
-            if line is None:
-                break
-            self.seen.append(line)
-        stderr = self.proc.stderr.read()
-        code, ret, progress = parse(self.proc.returncode, "".join(self.seen), stderr)
-        return code, ret, progress, stderr
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
 
 
 BLOCKED = "I block the load balancer"
@@ -89,8 +44,8 @@ def history(sb, **kw):
 
 def test_overlapping_features_started_together_exactly_one_runs(clean):
     sb = clean
-    first = Running(sb, "scenario.run", "slow_de")
-    second = Running(sb, "scenario.run", "slow_dev")
+    first = Background(sb, "scenario.run", "slow_de")
+    second = Background(sb, "scenario.run", "slow_dev")
     try:
         results = [first.finish(), second.finish()]
     finally:
@@ -110,7 +65,7 @@ def test_overlapping_features_started_together_exactly_one_runs(clean):
 
 def test_features_with_disjoint_targets_run_side_by_side(clean):
     sb = clean
-    runs = [Running(sb, "scenario.run", "slow_de"), Running(sb, "scenario.run", "slow_fr")]
+    runs = [Background(sb, "scenario.run", "slow_de"), Background(sb, "scenario.run", "slow_fr")]
     try:
         results = [r.finish() for r in runs]
     finally:
@@ -127,7 +82,7 @@ def test_features_with_disjoint_targets_run_side_by_side(clean):
 def test_sigterm_after_the_block_step_exits_6_and_records_the_run_as_interrupted(clean, tmp_path):
     sb = clean
     reports = tmp_path / "reports"
-    run = Running(sb, "scenario.run", "slow_update", f"report_dir={reports}")
+    run = Background(sb, "scenario.run", "slow_update", f"report_dir={reports}")
     try:
         run.wait_for(BLOCKED)
         active = scenario(sb, "active")[1]["runs"]
@@ -161,7 +116,7 @@ def test_sigterm_after_the_block_step_exits_6_and_records_the_run_as_interrupted
 
 def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finishes_it(clean, tmp_path):
     sb = clean
-    run = Running(sb, "scenario.run", "slow_update")
+    run = Background(sb, "scenario.run", "slow_update")
     try:
         run.wait_for(BLOCKED)
         run.proc.send_signal(signal.SIGKILL)
@@ -247,7 +202,7 @@ def test_resume_refuses_a_run_that_passed_and_an_unknown_id(clean):
 
 def test_a_master_restart_while_a_step_waits_ends_the_run_with_exit_1_naming_the_master(clean):
     sb = clean
-    run = Running(sb, "scenario.run", "slow_de", "timeout=5")
+    run = Background(sb, "scenario.run", "slow_de", "timeout=5")
     try:
         run.wait_for(BLOCKED)
         sb.restart_master()

@@ -3,20 +3,17 @@ approval gates (which no minion event can answer) and the @on-failure rollback."
 
 import json
 import os
-import queue
-import threading
 
 import pytest
 
 from tests.support.scenario_cli import (
     FILES,
+    Background,
     BlockSampler,
     overloaded,
-    parse,
     probes,
     reset,
     scenario,
-    unbuffered_env,
     versions,
 )
 
@@ -102,40 +99,6 @@ def test_a_canary_then_halves_never_blocks_more_than_the_current_batch(fleet):
     assert all(start > canary[1] for host in ("web2", "web3") for start, _end in sampler.blocked_intervals(host))
 
 
-class Waiting:
-    """A run in the background; its progress lines arrive as they are printed."""
-
-    def __init__(self, sb, name):
-        argv = ["salt-run", "scenario.run", name, "--out=json", "--out-indent=-1"]
-        self.proc = sb.popen_in_master(argv, env=unbuffered_env())
-        self.lines, self.seen = queue.Queue(), []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for(self, text, timeout=120):
-        while True:
-            line = self.lines.get(timeout=timeout)
-            assert line is not None, "".join(self.seen)
-            self.seen.append(line)
-            if text in line:
-                return line
-
-    def finish(self, timeout=180):
-        self.proc.wait(timeout=timeout)
-        while (line := self.lines.get(timeout=10)) is not None:
-            self.seen.append(line)
-        return parse(self.proc.returncode, "".join(self.seen), self.proc.stderr.read())
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
-
-
 def _waiting_run_id(sb):
     (run,) = scenario(sb, "active")[1]["runs"]
     assert run["waiting"], run
@@ -143,7 +106,7 @@ def _waiting_run_id(sb):
 
 
 def test_no_minion_event_can_approve_and_scenario_approve_does(fleet):
-    run = Waiting(fleet, "approval_gate")
+    run = Background(fleet, "scenario.run", "approval_gate")
     try:
         run.wait_for("waiting up to 2 min for approval")
         run_id = _waiting_run_id(fleet)
@@ -158,7 +121,7 @@ def test_no_minion_event_can_approve_and_scenario_approve_does(fleet):
         assert run.proc.poll() is None and _waiting_run_id(fleet) == run_id  # still waiting
         code, answer, _ = scenario(fleet, "approve", run_id)
         assert code == 0 and answer["decision"] == "approve", answer
-        code, ret, _progress = run.finish()
+        code, ret, _progress, _stderr = run.finish()
     finally:
         run.kill()
     assert code == 0, ret
@@ -168,12 +131,12 @@ def test_no_minion_event_can_approve_and_scenario_approve_does(fleet):
 
 
 def test_scenario_abort_fails_the_gate_with_the_reason(fleet):
-    run = Waiting(fleet, "approval_gate")
+    run = Background(fleet, "scenario.run", "approval_gate")
     try:
         run.wait_for("waiting up to 2 min for approval")
         code, answer, _ = scenario(fleet, "abort", _waiting_run_id(fleet), "reason=error rate too high")
         assert code == 0, answer
-        code, ret, _progress = run.finish()
+        code, ret, _progress, _stderr = run.finish()
     finally:
         run.kill()
     assert code == 1, ret

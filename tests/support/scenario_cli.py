@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import queue
 import threading
 import time
 
@@ -137,3 +138,44 @@ class BlockSampler:
             now += delta
             most = max(most, now)
         return most
+
+
+class Background:
+    """`salt-run <args>` in the background, its output read line by line as it comes."""
+
+    def __init__(self, sb, *args):
+        argv = ["salt-run", *args, "--out=json", "--out-indent=-1"]
+        self.proc = sb.popen_in_master(argv, env=unbuffered_env())
+        self.lines = queue.Queue()
+        self.seen = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for(self, text, timeout=120):
+        """Read output until a line contains `text` (e.g. a finished step's progress line)."""
+        while True:
+            line = self.lines.get(timeout=timeout)
+            assert line is not None, f"{text!r} never came: {''.join(self.seen)}"
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def finish(self, timeout=180):
+        """(exit code, final return, progress lines, stderr) once the command ends."""
+        self.proc.wait(timeout=timeout)
+        self.reader.join(timeout=10)
+        while (line := self.lines.get(timeout=10)) is not None:
+            self.seen.append(line)
+        stderr = self.proc.stderr.read()
+        code, ret, progress = parse(self.proc.returncode, "".join(self.seen), stderr)
+        return code, ret, progress, stderr
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
