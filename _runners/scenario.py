@@ -329,22 +329,23 @@ def abort(run_id, reason=None):
     return _decide(run_id, False, reason)
 
 
-def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
+def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base", max_failures=None):
     """
     Dry run: resolve and match the feature, discover and pin the hosts, and show the
-    Salt call each step would make. Nothing is changed.
+    batches with their hosts, how many hosts may fail, and the Salt call each step would
+    make, with the steps that share a publish. Nothing is changed.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt-run scenario.plan update_website
-        salt-run scenario.plan update_website batch=25%
+        salt-run scenario.plan roll_out batch="1,10%,50%" max_failures=2%
     """
     return _call(
         saltenv,
         lambda src, settings, transport: _api.plan(
-            settings, name, src, transport, scenario=scenario, tags=tags, batch=batch
+            settings, name, src, transport, scenario=scenario, tags=tags, batch=batch, max_failures=max_failures
         ),
         timeout,
     )
