@@ -15,12 +15,12 @@ import yaml
 
 from . import procs
 from .errors import SandboxError
+from .hosts import MinionLog
 from .netns import ns_path
 from .spec import MASTER_ADDRESS
 
 MINION_ID = "lb"
 HTTP_PORT = 80
-READY_LINE = "Minion is ready to receive requests!"
 
 # Timeouts as a production balancer would have them; every check is an HTTP GET / once a
 # second, two failures take a server out, two passes bring it back.
@@ -50,7 +50,7 @@ backend {backend}
 """
 
 
-class Balancer:
+class Balancer(MinionLog):
     """Paths and commands of the LB namespace's HAProxy and minion; state lives in the record."""
 
     def __init__(self, state_dir, netns, bin_dir, spec):
@@ -121,20 +121,6 @@ class Balancer:
     def start_minion(self, instance, env):
         argv = self._in_netns([str(self.bin_dir / "salt-minion"), "-c", str(self.conf_dir)])
         return procs.spawn(argv, instance, self.root / "minion.out", env=env)
-
-    def log_size(self):
-        try:
-            return self.log_file.stat().st_size
-        except OSError:
-            return 0
-
-    def ready_since(self, offset):
-        try:
-            with open(self.log_file, "rb") as log:
-                log.seek(offset)
-                return READY_LINE.encode() in log.read()
-        except OSError:
-            return False
 
     def show_stat(self):
         """{server: status} of the backend, read over the runtime socket; {} when unreachable."""

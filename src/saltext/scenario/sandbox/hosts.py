@@ -70,7 +70,26 @@ Dpkg::Use-Pty "false";
 """
 
 
-class Host:
+class MinionLog:
+    """Reading a sandbox minion's log (``self.log_file``): has it connected since an offset?"""
+
+    def log_size(self):
+        try:
+            return self.log_file.stat().st_size
+        except OSError:
+            return 0
+
+    def ready_since(self, offset):
+        """True once the minion log shows the ready line after byte ``offset``."""
+        try:
+            with open(self.log_file, "rb") as log:
+                log.seek(offset)
+                return READY_LINE.encode() in log.read()
+        except OSError:
+            return False
+
+
+class Host(MinionLog):
     """Paths and commands for one host of a sandbox; state lives in the sandbox record."""
 
     def __init__(self, state_dir, name, settings, netns, bin_dir, app):
@@ -266,21 +285,6 @@ class Host:
             mantle.unlink(missing_ok=True)
         argv = self.enter(holder_pid, [str(self.bin_dir / "salt-minion"), "-c", str(self.conf_dir)])
         return procs.spawn(argv, instance, self.root / "minion.out", env=env)
-
-    def log_size(self):
-        try:
-            return self.log_file.stat().st_size
-        except OSError:
-            return 0
-
-    def ready_since(self, offset):
-        """True once the minion log shows the ready line after byte ``offset``."""
-        try:
-            with open(self.log_file, "rb") as log:
-                log.seek(offset)
-                return READY_LINE.encode() in log.read()
-        except OSError:
-            return False
 
 
 def _chown_to_nagios(path):

@@ -25,6 +25,7 @@ from ..errors import RUN_RESULTS
 from .html_assets import CSS, SCRIPT
 from .progress import MARKS
 from .report_view import scenario_batches
+from .result import fold_statuses
 
 OPEN_UP_TO = 50  # pinned hosts; above this only groups with a failure start open
 LIST_UP_TO = 12  # hosts named inline in the summary; longer lists fold
@@ -65,14 +66,6 @@ def _hosts_text(hosts, limit=4):
 def _on_hosts(step):
     """Steps with a verdict per host: Salt calls and approval waits (Given steps have neither)."""
     return step.get("call") is not None or "gate" in step
-
-
-def _fold(statuses):
-    if "failed" in statuses:
-        return "failed"
-    if statuses and all(s == "passed" for s in statuses):
-        return "passed"
-    return "skipped"
 
 
 class _Run:
@@ -287,7 +280,7 @@ def _row(run, host, hid, cells):
     flags = "".join(
         _tag("span", _e(text), cls=f"flag {cls}".strip(), title=why) for cls, text, why in run.flags.get(host, ())
     )
-    status = _fold([st for st, _td in cells])
+    status = fold_statuses([st for st, _td in cells])
     name = _tag("th", _e(host) + flags, scope="row")
     return _tag("tr", name + "".join(td for _st, td in cells), id=hid, cls=f"row {status}", data_host=host)
 
@@ -315,10 +308,10 @@ def _batch_group(run, b_index, hosts, open_all):
             jids, _seconds = jids_of(s_index, p_index)
             result = step.get("hosts", {}).get(host) or {"status": "skipped"}
             cells.append(_cell(host, result, jids, run.skipped_why(host, b_index), "gate" in step))
-        rows.append((_fold([st for st, _td in cells]), host, cells))
+        rows.append((fold_statuses([st for st, _td in cells]), host, cells))
     rows.sort(key=lambda r: r[0] != "failed")  # failed rows first, each part in the batch's order
     statuses = [r[0] for r in rows]
-    status = _fold(statuses)
+    status = fold_statuses(statuses)
     count = len(run.batches)
     label = f"Batch {b_index + 1}/{count}" if count > 1 else "All hosts"
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES if statuses.count(s))

@@ -12,6 +12,8 @@ import json
 import logging
 import os
 
+from .report_files import write_atomic
+
 log = logging.getLogger(__name__)
 
 SUFFIX = ".json"
@@ -39,15 +41,7 @@ class InflightRecord:
         return self
 
     def write(self, record):
-        data = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
-        tmp = f"{self.path}.tmp{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, (json.dumps(record, sort_keys=True, default=str) + "\n").encode(), 0o600)
 
     def close(self, remove=True):
         if remove:

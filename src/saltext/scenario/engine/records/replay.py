@@ -7,16 +7,8 @@ run would have returned, so the files say what the run's own reports said, and f
 that died they mark everything after its last finished step as skipped.
 """
 
-from .result import summary_line
+from .result import fold_statuses, summary_line
 from .run_recorder import RunRecorder
-
-
-def _fold(statuses):
-    if "failed" in statuses:
-        return "failed"
-    if statuses and all(s == "passed" for s in statuses):
-        return "passed"
-    return "skipped"
 
 
 def _recorder(record):
@@ -64,7 +56,9 @@ def _scenarios(record):
             given = step.get("call") is None and "gate" not in step
             per_host = {} if given else {h: seen.get(key, {}).get(h, {"status": "skipped"}) for h in hosts_of}
             status = (
-                ("passed" if key in ran else "skipped") if given else _fold([r["status"] for r in per_host.values()])
+                ("passed" if key in ran else "skipped")
+                if given
+                else fold_statuses([r["status"] for r in per_host.values()])
             )
             steps.append(
                 {
@@ -82,7 +76,7 @@ def _scenarios(record):
             "tags": planned.get("tags", []),
             "status": "skipped"
             if planned.get("on_failure") and not rollback_hosts
-            else _fold([s["status"] for s in steps]),
+            else fold_statuses([s["status"] for s in steps]),
             "steps": steps,
         }
         if planned.get("on_failure"):

@@ -42,9 +42,11 @@ def report_stem(ret):
     return f"{stem}-{ret.get('run_id')}"
 
 
-def _write_atomic(path, data):
+def write_atomic(path, data, mode=0o644):
+    """Write `data` (bytes) to a temporary file, fsync it, and rename it over `path`:
+    a reader (a CI job, `scenario.history`) sees the old file or the new one, never half."""
     tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)
         os.fsync(fd)
@@ -60,7 +62,7 @@ def write_reports(report_dir, ret, recorder):
     cucumber = os.path.join(report_dir, f"{stem}.cucumber.json")
     junit = os.path.join(report_dir, f"{stem}.junit.xml")
     page = os.path.join(report_dir, f"{stem}.html")
-    _write_atomic(cucumber, (json.dumps(cucumber_report(ret, recorder), indent=2) + "\n").encode())
-    _write_atomic(junit, junit_report(ret, recorder))
-    _write_atomic(page, html_report(ret, recorder))
+    write_atomic(cucumber, (json.dumps(cucumber_report(ret, recorder), indent=2) + "\n").encode())
+    write_atomic(junit, junit_report(ret, recorder))
+    write_atomic(page, html_report(ret, recorder))
     return {"cucumber_json": cucumber, "junit_xml": junit, "html": page}

@@ -8,6 +8,7 @@ step events a RunRecorder kept.
 from dataclasses import dataclass, field
 
 from ..errors import RUN_RESULTS
+from .result import fold_statuses
 
 
 @dataclass
@@ -48,12 +49,7 @@ class BatchView:
 
 
 def _batch_status(per_host):
-    statuses = [r["status"] for r in per_host.values()]
-    if "failed" in statuses:
-        return "failed"
-    if statuses and all(s == "passed" for s in statuses):
-        return "passed"
-    return "skipped"
+    return fold_statuses([r["status"] for r in per_host.values()])
 
 
 def _groups(ret, scenario):

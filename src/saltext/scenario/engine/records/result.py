@@ -30,7 +30,8 @@ def summary_line(scenario_statuses, step_statuses, hosts, duration, extra=()):
     return ", ".join(parts)
 
 
-def _fold(statuses):
+def fold_statuses(statuses):
+    """One status for many: failed if any failed, passed if all passed, else skipped."""
     if "failed" in statuses:
         return "failed"
     if statuses and all(s == "passed" for s in statuses):
@@ -99,7 +100,7 @@ class ResultCollector:
             status = "passed" if meta["ran"] else "skipped"
         else:
             per_host = {h: hosts.get(h, {"status": "skipped"}) for h in hosts_of_scenario}
-            status = _fold([v["status"] for v in per_host.values()])
+            status = fold_statuses([v["status"] for v in per_host.values()])
         data = {
             "keyword": pstep.step.keyword,
             "text": pstep.step.text,
@@ -124,7 +125,7 @@ class ResultCollector:
                 "name": ps.scenario.name,
                 "location": ps.scenario.location,
                 "tags": list(ps.scenario.tags),
-                "status": _fold(statuses) if not (ps.rollback and not self.rollback_hosts) else "skipped",
+                "status": fold_statuses(statuses) if not (ps.rollback and not self.rollback_hosts) else "skipped",
                 "steps": steps,
             }
             if ps.rollback:

@@ -99,17 +99,9 @@ def parse_budget(value, what="max_failures"):
     """`2` -> ("n", 2); `10%` -> ("percent", 10); 0/None -> None (halt at the first failure)."""
     if isinstance(value, bool):
         raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
-    if value is None or value in ("", 0, "0"):
+    if value is None or str(value).strip() in ("", "0", "0%"):
         return None
-    m = _SIZE_RE.match(str(value))
-    if not m:
-        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
-    number = int(m.group(1))
-    if m.group(2):
-        if not 0 <= number <= 100:
-            raise InvalidScenario(f"{what}={value!r}: a percentage must be between 0 and 100")
-        return ("percent", number) if number else None
-    return ("n", number) if number else None
+    return _size(value, what, value)
 
 
 def allowed_failures(budget, total):
