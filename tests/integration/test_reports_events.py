@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 NRPE_CFG = "/etc/nagios/nrpe.cfg"
 OVERLOADED = "command[check_load]=/usr/lib/nagios/plugins/check_dummy 2 overloaded"
-EVENTS_PER_RUN = 16  # run/started, 14 step/finished (skipped ones too), run/finished
+EVENTS_PER_RUN = 17  # run/started, batch/started, 14 step/finished (skipped ones too), run/finished
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +68,13 @@ def _check_events(ret, events):
     tags = [tag for tag, _data in events]
     assert tags[0] == f"saltext/scenario/{run_id}/run/started"
     assert tags[-1] == f"saltext/scenario/{run_id}/run/finished"
-    assert tags[1:-1] == [f"saltext/scenario/{run_id}/step/finished"] * 14
+    assert tags[1] == f"saltext/scenario/{run_id}/batch/started"
+    assert tags[2:-1] == [f"saltext/scenario/{run_id}/step/finished"] * 14
     assert all(data["run_id"] == run_id for _tag, data in events)
     started, finished = events[0][1], events[-1][1]
     assert started["pinned"] == ret["pinned"] == WEB and started["batches"] == ret["batches"]
     assert finished["retcode"] == ret["retcode"] and finished["still_blocked"] == ret["still_blocked"]
-    by_location = {data["location"]: data for _tag, data in events[1:-1]}
+    by_location = {data["location"]: data for _tag, data in events[2:-1]}
     for st in _ret_steps(ret):
         ev = by_location[st["location"]]
         assert ev["status"] == st["status"], st["location"]
