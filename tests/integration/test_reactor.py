@@ -180,3 +180,29 @@ def test_a_second_concurrent_run_gets_exit_4(sb):
         out, err = first.communicate(timeout=120)
     code, ret, _ = parse(first.returncode, out, err)
     assert code == 0 and ret["retcode"] == 0, ret
+
+
+def test_a_reactor_run_cut_off_by_a_master_shutdown_is_on_record_as_interrupted(sb):
+    bus = Bus(sb, {"/run/started": 1})
+    send(sb, "web1", {"scenario": "slow"})
+    (started,) = _tags(bus.events(), "/run/started")
+    run_id = started["data"]["run_id"]
+    # The master stops while the run's 12 s step is in flight: its reactor process goes too.
+    sb.restart_master()
+    code, ret, _ = parse(*_history(sb))
+    assert code == 0, ret
+    (record,) = [r for r in ret["runs"] if r["run_id"] == run_id]
+    assert record["retcode"] == 6 and record["state"] in ("interrupted", "finished"), record
+    assert "interrupted" in record["summary"] or "SIGTERM" in record["summary"], record
+    code, active, _ = parse(*_active(sb))
+    assert code == 0 and active["runs"] == []  # its lock and leases went with its process
+
+
+def _history(sb):
+    proc = sb.salt_run("scenario.history", "limit=5", "--out=json", "--out-indent=-1", timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def _active(sb):
+    proc = sb.salt_run("scenario.active", "--out=json", "--out-indent=-1", timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr

@@ -4,6 +4,7 @@ import os
 import signal
 import threading
 
+from saltext.scenario.engine.running import signals
 from saltext.scenario.engine.running.signals import StopFlag, stop_on_signals
 
 
@@ -39,3 +40,43 @@ def test_a_flag_keeps_its_first_reason():
     flag.set("SIGINT")
     flag.set("SIGTERM")
     assert flag() == "SIGINT"
+
+
+class SaltProcess:
+    """What Salt's SignalHandlingProcess offers: finalize methods run when it is told to end."""
+
+    def __init__(self):
+        self._finalize_methods = []
+
+    def register_finalize_method(self, function, *args, **kwargs):
+        self._finalize_methods.append((function, args, kwargs))
+
+    def terminate(self):
+        for method, args, kwargs in list(self._finalize_methods):
+            method(*args, **kwargs)
+
+
+def test_in_a_thread_of_a_salt_process_its_shutdown_stops_the_run_and_waits_for_it(monkeypatch):
+    process = SaltProcess()
+    monkeypatch.setattr(signals.multiprocessing, "current_process", lambda: process)
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def run():
+        with stop_on_signals(wait=30) as stop:
+            inside.set()
+            release.wait(10)  # the step in flight
+            seen.append(stop())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    inside.wait(10)
+    assert len(process._finalize_methods) == 1
+    ender = threading.Thread(target=process.terminate)
+    ender.start()
+    ender.join(0.2)
+    assert ender.is_alive()  # the process waits for the run...
+    release.set()
+    ender.join(10)
+    thread.join(10)
+    assert not ender.is_alive() and seen == ["the process running it was told to stop (SIGTERM)"]
+    assert process._finalize_methods == []  # ...and a finished run leaves nothing registered

@@ -3,16 +3,22 @@
 While a run goes, its own handlers replace salt-run's (whose SIGTERM handler raises
 SystemExit(0) wherever the runner happens to be, which would lose the step in flight and
 make the exit code 0). The handlers only set a flag that the executor reads between steps;
-the old handlers come back when the run ends. Signal handlers can only be set from the main
-thread: a run in a reactor thread gets a flag that no signal sets, and the master's own
-shutdown ends it like a kill (its write-ahead record then shows it as interrupted).
+the old handlers come back when the run ends.
+
+A reactor-started run goes in a thread of the master's reactor process, where no signal
+handler can be set. That process ends on SIGTERM by running the finalize methods registered
+on it, then `os._exit`: the run registers one that sets its flag and waits (a bounded time)
+for the step in flight, so the run is recorded as interrupted there too.
 """
 
 import contextlib
+import multiprocessing
 import signal
 import threading
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# How long a process that is shutting down waits for a run's step in flight.
+FINALIZE_WAIT = 120
 
 
 class StopFlag:
@@ -30,11 +36,37 @@ class StopFlag:
 
 
 @contextlib.contextmanager
-def stop_on_signals(flag=None):
-    """Yield a StopFlag that SIGTERM/SIGINT set while the block runs (main thread only)."""
+def _on_process_exit(flag, wait):
+    """In a thread: stop the run, and wait for it, when the process is told to end."""
+    process = multiprocessing.current_process()
+    register = getattr(process, "register_finalize_method", None)
+    methods = getattr(process, "_finalize_methods", None)
+    if register is None or not isinstance(methods, list):
+        yield flag
+        return
+    done = threading.Event()
+
+    def finalize():
+        flag.set("the process running it was told to stop (SIGTERM)")
+        done.wait(wait)
+
+    register(finalize)
+    try:
+        yield flag
+    finally:
+        done.set()
+        entry = (finalize, (), {})
+        if entry in methods:
+            methods.remove(entry)
+
+
+@contextlib.contextmanager
+def stop_on_signals(flag=None, wait=FINALIZE_WAIT):
+    """Yield a StopFlag that SIGTERM/SIGINT set while the block runs."""
     flag = flag or StopFlag()
     if threading.current_thread() is not threading.main_thread():
-        yield flag
+        with _on_process_exit(flag, wait):
+            yield flag
         return
 
     def handler(signum, _frame):
