@@ -70,6 +70,12 @@ def parse_args(argv):
         action="store_true",
         help="B runs bench/orchgen.py's SLS instead of `salt-run scenario.compile`'s",
     )
+    parser.add_argument(
+        "--gather-job-timeout",
+        type=int,
+        help="seconds every way waits for find_job answers: sets the sandbox master's gather_job_timeout (B, C) "
+        "and scenario_gather_job_timeout (A, C2) alike (default: the sandbox's 3 and the runner's 2)",
+    )
     parser.add_argument("--parse-repeat", type=int, default=200, help="repetitions of the 500-step parse + plan")
     args = parser.parse_args(argv)
     try:
@@ -82,6 +88,8 @@ def parse_args(argv):
         args.sizes, args.runs_at, args.runs, args.batch_runs, args.parse_repeat, args.no_dead = [1], {}, 1, 1, 10, True
     if args.runs < 1 or args.batch_runs < 0:
         parser.error("--runs must be >= 1, --batch-runs >= 0")
+    if args.gather_job_timeout is not None and args.gather_job_timeout < 1:
+        parser.error("--gather-job-timeout must be >= 1")
     args.extras_size = args.batch_hosts if args.batch_hosts in args.sizes else max(args.sizes)
     return args
 
@@ -123,11 +131,17 @@ def _rounds(rounds):
     return [{way: _sample_dict(s) for way, s in r.items()} for r in rounds]
 
 
+def _master_config(args):
+    if args.gather_job_timeout is None:
+        return None
+    return {"gather_job_timeout": args.gather_job_timeout, "scenario_gather_job_timeout": args.gather_job_timeout}
+
+
 def run_size(args, size, target, calls, results):
     runs = args.runs_at.get(size, args.runs)
     log(f"== {size} host(s): bringing up sandbox {args.prefix}{size}, {runs} round(s)")
     t0 = time.monotonic()
-    with fleet.fleet(size, args.prefix) as (sandbox, root):
+    with fleet.fleet(size, args.prefix, _master_config(args)) as (sandbox, root):
         up_s = round(time.monotonic() - t0, 1)
         bench = Bench(sandbox, root, args.feature, target, calls, log, use_compile=not args.hand_written)
         results["orch_source"][str(size)] = bench.orch_source
@@ -173,6 +187,7 @@ def main(argv=None):
         "target": target,
         "runs": args.runs,
         "runs_at": {str(k): v for k, v in args.runs_at.items()},
+        "gather_job_timeout": args.gather_job_timeout,
         "calls": [f"{c['fun']} {' '.join(map(str, c['args']))}".strip() for c in calls],
         "publishes": [],
         "sizes": {},
