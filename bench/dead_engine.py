@@ -3,7 +3,7 @@
 Run inside the master's network namespace:
     python bench/dead_engine.py MASTER_CONFIG FEATURE TIMEOUT
 It runs FEATURE through the same engine entry point and transport as `salt-run scenario.run`
-(api.run, FileserverSource, SaltTransport with timeout=TIMEOUT). Once the hosts are pinned it
+(api.run, FileserverSource, SaltTransport with the master's settings and timeout=TIMEOUT). Once the hosts are pinned it
 prints READY and waits for a line on stdin: the caller stops a minion, then answers. It prints
 one JSON line: the first call step's status, failed hosts and reasons, the engine's own step
 duration, and the seconds from the answer to that step's verdict.
@@ -15,6 +15,7 @@ import time
 
 import salt.config
 
+from saltext.scenario import config
 from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import FileserverSource
 from saltext.scenario.engine.running.transport import SaltTransport
@@ -22,6 +23,8 @@ from saltext.scenario.engine.running.transport import SaltTransport
 
 def main(master_config, feature, timeout):
     opts = salt.config.master_config(master_config)
+    # What the runner does with `timeout=`: the master's scenario_* options, the timeout applied.
+    settings = config.load(opts).with_timeout(timeout)
     seen = {}
 
     def listener(event):
@@ -40,13 +43,13 @@ def main(master_config, feature, timeout):
             }
 
     def transport():
-        made = SaltTransport(opts, timeout=timeout)
+        made = SaltTransport(opts, settings)
         seen["gather_job_timeout"] = made.gather_job_timeout
         return made
 
     source = FileserverSource(opts)
     try:
-        result = api.run(opts, feature, source, transport, listeners=[listener])
+        result = api.run(settings, feature, source, transport, listeners=[listener])
     finally:
         source.close()
     print(

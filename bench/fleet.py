@@ -23,9 +23,11 @@ ORCH_DIR = "benchorch"  # salt://benchorch/<sls>.sls in the bench's own file roo
 NRPE = {"check_load": "/usr/lib/nagios/plugins/check_load -w 64,64,64 -c 128,128,128"}
 
 
-def spec(size):
+def spec(size, master_config=None):
+    """N hosts; `master_config`: extra salt-master options (e.g. gather_job_timeout)."""
     return {
         "lb": LB,
+        "master": {"config": dict(master_config or {})},
         "repo": {APP: [OLD, NEW]},
         "hosts": {
             f"web{i}": {"grains": dict(GRAINS), "packages": {APP: OLD}, "nrpe": dict(NRPE)} for i in range(1, size + 1)
@@ -34,13 +36,13 @@ def spec(size):
 
 
 @contextlib.contextmanager
-def fleet(size, prefix="bench"):
+def fleet(size, prefix="bench", master_config=None):
     """Yield (sandbox, file_root): an up sandbox of ``size`` hosts and the dir for orchestrate SLS."""
     root = Path(tempfile.mkdtemp(prefix=f"{prefix}{size}-"))
     (root / ORCH_DIR).mkdir()
     sandbox = Sandbox(name=f"{prefix}{size}")
     try:
-        sandbox.up(spec=spec(size), file_roots=[str(root)])
+        sandbox.up(spec=spec(size, master_config), file_roots=[str(root)])
         yield sandbox, root
     finally:
         # A second Ctrl-C (or TERM) must not cut the cleanup short.

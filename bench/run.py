@@ -1,6 +1,6 @@
-"""Benchmark: scenario.run (A) against hand-written orchestrate (B) and the raw LocalClient floor (C).
+"""Benchmark: scenario.run (A) against orchestrate (B), the raw LocalClient floor (C) and its fused form (C2).
 
-    .venv/bin/python bench/run.py [--sizes 1,5,10,20] [--runs 5] [--smoke] [--out bench/RESULTS.md]
+    .venv/bin/python bench/run.py [--sizes 1,5,10,20,40:3] [--runs 5] [--smoke] [--out bench/RESULTS.md]
 
 Needs root (it brings up scenario-sandbox clusters). See bench/README.md.
 """
@@ -32,7 +32,12 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="1,5,10,20", help="fleet sizes, comma separated (default 1,5,10,20)")
+    parser.add_argument(
+        "--sizes",
+        default="1,5,10,20",
+        help="fleet sizes, comma separated, each SIZE or SIZE:RUNS for its own number of rounds "
+        "(default 1,5,10,20; e.g. 1,5,10,20,40:3)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed rounds per size after the warm-up (default 5)")
     parser.add_argument(
         "--smoke", action="store_true", help="1 host, 1 run of everything: proves the script works (CI)"
@@ -65,20 +70,41 @@ def parse_args(argv):
         action="store_true",
         help="B runs bench/orchgen.py's SLS instead of `salt-run scenario.compile`'s",
     )
+    parser.add_argument(
+        "--gather-job-timeout",
+        type=int,
+        help="seconds every way waits for find_job answers: sets the sandbox master's gather_job_timeout (B, C) "
+        "and scenario_gather_job_timeout (A, C2) alike (default: the sandbox's 3 and the runner's 2)",
+    )
     parser.add_argument("--parse-repeat", type=int, default=200, help="repetitions of the 500-step parse + plan")
     args = parser.parse_args(argv)
     try:
-        args.sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+        args.sizes, args.runs_at = _sizes(args.sizes)
     except ValueError:
-        parser.error(f"--sizes: comma separated integers, not {args.sizes!r}")
-    if not args.sizes or min(args.sizes) < 1:
-        parser.error("--sizes: at least one size, each >= 1")
+        parser.error(f"--sizes: comma separated SIZE or SIZE:RUNS, whole numbers, not {args.sizes!r}")
+    if not args.sizes or min(args.sizes) < 1 or min(args.runs_at.values(), default=1) < 1:
+        parser.error("--sizes: at least one size, each >= 1, and RUNS >= 1")
     if args.smoke:
-        args.sizes, args.runs, args.batch_runs, args.parse_repeat, args.no_dead = [1], 1, 1, 10, True
+        args.sizes, args.runs_at, args.runs, args.batch_runs, args.parse_repeat, args.no_dead = [1], {}, 1, 1, 10, True
     if args.runs < 1 or args.batch_runs < 0:
         parser.error("--runs must be >= 1, --batch-runs >= 0")
+    if args.gather_job_timeout is not None and args.gather_job_timeout < 1:
+        parser.error("--gather-job-timeout must be >= 1")
     args.extras_size = args.batch_hosts if args.batch_hosts in args.sizes else max(args.sizes)
     return args
+
+
+def _sizes(text):
+    """ "1,5,40:3" -> ([1, 5, 40], {40: 3}): the sizes, and those with their own number of rounds."""
+    sizes, runs_at = set(), {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        size, _, runs = item.partition(":")
+        sizes.add(int(size))
+        if runs:
+            runs_at[int(size)] = int(runs)
+    return sorted(sizes), runs_at
 
 
 def log(line):
@@ -96,7 +122,7 @@ def _sample_dict(sample):
     if sample.way == "A":
         data["step_s"] = extra.get("step_s") or []
         data["run_s"] = extra.get("run_s")
-    if sample.way == "C":
+    if sample.way in ("C", "C2"):
         data.update({k: extra.get(k) for k in ("calls_s", "import_s", "per_call_s")})
     return data
 
@@ -105,16 +131,26 @@ def _rounds(rounds):
     return [{way: _sample_dict(s) for way, s in r.items()} for r in rounds]
 
 
+def _master_config(args):
+    if args.gather_job_timeout is None:
+        return None
+    return {"gather_job_timeout": args.gather_job_timeout, "scenario_gather_job_timeout": args.gather_job_timeout}
+
+
 def run_size(args, size, target, calls, results):
-    log(f"== {size} host(s): bringing up sandbox {args.prefix}{size}")
+    runs = args.runs_at.get(size, args.runs)
+    log(f"== {size} host(s): bringing up sandbox {args.prefix}{size}, {runs} round(s)")
     t0 = time.monotonic()
-    with fleet.fleet(size, args.prefix) as (sandbox, root):
+    with fleet.fleet(size, args.prefix, _master_config(args)) as (sandbox, root):
         up_s = round(time.monotonic() - t0, 1)
         bench = Bench(sandbox, root, args.feature, target, calls, log, use_compile=not args.hand_written)
         results["orch_source"][str(size)] = bench.orch_source
+        results["publishes"] = [[c["publish_fun"] for c in p] for p in bench.publishes]
         try:
-            rounds = bench.interleaved(args.runs)
-            results["sizes"][str(size)] = {"up_s": up_s, "rounds": _rounds(rounds)}
+            load_before = machine.load()
+            rounds = bench.interleaved(runs)
+            load = [load_before, machine.load()]
+            results["sizes"][str(size)] = {"up_s": up_s, "load": load, "rounds": _rounds(rounds)}
             if size == args.extras_size and args.batch_runs:
                 log(f"== batch=1 over {size} host(s): A vs per-host orchestration")
                 batch_rounds = bench.interleaved(args.batch_runs, ways_order=("A", "B"), batch=1)
@@ -150,7 +186,10 @@ def main(argv=None):
         "feature": args.feature,
         "target": target,
         "runs": args.runs,
+        "runs_at": {str(k): v for k, v in args.runs_at.items()},
+        "gather_job_timeout": args.gather_job_timeout,
         "calls": [f"{c['fun']} {' '.join(map(str, c['args']))}".strip() for c in calls],
+        "publishes": [],
         "sizes": {},
         "batch": None,
         "dead": None,

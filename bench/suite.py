@@ -1,14 +1,22 @@
-"""One sandbox size: warm-up, then A B C interleaved; optionally the batch=1 and dead-host runs.
+"""One sandbox size: warm-up, then A B C C2 interleaved; optionally the batch=1 and dead-host runs.
 
 Every run starts from the reset state (4.2.5-1, unblocked) and is followed by the next reset,
 whose report proves the run upgraded every host to 4.2.6-3. A run that exits non-zero or
 upgrades less than every host is a failure: kept in the results, never in the timings.
 """
 
+from pathlib import Path
+
 import fleet
 import orchgen
+import publishes
+import salt.config
 import ways
 from measure import last_json
+
+from saltext.scenario import config
+
+REPO = Path(__file__).resolve().parent.parent  # the features A reads come from this checkout
 
 LINEAR_SLS = "update"
 PER_HOST_SLS = "update_per_host"
@@ -27,6 +35,11 @@ class Bench:
             (root / fleet.ORCH_DIR / f"{sls}.sls").write_text(text or by_hand(calls, self.hosts))
         self.calls_file = root / "calls.json"
         ways.write_calls(self.calls_file, target, self.hosts, calls)
+        # C2 gets A's publishes and timeouts from the engine's plan under this master's options.
+        settings = config.load(salt.config.client_config(str(sandbox.master_conf_dir / "master")))
+        _target, self.publishes = publishes.feature_publishes(str(REPO), feature, settings)
+        self.publishes_file = root / "publishes.json"
+        ways.write_publishes(self.publishes_file, target, self.hosts, self.publishes, settings)
         self.failures = []
 
     def _compiled(self, batch):
@@ -53,8 +66,10 @@ class Bench:
             sample = ways.run_a(self.sb, self.feature, *([f"batch={batch}"] if batch else []))
         elif way == "B":
             sample = ways.run_b(self.sb, self.sls(PER_HOST_SLS if batch else LINEAR_SLS))
-        else:
+        elif way == "C":
             sample = ways.run_c(self.sb, self.calls_file)
+        else:
+            sample = ways.run_c2(self.sb, self.publishes_file)
         upgraded = fleet.reset(self.sb)  # also the next run's starting point
         sample.extra = dict(sample.extra or {}, upgraded=len(upgraded))
         if sample.ok and sorted(upgraded) != sorted(self.hosts):
@@ -77,7 +92,7 @@ class Bench:
         )
         return sample
 
-    def interleaved(self, runs, ways_order=("A", "B", "C"), batch=None):
+    def interleaved(self, runs, ways_order=("A", "B", "C", "C2"), batch=None):
         """[{way: Sample}] per timed round, after one untimed warm-up round."""
         fleet.reset(self.sb)
         for way in ways_order:

@@ -1,8 +1,9 @@
-"""The three ways of running update_website, each one timed process in the master's netns.
+"""The four ways of running update_website, each one timed process in the master's netns.
 
-A  salt-run scenario.run <feature> [batch=..]
-B  salt-run state.orchestrate benchorch.<sls>
-C  python floor.py (one LocalClient issuing the same calls)
+A   salt-run scenario.run <feature> [batch=..]
+B   salt-run state.orchestrate benchorch.<sls>
+C   python floor.py (one LocalClient issuing the same calls, one job per step)
+C2  python fused_floor.py (one LocalClient making the same publishes as A)
 """
 
 import json
@@ -63,13 +64,36 @@ def write_calls(path, target, hosts, calls):
     Path(path).write_text(json.dumps({"target": target, "hosts": list(hosts), "calls": calls}))
 
 
-def run_c(sandbox, calls_file, timeout=900):
-    master_config = str(sandbox.master_conf_dir / "master")
-    sample = timed(
-        _start(sandbox, [sys.executable, str(HERE / "floor.py"), master_config, str(calls_file)]), "C", timeout
+def write_publishes(path, target, hosts, publishes, settings):
+    """C2's input: A's publishes and A's timeouts (`settings`: the sandbox master's, config.load)."""
+    Path(path).write_text(
+        json.dumps(
+            {
+                "target": target,
+                "hosts": list(hosts),
+                "timeout": settings.timeout,
+                "discovery_timeout": settings.discovery_timeout,
+                "gather_job_timeout": settings.gather_job_timeout,
+                "publishes": publishes,
+            }
+        )
     )
+
+
+def _floor(sandbox, script, way, input_file, timeout):
+    """C or C2: the script's one JSON line says ok (retcodes only) and where its time went."""
+    master_config = str(sandbox.master_conf_dir / "master")
+    sample = timed(_start(sandbox, [sys.executable, str(HERE / script), master_config, str(input_file)]), way, timeout)
     ret = last_json(sample.stdout)
     sample.extra = ret if isinstance(ret, dict) else {}
     if sample.rc == 0 and not sample.extra.get("ok"):
         sample.rc = 1
     return sample
+
+
+def run_c(sandbox, calls_file, timeout=900):
+    return _floor(sandbox, "floor.py", "C", calls_file, timeout)
+
+
+def run_c2(sandbox, publishes_file, timeout=900):
+    return _floor(sandbox, "fused_floor.py", "C2", publishes_file, timeout)

@@ -1,4 +1,4 @@
-"""bench/run.py --smoke keeps working: one host, one run of A, B and C, a report written."""
+"""bench/run.py --smoke keeps working: one host, one run of A, B, C and C2, a report written."""
 
 import json
 import os
@@ -38,12 +38,16 @@ def test_bench_smoke_writes_a_report_and_every_way_passes(tmp_path):
     assert "## Wall time per run" in text
     assert "## Ratios from the same interleaved rounds" in text
     assert "Salt 3008" in text and "bench/run.py --smoke" in text
+    assert "| A/B | A/C | A/C2 |" in text
 
     raw = json.loads(out.with_suffix(".json").read_text())
     assert raw["failures"] == []
     (round_,) = raw["sizes"]["1"]["rounds"]
-    assert {way: round_[way]["rc"] for way in "ABC"} == {"A": 0, "B": 0, "C": 0}
-    assert all(round_[way]["upgraded"] == 1 and round_[way]["wall"] > 0 for way in "ABC")
+    ways = ("A", "B", "C", "C2")
+    assert {way: round_[way]["rc"] for way in ways} == dict.fromkeys(ways, 0)
+    assert all(round_[way]["upgraded"] == 1 and round_[way]["wall"] > 0 for way in ways)
+    # C2 made A's publishes: the discovery ping, then one job per publish of the engine's plan.
+    assert raw["publishes"] and len(round_["C2"]["per_call_s"]) == 1 + len(raw["publishes"])
     assert raw["parse"]["steps"] == 500
     assert set(raw["orch_source"]["1"].values()) <= {"scenario.compile", "bench/orchgen.py"}
     assert raw["batch"]["rounds"][0]["A"]["rc"] == 0 and raw["batch"]["rounds"][0]["B"]["rc"] == 0

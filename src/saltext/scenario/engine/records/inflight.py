@@ -19,6 +19,23 @@ log = logging.getLogger(__name__)
 SUFFIX = ".json"
 
 
+def encode(value):
+    """The record's JSON text (keys sorted; what JSON cannot say, as text)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def with_lists(head, lists):
+    """The JSON text of `head` plus `lists` ({key: [JSON text of an item, ...]}) as its keys.
+
+    Lets a caller encode each item of a growing list once and reuse it on every rewrite.
+    """
+    text = encode(head)
+    tail = ", ".join(f"{json.dumps(key)}: [{', '.join(items)}]" for key, items in lists.items())
+    if not tail:
+        return text
+    return f"{text[:-1]}{', ' if head else ''}{tail}}}"
+
+
 def runs_dir(journal_path):
     return os.path.join(os.path.dirname(journal_path), "runs")
 
@@ -41,7 +58,12 @@ class InflightRecord:
         return self
 
     def write(self, record):
-        write_atomic(self.path, (json.dumps(record, sort_keys=True, default=str) + "\n").encode(), 0o600)
+        self.write_text(encode(record))
+
+    def write_text(self, text):
+        """Replace the record with `text` (one JSON document), atomically and durably."""
+        write_atomic(self.path, (text + "
+").encode(), 0o600)
 
     def close(self, remove=True):
         if remove:

@@ -35,32 +35,32 @@ def _steps_from_return(ret):
     ]
 
 
+def compact_step(ev):
+    """One step event, compact: what per-batch reports and resume need of it."""
+    return {
+        "phase": ev.get("phase", "deploy"),
+        "batch": ev["batch"],
+        "scenario": ev["scenario"],
+        "scenario_name": ev.get("scenario_name"),
+        "step": ev["step"],
+        "keyword": ev["keyword"],
+        "text": ev["text"],
+        "location": ev["location"],
+        "status": ev["status"],
+        "duration": ev.get("duration"),
+        "jids": ev.get("jids", []),
+        "call": ev.get("call"),
+        "hosts_in_batch": ev.get("hosts_in_batch", []),
+        "hosts": {
+            h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
+            for h, r in sorted(ev.get("results", {}).items())
+        },
+    }
+
+
 def batch_steps(recorder):
-    """Every step event, compact and in order: what per-batch reports and resume need."""
-    out = []
-    for ev in recorder.step_events:
-        out.append(
-            {
-                "phase": ev.get("phase", "deploy"),
-                "batch": ev["batch"],
-                "scenario": ev["scenario"],
-                "scenario_name": ev.get("scenario_name"),
-                "step": ev["step"],
-                "keyword": ev["keyword"],
-                "text": ev["text"],
-                "location": ev["location"],
-                "status": ev["status"],
-                "duration": ev.get("duration"),
-                "jids": ev.get("jids", []),
-                "call": ev.get("call"),
-                "hosts_in_batch": ev.get("hosts_in_batch", []),
-                "hosts": {
-                    h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
-                    for h, r in sorted(ev.get("results", {}).items())
-                },
-            }
-        )
-    return out
+    """Every step event, compact and in order."""
+    return [compact_step(ev) for ev in recorder.step_events]
 
 
 def done_batches(recorder):
@@ -85,22 +85,23 @@ def done_batches(recorder):
     return done
 
 
-def _steps_from_events(compact):
-    return [
-        {
-            "scenario": ev["scenario_name"],
-            "batch": ev["batch"],
-            **{k: ev[k] for k in ("keyword", "text", "location", "status", "duration", "jids", "call", "hosts")},
-        }
-        for ev in compact
-    ]
+def event_step(entry):
+    """A compact step (`compact_step`) as the record's `steps` list shows it while the run goes."""
+    return {
+        "scenario": entry["scenario_name"],
+        "batch": entry["batch"],
+        **{k: entry[k] for k in ("keyword", "text", "location", "status", "duration", "jids", "call", "hosts")},
+    }
 
 
-def build(ret, recorder, meta, reports=None, state="finished") -> JournalRecord:
-    """The record of a run; `ret` is None while it goes. `meta`: user, runner_jid, pid, args..."""
+def build(ret, recorder, meta, reports=None, state="finished", compact=None) -> JournalRecord:
+    """The record of a run; `ret` is None while it goes. `meta`: user, runner_jid, pid, args...
+
+    `compact`: the step events already made compact (default: `batch_steps(recorder)`).
+    """
     ret = ret or {}
     started = recorder.run_started
-    compact = batch_steps(recorder)
+    compact = batch_steps(recorder) if compact is None else compact
     finished = recorder.finished or {}
     record = {
         "v": FORMAT_VERSION,
@@ -128,7 +129,7 @@ def build(ret, recorder, meta, reports=None, state="finished") -> JournalRecord:
         "feature_line": started.get("feature_line"),
         "feature_description": started.get("feature_description"),
         "feature_tags": started.get("feature_tags", []),
-        "steps": _steps_from_return(ret) if "scenarios" in ret else _steps_from_events(compact),
+        "steps": _steps_from_return(ret) if "scenarios" in ret else [event_step(e) for e in compact],
         "batch_steps": compact,
         "position": recorder.position,
         "failed_hosts": ret.get("failed_hosts", {}),

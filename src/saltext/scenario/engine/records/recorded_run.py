@@ -20,7 +20,7 @@ from ..errors import EXIT_INTERRUPTED, InvalidScenario
 from ..running.approval import FileApprovals
 from ..running.signals import stop_on_signals
 from . import journal_record
-from .inflight import InflightRecord
+from .inflight import InflightRecord, encode, with_lists
 from .journal import append, find, journal_path
 from .report_files import check_report_dir, write_reports
 from .resume import resume_spec
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # What the write-ahead record rewrites itself on: the hosts pinned, each step, an approval wait.
 _WRITE_ON = {"run_started", "step_finished", "approval_wanted", "approval_finished", "rollback_started"}
+# The record's lists with an entry (every host's verdict) per finished step. Each entry is
+# encoded once, when its step finishes: encoding them all again on every rewrite cost
+# hosts x steps² and was most of the engine's time on large fleets (bench/engine_cost.py).
+_PER_STEP = ("batch_steps", "steps")
 
 
 class WriteAhead:
@@ -40,6 +44,13 @@ class WriteAhead:
         self.recorder = recorder
         self.meta = meta
         self.opened = False
+        self.encoded = {key: [] for key in _PER_STEP}  # JSON text per step event so far
+
+    def _encode_new_steps(self):
+        for event in self.recorder.step_events[len(self.encoded["batch_steps"]) :]:
+            entry = journal_record.compact_step(event)
+            self.encoded["batch_steps"].append(encode(entry))
+            self.encoded["steps"].append(encode(journal_record.event_step(entry)))
 
     def __call__(self, event):
         if event.get("event") not in _WRITE_ON:
@@ -47,7 +58,12 @@ class WriteAhead:
         if not self.opened:
             self.file.open()
             self.opened = True
-        self.file.write(journal_record.build(None, self.recorder, self.meta, state="running"))
+        self._encode_new_steps()
+        # The same record as journal_record.build(None, ..., state="running"), its step lists spliced in.
+        head = journal_record.build(None, self.recorder, self.meta, state="running", compact=[])
+        for key in _PER_STEP:
+            del head[key]
+        self.file.write_text(with_lists(head, self.encoded))
 
     def close(self):
         if self.opened:
