@@ -65,22 +65,7 @@ def install(venv, salt, python, log, out=None, err=None):
     try:
         (venv / STAMP).unlink(missing_ok=True)
         phase.run([python, "-m", "venv", venv], env=env, timeout=300)
-        installer = "pip"
-        try:
-            phase.run([py, "-m", "pip", "install", "-q", UV], env=env, timeout=300)
-            installer = UV.replace("==", " ")
-        except PhaseFailed as exc:
-            phase.note(f"uv is not installable here ({exc}): pip installs instead")
-        if installer == "pip":
-            phase.run([py, "-m", "pip", "install", *requirements], env=env)
-        else:
-            # --compile-bytecode: pip compiles by default and uv does not; without the .pyc
-            # files every salt process (minions, salt-run, salt-call) compiles salt again
-            # each time it starts (PYTHONDONTWRITEBYTECODE is common in CI images).
-            phase.run(
-                [venv / "bin" / "uv", "pip", "install", "--python", py, "--compile-bytecode", *requirements],
-                env=env,
-            )
+        installer = _install(phase, venv, requirements, env)
         version = _salt_version(py, env)
         if version != salt:
             raise PhaseFailed(f"salt {salt} was asked for, the venv has {version}")
@@ -89,6 +74,31 @@ def install(venv, salt, python, log, out=None, err=None):
     (venv / STAMP).write_text(json.dumps(want, indent=1))
     phase.say(f"{venv} ready in {phase.elapsed:.1f} s (salt {salt}, {installer}; log: {log})")
     return 0
+
+
+def _install(phase, venv, requirements, env):
+    """Install with uv; with pip when uv cannot be installed or fails. Returns which one did."""
+    py = venv / "bin" / "python"
+    try:
+        phase.run([py, "-m", "pip", "install", "-q", UV], env=env, timeout=300)
+    except PhaseFailed as exc:
+        phase.note(f"uv is not installable here ({exc}): pip installs instead")
+    else:
+        try:
+            # --compile-bytecode: pip compiles by default and uv does not; without the .pyc
+            # files every salt process (minions, salt-run, salt-call) compiles salt again
+            # each time it starts (PYTHONDONTWRITEBYTECODE is common in CI images).
+            phase.run(
+                [venv / "bin" / "uv", "pip", "install", "--python", py, "--compile-bytecode", *requirements], env=env
+            )
+            return UV.replace("==", " ")
+        except PhaseFailed as exc:
+            # uv has its own network stack (proxies, TLS roots): pip may still get through.
+            phase.note(f"uv failed ({exc}): pip tries the same install")
+            phase.run([py, "-m", "pip", "install", *requirements], env=env)
+            return "pip after uv failed: see the log"
+    phase.run([py, "-m", "pip", "install", *requirements], env=env)
+    return "pip"
 
 
 def _salt_version(py, env):
