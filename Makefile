@@ -19,8 +19,9 @@ DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic
 # conntrack for the drain, haproxy for the HAProxy sandbox, the NRPE server and check_nrpe
 # for nrpe.query, and headless chromium with a font for the HTML report's browser test.
 TEST_PKGS := nftables conntrack haproxy nagios-nrpe-server nagios-nrpe-plugin chromium fonts-dejavu-core
-# Debian's python3 makes no venv without python3-venv (ensurepip); only ask for it then.
-VENV_PKG  := $(shell $(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv)
+# salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
+# $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
+PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
 
 .PHONY: demo test lint sysdeps-demo sysdeps-test venv clean
 
@@ -36,10 +37,10 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 sysdeps-demo:
-	@$(PYTHON) tools/apt_packages.py --purpose 'the demo' --log $(LOGS)/apt.log $(DEMO_PKGS) $(VENV_PKG)
+	@$(PYTHON) tools/apt_packages.py --purpose 'the demo' --log $(LOGS)/apt.log $(DEMO_PKGS) $(PY_PKGS)
 
 sysdeps-test:
-	@$(PYTHON) tools/apt_packages.py --purpose 'the tests' --log $(LOGS)/apt.log $(DEMO_PKGS) $(TEST_PKGS) $(VENV_PKG)
+	@$(PYTHON) tools/apt_packages.py --purpose 'the tests' --log $(LOGS)/apt.log $(DEMO_PKGS) $(TEST_PKGS) $(PY_PKGS)
 
 # Up to date (nothing run) while pyproject.toml, SALT and the installer pins are unchanged.
 venv:
