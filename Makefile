@@ -13,12 +13,14 @@ endif
 BIN    := $(VENV)/bin
 LOGS   := build/install
 # What the demo needs: the sandbox's namespaces (iproute2), the firewall lbgate drives
-# (iptables), the local apt repo it builds (dpkg-dev) and the plugins of its NRPE checks.
-DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic
-# What the tests need besides: nft for lbgate's nftables backend,
-# conntrack for the drain, haproxy for the HAProxy sandbox, the NRPE server and check_nrpe
-# for nrpe.query, and headless chromium with a font for the HTML report's browser test.
-TEST_PKGS := nftables conntrack haproxy nagios-nrpe-server nagios-nrpe-plugin chromium fonts-dejavu-core
+# (iptables), the local apt repo it builds (dpkg-dev), the plugins of its NRPE checks, and the
+# NRPE server for /etc/nagios and its nagios user (each host gets its own nrpe.cfg there; no
+# NRPE daemon runs, and the apt phase starts no service).
+DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic nagios-nrpe-server
+# What the tests need besides: nft for lbgate's nftables backend, conntrack for the drain,
+# haproxy for the HAProxy sandbox, check_nrpe for nrpe.query, and headless chromium with a
+# font for the HTML report's browser test.
+TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core
 # salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
 # $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
 PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
