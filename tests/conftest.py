@@ -9,7 +9,8 @@ Session-wide fixtures.
     whole session and removed at its end. Skips (with the reason) when not root.
 ``make_sandbox``
     ``make_sandbox(spec, name, up=True, file_roots=())`` -> a Sandbox; everything it made is
-    taken down at session end, also when a test failed half-way.
+    taken down when the test module ends, also when a test failed half-way. (Not at session
+    end: an idle sandbox's daemons still cost CPU, and a module's sandbox serves that module.)
 """
 
 import os
@@ -37,7 +38,7 @@ def salt_factories_config(tmp_path_factory):
     return {"root_dir": str(tmp_path_factory.mktemp("salt-factories"))}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_sandbox():
     made = []
 
