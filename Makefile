@@ -2,7 +2,7 @@
 # per install phase (apt, python); the details go to build/install/*.log, named when a phase fails.
 #   make test SALT=3007.16   runs the suite in a second venv (.venv-3007.16) against that Salt;
 #                            CI runs the pinned one.
-#   make test PYTEST_ARGS='-k drain'   adds pytest arguments.
+#   make test PYTEST_ARGS='-k drain'   adds pytest arguments (-n 0: one process, no workers).
 PYTHON ?= python3
 SALT   ?= 3008.4
 ifeq ($(SALT),3008.4)
@@ -30,9 +30,11 @@ PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
 demo: sysdeps-demo venv
 	$(BIN)/python -m saltext.scenario.sandbox.demo
 
-# --durations=15 shows where the time goes.
+# -n 2 --dist loadgroup: two pytest workers; each test module stays on one worker with its
+# module-scoped sandbox, and the modules on the session's default sandbox share one worker
+# (tests/conftest.py). --durations=15 shows where the time goes.
 test: sysdeps-test venv lint
-	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

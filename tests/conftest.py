@@ -75,6 +75,31 @@ def sandbox():
         sandbox.down()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Keep each module on one pytest-xdist worker, and the session sandbox's users on one.
+
+    `make test` runs `-n 2 --dist loadgroup`: xdist hands out whole groups, and a test without
+    a group alone. Grouping by module keeps a module's tests, and so its module-scoped
+    sandbox, on one worker (brought up once); the modules that use the session's default
+    sandbox form one group, so only one worker brings that up. Without xdist the marks do nothing.
+    """
+    shared = {item.module.__name__ for item in items if _uses_session_sandbox(item)}
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            module = item.module.__name__
+            item.add_marker(pytest.mark.xdist_group(SESSION_GROUP if module in shared else module))
+
+
+SESSION_GROUP = "session-sandbox"
+
+
+def _uses_session_sandbox(item):
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("sandbox") if info is not None else None
+    # Modules that define their own module-scoped `sandbox` fixture do not count.
+    return bool(defs) and defs[-1].scope == "session"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _salt_deferred_log_handler():
     # Importing salt installs a handler that queues records until logging is configured and
