@@ -30,11 +30,11 @@ PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
 demo: sysdeps-demo venv
 	$(BIN)/python -m saltext.scenario.sandbox.demo
 
-# -n 2 --dist loadgroup: two pytest workers; each test module stays on one worker with its
+# -n 2 --dist loadfile: two pytest workers; each test module stays on one worker with its
 # module-scoped sandbox, and the modules on the session's default sandbox share one worker
 # (tests/conftest.py). --durations=15 shows where the time goes.
 test: sysdeps-test venv lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
