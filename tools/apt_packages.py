@@ -1,6 +1,6 @@
 """The apt phase of `make demo` / `make test`: install the missing Debian packages, start no service.
 
-    python3 tools/apt_packages.py --purpose demo --log build/install/apt.log PKG [PKG ...]
+    python3 tools/apt_packages.py --purpose 'the demo' --log build/install/apt.log PKG [PKG ...]
 
 Prints one line (`apt: 3 packages installed in 41.2 s: ...`); apt's own output goes to the log,
 whose path and last lines are printed when the phase fails. Packages already installed are
@@ -96,7 +96,7 @@ def install(packages, purpose, log, out=None, err=None):
     try:
         todo = missing(packages)
         if not todo:
-            phase.say(f"the {len(packages)} packages {purpose} needs are installed ({phase.elapsed:.1f} s)")
+            phase.say(f"the {len(packages)} packages for {purpose} are installed ({phase.elapsed:.1f} s)")
             return 0
         phase.note(f"missing for {purpose}: {' '.join(todo)}")
         if os.geteuid() != 0:
@@ -121,7 +121,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="tools/apt_packages.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--purpose", default="this target", help="who needs them, for the message (e.g. 'the demo')")
+    parser.add_argument("--purpose", default="this target", help="what they are for, in the message (e.g. 'the demo')")
     parser.add_argument("--log", default="build/install/apt.log", help="apt's output goes here (appended)")
     parser.add_argument("packages", nargs="+", metavar="PKG", help="Debian package names")
     args = parser.parse_args(argv)

@@ -29,7 +29,7 @@ def test_nothing_missing_runs_no_apt_and_prints_one_line(apt, tmp_path, monkeypa
     out = io.StringIO()
     assert apt.install(["dpkg", "coreutils"], "the demo", tmp_path / "apt.log", out=out) == 0
     line = out.getvalue()
-    assert line.startswith("apt: the 2 packages the demo needs are installed (") and line.count("\n") == 1
+    assert line.startswith("apt: the 2 packages for the demo are installed (") and line.count("\n") == 1
 
 
 def test_not_root_names_the_missing_packages_and_the_command_and_touches_nothing(apt, tmp_path, monkeypatch):
