@@ -1,6 +1,8 @@
-# Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs.
-#   make test SALT=3007.16   runs the suite in a second venv (.venv-3007.17) against that Salt;
+# Two commands for a newcomer: `make demo` and `make test`. Each installs what it needs, one line
+# per install phase (apt, python); the details go to build/install/*.log, named when a phase fails.
+#   make test SALT=3007.16   runs the suite in a second venv (.venv-3007.16) against that Salt;
 #                            CI runs the pinned one.
+#   make test PYTEST_ARGS='-k drain'   adds pytest arguments (-n 0: one process, no workers).
 PYTHON ?= python3
 SALT   ?= 3008.4
 ifeq ($(SALT),3008.4)
@@ -9,41 +11,44 @@ else
 VENV   := .venv-$(SALT)
 endif
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-# System tools the sandbox and the real-parts tests use. Installed only when missing.
-# conntrack and haproxy: the firewall drain and the HAProxy sandbox; chromium (headless) and a
-# font render the HTML report in its integration test.
-SYSPKGS := iproute2 iptables nftables conntrack haproxy dpkg-dev \
-           nagios-nrpe-server nagios-nrpe-plugin monitoring-plugins-basic \
-           chromium fonts-dejavu-core
+LOGS   := build/install
+# What the demo needs: the sandbox's namespaces (iproute2), the firewall lbgate drives
+# (iptables), the local apt repo it builds (dpkg-dev), the plugins of its NRPE checks, and the
+# NRPE server for /etc/nagios and its nagios user (each host gets its own nrpe.cfg there; no
+# NRPE daemon runs, and the apt phase starts no service).
+DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic nagios-nrpe-server
+# What the tests need besides: nft for lbgate's nftables backend, conntrack for the drain,
+# haproxy for the HAProxy sandbox, check_nrpe for nrpe.query, and headless chromium with a
+# font for the HTML report's browser test.
+TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core
+# salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
+# $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
+PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
 
-.PHONY: demo test lint sysdeps venv clean
+.PHONY: demo test lint sysdeps-demo sysdeps-test venv clean
 
-demo: sysdeps venv
+demo: sysdeps-demo venv
 	$(BIN)/python -m saltext.scenario.sandbox.demo
 
-test: sysdeps venv lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# -n 2 --dist loadfile: two pytest workers; each test module stays on one worker with its
+# module-scoped sandbox, and the modules on the session's default sandbox share one worker
+# (tests/conftest.py). --durations=15 shows where the time goes.
+test: sysdeps-test venv lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-sysdeps:
-	@missing=$$(for p in $(SYSPKGS); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "installing system packages:" $$missing; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+sysdeps-demo:
+	@$(PYTHON) tools/apt_packages.py --purpose 'the demo' --log $(LOGS)/apt.log $(DEMO_PKGS) $(PY_PKGS)
 
-venv: $(STAMP)
+sysdeps-test:
+	@$(PYTHON) tools/apt_packages.py --purpose 'the tests' --log $(LOGS)/apt.log $(DEMO_PKGS) $(TEST_PKGS) $(PY_PKGS)
 
-# The extension allows salt>=3007,<3009; the test environment pins one release.
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[tests,lint]' 'salt==$(SALT)'
-	touch $@
+# Up to date (nothing run) while pyproject.toml, SALT and the installer pins are unchanged.
+venv:
+	@$(PYTHON) tools/python_env.py --venv $(VENV) --salt $(SALT) --log $(LOGS)/python-$(SALT).log
 
 clean:
 	rm -rf .venv .venv-* build *.egg-info src/*.egg-info

@@ -9,6 +9,7 @@ minion config names no module_dirs and the working directory is not the checkout
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,9 +29,16 @@ def _run(argv, cwd):
 def dep_venv(tmp_path_factory):
     venv = tmp_path_factory.mktemp("pkgvenv") / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], cwd=venv.parent)
-    # The same pins setup.py declares; pip's wheel cache makes this quick after the first time.
+    # The same pins pyproject.toml declares. These are only the test venv's dependencies: the
+    # package under test is installed by this venv's own pip, below. `make` installs the
+    # project's venv with uv, so uv's cache already holds them (pip's may be empty on a fresh
+    # machine: a full download again); without uv, pip does it.
     deps = ["salt==3008.4", "pyyaml", "gherkin-official>=37,<40", "setuptools>=68", "wheel"]
-    _run([str(venv / "bin/pip"), "install", "-q", *deps], cwd=venv.parent)
+    uv = Path(sys.executable).with_name("uv")
+    if uv.exists():
+        _run([str(uv), "pip", "install", "-q", "--python", str(venv / "bin/python"), *deps], cwd=venv.parent)
+    else:
+        _run([str(venv / "bin/pip"), "install", "-q", *deps], cwd=venv.parent)
     return venv
 
 

@@ -1,13 +1,13 @@
 """Run records on a sandbox: the bus events, the report_dir= reports and the journal record of a
 run all carry the verdict of its return data, for a passing and a failing run.
 
-One sandbox (default spec) for the module. The failing run breaks web2's NRPE load check
-for one run (its nrpe.cfg, inside web2's mount namespace) instead of building a second
-sandbox; every test puts the fleet back as it found it.
+The session's sandbox (default spec, with the integration tests' features), shared with other
+modules. The failing run breaks web2's NRPE load check for one run (its nrpe.cfg, inside web2's
+mount namespace) instead of building a second sandbox; every test puts the fleet back as it
+found it.
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +16,7 @@ import yaml
 
 from tests.support.master_bus import Bus
 from tests.support.report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
-from tests.support.scenario_cli import FILES, WEB, probes, reset, scenario
+from tests.support.scenario_cli import WEB, probes, reset, scenario
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -26,8 +26,8 @@ EVENTS_PER_RUN = 17  # run/started, batch/started, 14 step/finished (skipped one
 
 
 @pytest.fixture(scope="module")
-def sb(make_sandbox):
-    return make_sandbox(None, f"sr{os.getpid() % 100000}", file_roots=[str(FILES)])
+def sb(sandbox):
+    return sandbox
 
 
 @pytest.fixture(scope="module")

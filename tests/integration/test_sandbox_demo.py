@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 @pytest.fixture
 def demo_name(make_sandbox):
-    # make_sandbox(up=False) only registers the name, so session teardown removes leftovers.
+    # make_sandbox(up=False) only registers the name, so the module's teardown removes leftovers.
     name = f"d{os.getpid()}"
     make_sandbox(None, name=name, up=False)
     return name

@@ -2,18 +2,16 @@
 (The bus-events test moved to test_reports_events.py, which checks events, reports and the
 journal of the same runs.)
 
-One sandbox for the module (default spec; its file_roots add tests/integration/scenario_files,
-which holds the test features and step libraries). Tests compare states before and after,
-so their order does not matter.
+The session's sandbox (default spec; its file_roots add tests/integration/scenario_files,
+which holds the test features and step libraries), shared with other modules. Tests compare
+states before and after, or reset the fleet first, so their order does not matter.
 """
 
-import os
 import time
 
 import pytest
 
 from tests.support.scenario_cli import (
-    FILES,
     LB,
     WEB,
     BlockSampler,
@@ -33,8 +31,8 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def sb(make_sandbox):
-    return make_sandbox(None, f"sa{os.getpid() % 100000}", file_roots=[str(FILES)])
+def sb(sandbox):
+    return sandbox
 
 
 def test_update_website_passes_on_exactly_web1_to_web3_and_reruns_without_change(sb):
