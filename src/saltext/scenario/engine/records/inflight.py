@@ -62,8 +62,7 @@ class InflightRecord:
 
     def write_text(self, text):
         """Replace the record with `text` (one JSON document), atomically and durably."""
-        write_atomic(self.path, (text + "
-").encode(), 0o600)
+        write_atomic(self.path, (text + "\n").encode(), 0o600)
 
     def close(self, remove=True):
         if remove:
