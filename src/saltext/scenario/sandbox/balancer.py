@@ -15,7 +15,7 @@ import yaml
 
 from . import procs
 from .errors import SandboxError
-from .hosts import MinionLog
+from .hosts import MinionLog, minion_config
 from .netns import ns_path
 from .spec import MASTER_ADDRESS
 
@@ -86,29 +86,8 @@ class Balancer(MinionLog):
                 servers=servers,
             )
         )
-        config = {
-            "id": MINION_ID,
-            "master": master,
-            "root_dir": str(self.root),
-            "cachedir": str(self.root / "var" / "cache" / "salt" / "minion"),
-            "sock_dir": str(self.root / "s"),
-            "grains": {"roles": ["load_balancer"]},
-            "grains_cache": False,
-            "enable_fqdns_grains": False,
-            "master_tries": -1,
-            "acceptance_wait_time": 1,
-            "acceptance_wait_time_max": 2,
-            "random_reauth_delay": 0,
-            "recon_default": 200,
-            "recon_max": 1000,
-            "recon_randomize": False,
-            "auth_timeout": 10,
-            "file_client": "remote",
-            "ipv6": False,
-            "log_level_logfile": "info",
-            "user": "root",
-            "lbgate.haproxy_socket": str(self.socket),
-        }
+        config = minion_config(MINION_ID, master, self.root, self.root / "s", {"roles": ["load_balancer"]})
+        config["lbgate.haproxy_socket"] = str(self.socket)
         (self.conf_dir / "minion").write_text(yaml.safe_dump(config, default_flow_style=False))
 
     def _in_netns(self, argv):

@@ -70,6 +70,34 @@ Dpkg::Use-Pty "false";
 """
 
 
+def minion_config(minion_id, master, root, sock_dir, grains):
+    """A sandbox salt-minion's config: its own root, quick (re)connects to the sandbox master."""
+    return {
+        "id": minion_id,
+        "master": master,
+        "root_dir": str(root),
+        # Salt swaps a sock_dir longer than cachedir + 10 for cachedir/.salt-unix (checked
+        # before re-rooting); give both explicitly so the short one stays (108-byte limit).
+        "cachedir": str(Path(root) / "var" / "cache" / "salt" / "minion"),
+        "sock_dir": str(sock_dir),
+        "grains": grains,
+        "grains_cache": False,
+        "enable_fqdns_grains": False,
+        "master_tries": -1,
+        "acceptance_wait_time": 1,
+        "acceptance_wait_time_max": 2,
+        "random_reauth_delay": 0,
+        "recon_default": 200,
+        "recon_max": 1000,
+        "recon_randomize": False,
+        "auth_timeout": 10,
+        "file_client": "remote",
+        "ipv6": False,
+        "log_level_logfile": "info",
+        "user": "root",
+    }
+
+
 class MinionLog:
     """Reading a sandbox minion's log (``self.log_file``): has it connected since an offset?"""
 
@@ -153,35 +181,12 @@ class Host(MinionLog):
             nrpecfg.render(self.address, WEB_PORT, nrpe_dir / "nrpe.pid", self.settings["nrpe"])
         )
 
-        config = {
-            "id": self.name,
-            "master": master,
-            "root_dir": str(self.root),
-            # Salt swaps a sock_dir longer than cachedir + 10 for cachedir/.salt-unix (checked
-            # before re-rooting); give both explicitly so the short one stays (108-byte limit).
-            "cachedir": str(self.root / "var" / "cache" / "salt" / "minion"),
-            "sock_dir": str(self.sock_dir),
-            "grains": self.settings["grains"],
-            "grains_cache": False,
-            "enable_fqdns_grains": False,
-            "master_tries": -1,
-            "acceptance_wait_time": 1,
-            "acceptance_wait_time_max": 2,
-            "random_reauth_delay": 0,
-            "recon_default": 200,
-            "recon_max": 1000,
-            "recon_randomize": False,
-            "auth_timeout": 10,
-            "file_client": "remote",
-            "ipv6": False,
-            "log_level_logfile": "info",
-            "user": "root",
-            # Hosts run no init system of their own. With systemctl installed but no systemd
-            # booted, Salt loads systemd_service beside debian_service, and its "offline" mode
-            # turns the service.running state into a no-op; debian_service alone runs the
-            # host's /etc/init.d script, so the state really checks the service.
-            "disable_modules": ["systemd_service"],
-        }
+        config = minion_config(self.name, master, self.root, self.sock_dir, self.settings["grains"])
+        # Hosts run no init system of their own. With systemctl installed but no systemd
+        # booted, Salt loads systemd_service beside debian_service, and its "offline" mode
+        # turns the service.running state into a no-op; debian_service alone runs the
+        # host's /etc/init.d script, so the state really checks the service.
+        config["disable_modules"] = ["systemd_service"]
         (self.conf_dir / "minion").write_text(yaml.safe_dump(config, default_flow_style=False))
 
     # -- the holder and its mounts ----------------------------------------------------------
