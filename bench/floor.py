@@ -17,6 +17,8 @@ import salt.config  # noqa: E402
 
 IMPORTED = time.perf_counter()
 
+from floor_result import finish  # noqa: E402
+
 
 def failing(client, hosts, call):
     got = client.cmd(
@@ -57,18 +59,7 @@ def main(master_config, calls_file):
                 break
     finally:
         client.destroy()
-    print(
-        json.dumps(
-            {
-                "ok": failed is None,
-                "failed": failed,
-                "import_s": round(IMPORTED - T0, 4),
-                "calls_s": round(time.perf_counter() - started, 4),
-                "per_call_s": [round(x, 4) for x in per_call],
-            }
-        )
-    )
-    return 0 if failed is None else 1
+    return finish(failed, IMPORTED - T0, started, per_call)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ import salt.client  # noqa: E402
 import salt.config  # noqa: E402
 
 IMPORTED = time.perf_counter()
+
+from floor_result import finish  # noqa: E402
+
 RETRY_INTERVAL = 1.0  # the engine's (running/execute.py)
 
 
@@ -108,18 +111,7 @@ def main(master_config, publishes_file):
                 break
     finally:
         client.destroy()
-    print(
-        json.dumps(
-            {
-                "ok": failed is None,
-                "failed": failed,
-                "import_s": round(IMPORTED - T0, 4),
-                "calls_s": round(time.perf_counter() - started, 4),
-                "per_call_s": [round(x, 4) for x in per_call],
-            }
-        )
-    )
-    return 0 if failed is None else 1
+    return finish(failed, IMPORTED - T0, started, per_call)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,18 @@ RATIO_TARGETS = (
 )
 
 
+def _applies(size, low, high):
+    return size >= low and (high is None or size <= high)
+
+
+def _where(low, high):
+    return f"at {low} host(s)" if high == low else f"from {low} host(s)" if low > 1 else "at every size"
+
+
 def ratio_target(ratio, size):
     """The limit for `ratio` at `size` hosts, or None where the issue sets none."""
     for name, low, high, limit in RATIO_TARGETS:
-        if name == ratio and size >= low and (high is None or size <= high):
+        if name == ratio and _applies(size, low, high):
             return limit
     return None
 
@@ -173,7 +181,8 @@ def render(results):
     add("")
     add(
         "Median of the per-round ratios (range), from the rounds in which every way passed. Targets (issue 13): "
-        "A/B ≤ 0.75 at 1 host and ≤ 0.65 from 5 hosts; A/C ≤ 0.75 from 5 hosts; A/C2 ≤ 1.10."
+        + "; ".join(f"{name} ≤ {limit:.2f} {_where(low, high)}" for name, low, high, limit in RATIO_TARGETS)
+        + "."
     )
     add("")
     add("| hosts | rounds | A/B | A/C | A/C2 | A/B target | A/C target | A/C2 target |")
@@ -323,16 +332,11 @@ def _batch(add, batch):
 def _targets(ratios, results):
     lines = []
     for name, low, high, limit in RATIO_TARGETS:
-        got = {
-            size: r[name]["median"]
-            for size, r in ratios.items()
-            if r.get(name) and int(size) >= low and (high is None or int(size) <= high)
-        }
+        got = {size: r[name]["median"] for size, r in ratios.items() if r.get(name) and _applies(int(size), low, high)}
         if not got:
             continue
-        where = f"at {low} host(s)" if high == low else f"from {low} host(s)" if low > 1 else "at every size"
         lines.append(
-            f"{name} ≤ {limit:.2f} {where}: {_verdict(all(v <= limit for v in got.values()))} "
+            f"{name} ≤ {limit:.2f} {_where(low, high)}: {_verdict(all(v <= limit for v in got.values()))} "
             f"({', '.join(f'{k}: {v:.2f}' for k, v in got.items())})"
         )
     eng = (results.get("dead") or {}).get("engine") or {}

@@ -109,8 +109,9 @@ def install(packages, purpose, log, out=None, err=None):
         phase.run_without_services(
             ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Use-Pty=0", *todo], env
         )
-        if missing(todo):
-            raise PhaseFailed(f"apt-get exited 0 but these are still not installed: {' '.join(missing(todo))}")
+        still = missing(todo)
+        if still:
+            raise PhaseFailed(f"apt-get exited 0 but these are still not installed: {' '.join(still)}")
     except (PhaseFailed, OSError) as exc:
         return phase.failed(str(exc))
     phase.say(f"{len(todo)} packages installed in {phase.elapsed:.1f} s: {' '.join(todo)} (log: {log})")

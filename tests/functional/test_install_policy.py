@@ -54,10 +54,7 @@ def test_deb_systemd_invoke_asks_the_policy_and_starts_nothing(apt, tmp_path):
     # The systemd path of a maintainer script: `deb-systemd-invoke start haproxy.service` asks
     # policy-rc.d first and stops at its 101, before any systemctl call. A policy that also
     # writes down what it was asked proves it is ours that answered.
-    asked = tmp_path / "asked"
-    policy = tmp_path / "policy-rc.d"
-    policy.write_text(f'#!/bin/sh\necho "$@" >> {asked}\nexit 101\n')
-    policy.chmod(0o755)
+    policy, asked = _recording_policy(tmp_path)
     phase = _phase(apt, tmp_path)
     phase.run_without_services(["deb-systemd-invoke", "start", "haproxy.service"], env=dict(os.environ), policy=policy)
     assert asked.read_text() == "haproxy.service start\n"
@@ -68,10 +65,7 @@ def test_deb_systemd_invoke_asks_the_policy_and_starts_nothing(apt, tmp_path):
 def test_invoke_rc_d_asks_the_policy_and_is_denied(apt, tmp_path):
     # The sysvinit path, as a query: --query only reports the verdict (101: denied by policy)
     # and never runs the init script.
-    asked = tmp_path / "asked"
-    policy = tmp_path / "policy-rc.d"
-    policy.write_text(f'#!/bin/sh\necho "$@" >> {asked}\nexit 101\n')
-    policy.chmod(0o755)
+    policy, asked = _recording_policy(tmp_path)
     phase = _phase(apt, tmp_path)
     with pytest.raises(apt.PhaseFailed, match="exited 101"):
         phase.run_without_services(["invoke-rc.d", "--query", "haproxy", "start"], env=dict(os.environ), policy=policy)
@@ -83,3 +77,12 @@ def test_a_failing_command_under_the_policy_is_a_phase_failure(apt, tmp_path):
     phase = _phase(apt, tmp_path)
     with pytest.raises(apt.PhaseFailed, match="exited 3"):
         phase.run_without_services([sys.executable, "-c", "raise SystemExit(3)"], env=dict(os.environ))
+
+
+def _recording_policy(tmp_path):
+    """(policy, asked): a policy-rc.d that says no (101) and writes down what it was asked."""
+    asked = tmp_path / "asked"
+    policy = tmp_path / "policy-rc.d"
+    policy.write_text(f'#!/bin/sh\necho "$@" >> {asked}\nexit 101\n')
+    policy.chmod(0o755)
+    return policy, asked

@@ -189,20 +189,15 @@ def test_a_reactor_run_cut_off_by_a_master_shutdown_is_on_record_as_interrupted(
     run_id = started["data"]["run_id"]
     # The master stops while the run's 12 s step is in flight: its reactor process goes too.
     sb.restart_master()
-    code, ret, _ = parse(*_history(sb))
+    code, ret, _ = parse(*_runner_json(sb, "scenario.history", "limit=5"))
     assert code == 0, ret
     (record,) = [r for r in ret["runs"] if r["run_id"] == run_id]
     assert record["retcode"] == 6 and record["state"] in ("interrupted", "finished"), record
     assert "interrupted" in record["summary"] or "SIGTERM" in record["summary"], record
-    code, active, _ = parse(*_active(sb))
+    code, active, _ = parse(*_runner_json(sb, "scenario.active"))
     assert code == 0 and active["runs"] == []  # its lock and leases went with its process
 
 
-def _history(sb):
-    proc = sb.salt_run("scenario.history", "limit=5", "--out=json", "--out-indent=-1", timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def _active(sb):
-    proc = sb.salt_run("scenario.active", "--out=json", "--out-indent=-1", timeout=120)
+def _runner_json(sb, *args):
+    proc = sb.salt_run(*args, "--out=json", "--out-indent=-1", timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
