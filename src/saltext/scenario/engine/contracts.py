@@ -7,9 +7,33 @@ They are TypedDicts, not classes: events go onto the Salt bus and records into J
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from collections.abc import Iterable
+from typing import Any, Literal, Protocol, TypedDict
 
 Status = Literal["passed", "failed", "skipped"]
+
+
+# -- seams: what the engine asks of the master's fileserver and of the fleet ---------------------
+class FeatureSource(Protocol):
+    """Where features and step libraries are read (the master's fileserver, or a directory)."""
+
+    def read(self, path: str) -> bytes: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+
+class HostFinder(Protocol):
+    """What discovery asks of the transport: who the master expects, and who answers."""
+
+    def expected(self, target: str) -> Iterable[str]: ...
+
+    def ping(self, target: str) -> Iterable[str]: ...
+
+
+# A batch size or a failure budget: ("n", 2) hosts or ("percent", 10) of the pinned hosts.
+Size = tuple[Literal["n", "percent"], int]
+# A batch schedule: sizes in order, the last one repeating.
+Schedule = tuple[Size, ...]
 Phase = Literal["deploy", "rollback"]
 
 
