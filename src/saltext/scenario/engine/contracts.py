@@ -303,8 +303,9 @@ class RunReturn(TypedDict, total=False):
     duration: float
     warnings: list[str]
     summary: str
-    interrupted: str
-    halted: str
+    # Copied from run_finished when set (so never None here; the type is run_finished's).
+    interrupted: str | None
+    halted: str | None
     allowed_failures: int
     rollback: RollbackInfo
     approvals: list[ApprovalRecord]
@@ -412,5 +413,5 @@ class _JournalRecordBase(TypedDict):
 class JournalRecord(_JournalRecordBase, total=False):
     """One run in the journal (``scenario.history`` / ``scenario.show``)."""
 
-    interrupted: str
-    halted: str
+    interrupted: str | None  # copied from the return when set
+    halted: str | None
