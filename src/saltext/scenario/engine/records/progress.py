@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from ..contracts import Event, StepFinished
 
-MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
+# Keyed by status; a missing one (None) has no mark.
+MARKS: dict[str | None, str] = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
 
 
 def _hosts(hosts: list[str], limit: int = 4) -> str:
