@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ..contracts import CompactStep, HostResult, JournalRecord, JournalStep, RecordedStep, RunReturn, StepHost
+from ..contracts import (
+    CompactStep,
+    HostResult,
+    JournalRecord,
+    JournalStep,
+    RecordedStep,
+    RunFinished,
+    RunReturn,
+    StepHost,
+)
 from ..errors import RESULTS
 from .run_recorder import RunRecorder
 
@@ -125,7 +134,7 @@ def build(
     ret = ret or {}
     started = recorder.run_started
     compact = batch_steps(recorder) if compact is None else compact
-    finished: Mapping[str, Any] = recorder.finished or {}
+    finished: RunFinished | dict[str, Any] = recorder.finished or {}
     record: JournalRecord = {
         "v": FORMAT_VERSION,
         "run_id": recorder.run_id,
