@@ -34,7 +34,7 @@ class ScenarioError(Exception):
 
     retcode = EXIT_INVALID
 
-    def __init__(self, message, location=None):
+    def __init__(self, message: str, location: str | None = None) -> None:
         self.message = message
         self.location = location
         super().__init__(f"{location}: {message}" if location else message)
