@@ -108,3 +108,19 @@ def test_a_stopped_server_is_inconclusive(tmp_path):
     assert isinstance(answer, Inconclusive) and answer.kind == "unreachable"
     result = _gate(client, "vector(0.01)", Policy(BELOW, duration=10, interval=2))
     assert not result.ok and result.reason.startswith("inconclusive 2 checks in a row (limit 2): Prometheus at")
+
+
+def test_a_stay_gate_on_the_real_clock(client):
+    """Two checks a second apart, on time.monotonic and a real wait: the schedule holds."""
+    import time
+
+    result = run_gate(
+        lambda: client.query("vector(0.01)"),
+        Policy(BELOW, duration=2, interval=1),
+        clock=time.monotonic,
+        wait=time.sleep,
+    )
+    assert result.ok and result.values == [0.01, 0.01]
+    first, second = result.checks
+    # Never early; late only by the query time (loose: the machine may be busy).
+    assert 1.0 <= first.at < 5.0 and 2.0 <= second.at < 6.0

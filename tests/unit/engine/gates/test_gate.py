@@ -118,6 +118,7 @@ def test_inconclusive_never_passes_the_schedule_is_extended():
     # ... and when that one is inconclusive too, the limit fails it.
     result, _, _ = _gate([0.01, 0.01, EMPTY, EMPTY], Policy(BELOW, duration=6, interval=2))
     assert not result.ok and "inconclusive 2 checks in a row" in result.reason
+    assert result.reason.endswith("(check 4, after the 3 scheduled)")
 
 
 def test_once_retries_an_inconclusive_answer_then_fails():

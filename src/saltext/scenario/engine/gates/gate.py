@@ -147,9 +147,10 @@ class _Tally:
     decided: tuple[Verdict, str] | None = None  # the first decisive verdict (kept going in a dry run)
 
     def where(self, check: Check) -> str:
-        if self.policy.duration:
-            return f"check {check.number} of {self.policy.scheduled}"
-        return f"check {check.number}"
+        scheduled = self.policy.scheduled
+        if check.number > scheduled:  # checking on after an inconclusive end of the schedule
+            return f"check {check.number}, after the {scheduled} scheduled"
+        return f"check {check.number} of {scheduled}" if self.policy.duration else f"check {check.number}"
 
     def add(self, check: Check) -> None:
         self.checks.append(check)
