@@ -27,6 +27,7 @@ class Request:
 class Receiver:
     respond: object = None  # callable(Request) -> (status, headers, body); default 200 {}
     lifetime: float = 60.0
+    tls: tuple = None  # (cert file, key file): serve https
     requests: list = field(default_factory=list)
 
     def __enter__(self):
@@ -57,6 +58,13 @@ class Receiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        if self.tls:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.url = f"https://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         self.timer = threading.Timer(self.lifetime, self.server.shutdown)

@@ -147,3 +147,37 @@ def test_userinfo_and_query_in_the_url_are_never_shown():
 def test_bad_client_settings(kwargs):
     with pytest.raises(ValueError):
         PrometheusClient(**kwargs)
+
+
+def test_https_with_a_ca_file(tmp_path):
+    """The server's certificate is checked against scenario_prometheus_ca; without it, refused."""
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with Receiver(_answer_with(200, _vector(_series("0.02"))), tls=(str(cert), str(key))) as rx:
+        assert PrometheusClient(rx.url, ca_file=str(cert)).query("up") == Observed(0.02)
+        refused = PrometheusClient(rx.url).query("up")
+    assert isinstance(refused, Inconclusive) and refused.kind == "unreachable"
+    assert "certificate" in refused.reason.lower()
