@@ -13,10 +13,11 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.errors import InvalidScenario
+from .engine.records.notify import DEFAULT_NOTIFY_TIMEOUT, Webhook, webhooks
 
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
@@ -46,6 +47,7 @@ DEFAULT_GATHER_JOB_TIMEOUT = 2
 # test.ping answers in well under a second; a known host that is down should cost seconds.
 DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
+DEFAULT_PROMETHEUS_TIMEOUT = 5
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
@@ -76,6 +78,19 @@ def _absolute_path(value: Any) -> str:
     return value
 
 
+def _http_url(value: Any) -> str:
+    # The URL itself is not repeated: it may hold a secret.
+    if not isinstance(value, str) or not re.match(r"^https?://[^/?#\s]+", value) or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _secret(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
 def _string_list(pattern: re.Pattern, what: str) -> Callable[[Any], tuple]:
     def check(value: Any) -> tuple:
         items = [value] if isinstance(value, str) else value
@@ -96,6 +111,7 @@ class Option:
     check: Callable[[Any], Any]
     doc: str
     shown_default: str = ""  # how the README shows a default computed from other options
+    secret: bool = False  # its value is never in a message (tokens, passwords, webhook URLs)
 
     @property
     def key(self) -> str:
@@ -158,6 +174,59 @@ OPTIONS: tuple[Option, ...] = (
         "Minion ids (globs) whose reactor events are accepted.",
         "`[]`: none",
     ),
+    Option(
+        "scenario_prometheus_url",
+        None,
+        _http_url,
+        "Prometheus for metric steps (`/api/v1/query` is appended); http:// or https://.",
+        "unset: metric steps are refused",
+        secret=True,
+    ),
+    Option(
+        "scenario_prometheus_token",
+        None,
+        _secret,
+        "Bearer token for Prometheus (never printed); or the user and password below.",
+        "unset",
+        secret=True,
+    ),
+    Option("scenario_prometheus_user", None, _secret, "Basic-auth user for Prometheus.", "unset"),
+    Option(
+        "scenario_prometheus_password",
+        None,
+        _secret,
+        "Basic-auth password for Prometheus (never printed).",
+        "unset",
+        secret=True,
+    ),
+    Option(
+        "scenario_prometheus_ca",
+        None,
+        _absolute_path,
+        "CA file (PEM) that Prometheus' https certificate is checked against.",
+        "the system's CAs",
+    ),
+    Option(
+        "scenario_prometheus_timeout",
+        DEFAULT_PROMETHEUS_TIMEOUT,
+        _seconds,
+        "Seconds each Prometheus query may take (the request's and Prometheus' own timeout).",
+    ),
+    Option(
+        "scenario_notify",
+        (),
+        webhooks,
+        "Webhooks told of a run: a list of `{url, events: [started, batch, approval, halted, finished], "
+        "format: slack|json}`; `url` may be `sdb://...` or `pillar:key` (never printed).",
+        "`[]`: none",
+        secret=True,
+    ),
+    Option(
+        "scenario_notify_timeout",
+        DEFAULT_NOTIFY_TIMEOUT,
+        _seconds,
+        "Seconds each webhook POST may take (2 tries; a failure is a warning, never a verdict).",
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -175,6 +244,14 @@ class Settings:
     step_functions: tuple = READ_ONLY_FUNCTIONS
     reactor_allow: tuple = ()
     reactor_senders: tuple = ()
+    prometheus_url: str | None = field(default=None, repr=False)
+    prometheus_token: str | None = field(default=None, repr=False)
+    prometheus_user: str | None = None
+    prometheus_password: str | None = field(default=None, repr=False)
+    prometheus_ca: str | None = None
+    prometheus_timeout: int = DEFAULT_PROMETHEUS_TIMEOUT
+    notify: tuple[Webhook, ...] = ()
+    notify_timeout: int = DEFAULT_NOTIFY_TIMEOUT
 
     def with_timeout(self, timeout: Any) -> Settings:
         """These settings with a runner's ``timeout=`` argument applied (checked like the option)."""
@@ -202,7 +279,8 @@ def _value(opts: dict, option: Option) -> Any:
     try:
         return option.check(raw)
     except ValueError as exc:
-        raise InvalidScenario(f"master option {option.name}={raw!r}: {exc}") from None
+        shown = option.name if option.secret else f"{option.name}={raw!r}"
+        raise InvalidScenario(f"master option {shown}: {exc}") from None
 
 
 def load(opts: dict | Settings) -> Settings:
@@ -231,6 +309,14 @@ def load(opts: dict | Settings) -> Settings:
         step_functions=tuple(values["step_functions"]),
         reactor_allow=tuple(values["reactor_allow"]),
         reactor_senders=tuple(values["reactor_senders"]),
+        prometheus_url=values["prometheus_url"],
+        prometheus_token=values["prometheus_token"],
+        prometheus_user=values["prometheus_user"],
+        prometheus_password=values["prometheus_password"],
+        prometheus_ca=values["prometheus_ca"],
+        prometheus_timeout=values["prometheus_timeout"],
+        notify=tuple(values["notify"]),
+        notify_timeout=values["notify_timeout"],
     )
 
 
