@@ -4,15 +4,20 @@ GitLab via converters) read: a list of features, each with scenario elements and
 Batches: with more than one rolling batch, every scenario appears once per batch, named
 "<scenario> (batch i/n: host, host)" with id suffix ";batch-i", so a CI view shows which batch
 failed and which never started. Per-host verdicts go into each step's `output` lines; a
-failed step's `error_message` names every failed host and its reason. Durations are integer
-nanoseconds, as Cucumber writes them.
+failed step's `error_message` names every failed host and its reason (and, in a run within its
+failure budget, says the budget allowed it). Cucumber has no status for a step a stop cut short:
+such a step is "skipped", its `output` naming each host "interrupted" with the reason, so no
+consumer reads it as a failed check. Durations are integer nanoseconds, as Cucumber writes them.
 """
 
 import re
 
+from ..errors import EXIT_BUDGET
 from .report_view import is_run, scenario_batches
 
 KEYWORDS = {"Given", "When", "Then"}
+# Statuses of ours that Cucumber's consumers do not know, as the status they do.
+AS_CUCUMBER = {"interrupted": "skipped"}
 
 
 def slug(text):
@@ -24,8 +29,8 @@ def _nanos(seconds):
 
 
 def _step(view):
-    result = {"status": view.status, "duration": _nanos(view.duration)}
-    message = view.error_message()
+    result = {"status": AS_CUCUMBER.get(view.status, view.status), "duration": _nanos(view.duration)}
+    message = view.error_message() if result["status"] == "failed" else None
     if message:
         result["error_message"] = message
     line = int(view.location.rsplit(":", 1)[1])
@@ -47,6 +52,14 @@ def _step(view):
     return data
 
 
+def _within_budget(step, ret):
+    """Exit 5: a failed step's message says the failure budget allowed it."""
+    result = step["result"]
+    if ret.get("retcode") == EXIT_BUDGET and "error_message" in result:
+        result["error_message"] += "\nwithin the failure budget: the failed hosts left the run, the others went on"
+    return step
+
+
 def _elements(ret, recorder, feature_id):
     elements = []
     for s_index, scenario in enumerate(ret["scenarios"]):
@@ -66,7 +79,7 @@ def _elements(ret, recorder, feature_id):
                     "line": line,
                     "description": "",
                     "tags": [{"name": t} for t in scenario.get("tags", [])],
-                    "steps": [_step(v) for v in batch.steps],
+                    "steps": [_within_budget(_step(v), ret) for v in batch.steps],
                 }
             )
     return elements

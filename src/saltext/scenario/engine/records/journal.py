@@ -19,7 +19,7 @@ import os
 import re
 
 from ... import config
-from ..errors import InvalidScenario
+from ..errors import RESULTS, InvalidScenario
 from . import inflight
 from .journal_record import interrupted_view
 
@@ -151,5 +151,9 @@ def find(path, run_id):
 
 def history_line(summary):
     state = summary.get("state", "finished")
-    code = "running" if state == "running" else f"exit {summary.get('retcode')}"
+    # The outcome's word beside its code ("exit 6 interrupted", "exit 5 within budget") unless
+    # the summary says it already: a stopped run and a dead one read alike.
+    word = RESULTS.get(summary.get("retcode"), "").replace("_", " ")
+    word = "" if word in str(summary.get("summary")) else f" {word}"
+    code = "running" if state == "running" else f"exit {summary.get('retcode')}{word}"
     return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"

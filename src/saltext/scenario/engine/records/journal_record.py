@@ -8,6 +8,7 @@ and batches, and every step's per-host verdicts.
 
 from ..contracts import JournalRecord
 from ..errors import RESULTS
+from .result import host_status
 
 FORMAT_VERSION = 2
 
@@ -52,8 +53,7 @@ def compact_step(ev):
         "call": ev.get("call"),
         "hosts_in_batch": ev.get("hosts_in_batch", []),
         "hosts": {
-            h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
-            for h, r in sorted(ev.get("results", {}).items())
+            h: {"status": host_status(r), "reason": r["reason"]} for h, r in sorted(ev.get("results", {}).items())
         },
     }
 

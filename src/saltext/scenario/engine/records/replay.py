@@ -7,7 +7,7 @@ run would have returned, so the files say what the run's own reports said, and f
 that died they mark everything after its last finished step as skipped.
 """
 
-from .result import fold_statuses, summary_line
+from .result import fold_hosts, scenario_status, summary_line, summary_words
 from .run_recorder import RunRecorder
 
 
@@ -58,7 +58,7 @@ def _scenarios(record):
             status = (
                 ("passed" if key in ran else "skipped")
                 if given
-                else fold_statuses([r["status"] for r in per_host.values()])
+                else fold_hosts(per_host, record.get("failed_hosts") or {})
             )
             steps.append(
                 {
@@ -76,7 +76,7 @@ def _scenarios(record):
             "tags": planned.get("tags", []),
             "status": "skipped"
             if planned.get("on_failure") and not rollback_hosts
-            else fold_statuses([s["status"] for s in steps]),
+            else scenario_status([s["status"] for s in steps], bool(record.get("interrupted"))),
             "steps": steps,
         }
         if planned.get("on_failure"):
@@ -114,8 +114,8 @@ def run_from_record(record):
     ret["duration"] = record.get("duration") or 0.0
     ret["warnings"] = []
     ret["summary"] = record.get("summary") or summary_line(
-        [s["status"] for s in main],
-        [st["status"] for s in main for st in s["steps"]],
+        summary_words([s["status"] for s in main], ret["retcode"]),
+        summary_words([st["status"] for s in main for st in s["steps"]], ret["retcode"]),
         len(record.get("pinned") or []),
         ret["duration"],
     )

@@ -8,7 +8,7 @@ step events a RunRecorder kept.
 from dataclasses import dataclass, field
 
 from ..errors import RUN_RESULTS
-from .result import fold_statuses
+from .result import fold_hosts
 
 
 @dataclass
@@ -48,8 +48,8 @@ class BatchView:
     steps: list
 
 
-def _batch_status(per_host):
-    return fold_statuses([r["status"] for r in per_host.values()])
+def _batch_status(per_host, left):
+    return fold_hosts(per_host, left)
 
 
 def _groups(ret, scenario):
@@ -80,7 +80,7 @@ def scenario_batches(ret, recorder, s_index):
                 per_host = {}
             else:
                 per_host = {h: step["hosts"].get(h, {"status": "skipped"}) for h in hosts}
-                status = _batch_status(per_host)
+                status = _batch_status(per_host, ret.get("failed_hosts") or {})
             steps.append(
                 StepView(
                     keyword=step["keyword"],

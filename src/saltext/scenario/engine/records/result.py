@@ -6,7 +6,13 @@ verdict per host they ran on.
 """
 
 from ..contracts import Event, RunReturn
-from ..errors import EXIT_FAILED, RESULTS
+from ..errors import EXIT_BUDGET, EXIT_FAILED, RESULTS
+
+INTERRUPTED = "interrupted"
+# The reason the executor gives a host whose step a stop cut short (its job killed after the grace).
+INTERRUPTED_MID_STEP = "interrupted mid-step"
+# The summary's word for a step or scenario whose failed hosts the failure budget allowed (exit 5).
+WITHIN_BUDGET = "within budget"
 
 
 def _plural(n, word):
@@ -14,7 +20,7 @@ def _plural(n, word):
 
 
 def _counts(statuses):
-    order = ("passed", "failed", "skipped")
+    order = ("passed", "failed", WITHIN_BUDGET, INTERRUPTED, "skipped")
     parts = [f"{statuses.count(s)} {s}" for s in order if statuses.count(s)]
     return f" ({', '.join(parts)})" if parts else ""
 
@@ -31,12 +37,49 @@ def summary_line(scenario_statuses, step_statuses, hosts, duration, extra=()):
 
 
 def fold_statuses(statuses):
-    """One status for many: failed if any failed, passed if all passed, else skipped."""
+    """One status for many: interrupted if a stop cut any short, else failed if any failed,
+    passed if all passed, else skipped."""
+    if INTERRUPTED in statuses:
+        return INTERRUPTED
     if "failed" in statuses:
         return "failed"
     if statuses and all(s == "passed" for s in statuses):
         return "passed"
     return "skipped"
+
+
+def fold_hosts(per_host, left=()):
+    """A step's status from its hosts' verdicts. A host that failed earlier and left the run
+    (`left`) is skipped on later steps; that does not make the step skipped for the hosts that
+    went on (exit 5: the run finished without it)."""
+    return fold_statuses([r["status"] for h, r in per_host.items() if not (h in left and r["status"] == "skipped")])
+
+
+def host_status(res):
+    """A host's verdict on a step from its result: passed, failed, or interrupted (a stop cut
+    its step short: it neither passed nor failed the check)."""
+    if res.get("ok"):
+        return "passed"
+    if res.get("status") == INTERRUPTED or str(res.get("reason") or "").startswith(INTERRUPTED_MID_STEP):
+        return INTERRUPTED
+    return "failed"
+
+
+def scenario_status(step_statuses, interrupted=False):
+    """A scenario's status from its steps'; in an interrupted run (exit 6) a scenario that
+    started (a step passed) and did not finish was cut short: interrupted, not skipped."""
+    status = fold_statuses(step_statuses)
+    if interrupted and status == "skipped" and "passed" in step_statuses:
+        return INTERRUPTED
+    return status
+
+
+def summary_words(statuses, retcode):
+    """The statuses as the summary counts them: in a run within its failure budget (exit 5),
+    what failed reads "within budget"."""
+    if retcode != EXIT_BUDGET:
+        return list(statuses)
+    return [WITHIN_BUDGET if s == "failed" else s for s in statuses]
 
 
 class ResultCollector:
@@ -52,6 +95,7 @@ class ResultCollector:
         self.approvals = []
         self.host_status = {}  # (scenario, step) -> {host: {...}}
         self.step_meta = {}  # (scenario, step) -> {"duration", "jids", "ran"}
+        self.left = set()  # hosts that failed a step of the run's own scenarios: they left the run
 
     def __call__(self, event: Event) -> None:
         kind = event["event"]
@@ -85,7 +129,7 @@ class ResultCollector:
                 hosts[host] = {"status": "skipped"}
             else:
                 hosts[host] = {
-                    "status": "passed" if res["ok"] else "failed",
+                    "status": host_status(res),
                     "reason": res["reason"],
                     "ret": res["ret"],
                 }
@@ -100,7 +144,7 @@ class ResultCollector:
             status = "passed" if meta["ran"] else "skipped"
         else:
             per_host = {h: hosts.get(h, {"status": "skipped"}) for h in hosts_of_scenario}
-            status = fold_statuses([v["status"] for v in per_host.values()])
+            status = fold_hosts(per_host, self.left)
         data = {
             "keyword": pstep.step.keyword,
             "text": pstep.step.text,
@@ -125,13 +169,18 @@ class ResultCollector:
                 "name": ps.scenario.name,
                 "location": ps.scenario.location,
                 "tags": list(ps.scenario.tags),
-                "status": fold_statuses(statuses) if not (ps.rollback and not self.rollback_hosts) else "skipped",
+                "status": scenario_status(statuses, self._interrupted())
+                if not (ps.rollback and not self.rollback_hosts)
+                else "skipped",
                 "steps": steps,
             }
             if ps.rollback:
                 entry["on_failure"] = True
             scenarios.append(entry)
         return scenarios
+
+    def _interrupted(self):
+        return bool((self.finished or {}).get("interrupted"))
 
     @staticmethod
     def _failed_hosts(scenarios):
@@ -151,6 +200,14 @@ class ResultCollector:
 
     def result(self) -> RunReturn:
         pinned = self.started["pinned"] if self.started else []
+        rollback = {i for i, ps in enumerate(self.plan.all_scenarios) if ps.rollback}
+        self.left = {
+            h
+            for (s, _p), hosts in self.host_status.items()
+            if s not in rollback
+            for h, r in hosts.items()
+            if r["status"] == "failed"
+        }
         scenarios = self._scenarios(pinned)
         finished = self.finished or {}
         retcode = finished.get("retcode", EXIT_FAILED)
@@ -160,6 +217,10 @@ class ResultCollector:
         rollback = finished.get("rollback")
         if rollback:
             extra.append(f"{_plural(len(rollback['rolled_back']), 'host')} rolled back")
+        failed_hosts = self._failed_hosts(scenarios)
+        if retcode == EXIT_BUDGET:
+            allowed = finished.get("allowed_failures", 0)
+            extra.append(f"{_plural(len(failed_hosts), 'host')} failed within the budget of {allowed}")
         ret = {
             "retcode": retcode,
             "result": RESULTS.get(retcode, "failed"),
@@ -171,14 +232,14 @@ class ResultCollector:
             "pinned": pinned,
             "batches": self.started["batches"] if self.started else [],
             "scenarios": scenarios,
-            "failed_hosts": self._failed_hosts(scenarios),
+            "failed_hosts": failed_hosts,
             "still_blocked": finished.get("still_blocked", []),
             "not_started": sorted(self.not_started),
             "duration": duration,
             "warnings": list(self.plan.warnings),
             "summary": summary_line(
-                [s["status"] for s in main],
-                [st["status"] for s in main for st in s["steps"]],
+                summary_words([s["status"] for s in main], retcode),
+                summary_words([st["status"] for s in main for st in s["steps"]], retcode),
                 len(pinned),
                 duration,
                 extra,
