@@ -25,6 +25,10 @@ class StepDef:
     pipeline: bool = True  # may share a publish with the steps around it (running/pipeline.py)
     regex: object = field(default=None, repr=False)
     types: dict = field(default_factory=dict, repr=False)
+    # For the step reference (steps/step_docs.py fills the built-in steps'): a line that uses
+    # the step, with its keyword, and what the step does.
+    example: str = ""
+    doc: str = ""
 
     def describe(self):
         return f"{self.kind.capitalize()} {self.pattern!r} ({self.origin})"
