@@ -16,7 +16,7 @@ class StepView:
     keyword: str
     text: str
     location: str
-    status: str  # passed / failed / skipped
+    status: str  # passed / failed / interrupted / skipped
     duration: float  # seconds, this batch only
     jids: list
     hosts: dict = field(default_factory=dict)  # host -> {"status", "reason"}; empty for Given steps
