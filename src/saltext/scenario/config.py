@@ -13,7 +13,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.errors import InvalidScenario
@@ -49,6 +49,7 @@ MAX_SECONDS = 24 * 3600
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]+)?/?$")
 
 
 def _seconds(value: Any) -> int:
@@ -76,6 +77,37 @@ def _absolute_path(value: Any) -> str:
     return value
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of http(s) URLs")
+    for item in items:
+        if not isinstance(item, str) or not _URL_RE.match(item):
+            raise ValueError(f"{item!r} is not an http(s) URL (http://host:port)")
+    return tuple(items)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or any(ord(c) < 32 for c in value):
+        raise ValueError("must be a text without control characters")
+    return value
+
+
+def _key_prefix(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or any(ord(c) < 32 for c in value):
+        raise ValueError("must be a key path starting with '/'")
+    return value if value.endswith("/") else value + "/"
+
+
 def _string_list(pattern: re.Pattern, what: str) -> Callable[[Any], tuple]:
     def check(value: Any) -> tuple:
         items = [value] if isinstance(value, str) else value
@@ -96,6 +128,7 @@ class Option:
     check: Callable[[Any], Any]
     doc: str
     shown_default: str = ""  # how the README shows a default computed from other options
+    secret: bool = False  # a bad value is not echoed in the error
 
     @property
     def key(self) -> str:
@@ -158,6 +191,42 @@ OPTIONS: tuple[Option, ...] = (
         "Minion ids (globs) whose reactor events are accepted.",
         "`[]`: none",
     ),
+    Option(
+        "scenario_store",
+        "local",
+        _choice("local", "etcd"),
+        "The fleet store of leases, holds, live runs and approvals: `local` (files in the cachedir, "
+        "one master) or `etcd` (shared by several masters; `pip install 'saltext-scenario[etcd]'`).",
+    ),
+    Option(
+        "scenario_etcd_endpoints",
+        (),
+        _urls,
+        "etcd's client URLs (`http(s)://host:2379`), tried in turn.",
+        "`[]`",
+    ),
+    Option(
+        "scenario_etcd_ca", None, _absolute_path, "CA bundle that etcd's TLS certificate is checked against.", "unset"
+    ),
+    Option("scenario_etcd_cert", None, _absolute_path, "Client certificate for etcd's TLS client auth.", "unset"),
+    Option("scenario_etcd_key", None, _absolute_path, "Key of that client certificate.", "unset"),
+    Option(
+        "scenario_etcd_user", None, _text, "etcd user (with `scenario_etcd_password`), when etcd auth is on.", "unset"
+    ),
+    Option("scenario_etcd_password", None, _text, "That user's password (never printed).", "unset", secret=True),
+    Option(
+        "scenario_etcd_prefix",
+        "/saltext-scenario/",
+        _key_prefix,
+        "Key prefix of the fleet store in etcd (masters sharing a fleet use the same one).",
+    ),
+    Option(
+        "scenario_store_ttl",
+        30,
+        _seconds,
+        "Seconds a run's etcd lease lives without keepalive: a dead run's claims go, and it shows as "
+        "interrupted, within this time.",
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -175,6 +244,16 @@ class Settings:
     step_functions: tuple = READ_ONLY_FUNCTIONS
     reactor_allow: tuple = ()
     reactor_senders: tuple = ()
+    master_id: str = ""  # the master's `id`: names this master in the fleet store
+    store: str = "local"
+    etcd_endpoints: tuple[str, ...] = ()
+    etcd_ca: str | None = None
+    etcd_cert: str | None = None
+    etcd_key: str | None = None
+    etcd_user: str | None = None
+    etcd_password: str | None = field(default=None, repr=False)  # never printed
+    etcd_prefix: str = "/saltext-scenario/"
+    store_ttl: int = 30
 
     def with_timeout(self, timeout: Any) -> Settings:
         """These settings with a runner's ``timeout=`` argument applied (checked like the option)."""
@@ -202,7 +281,8 @@ def _value(opts: dict, option: Option) -> Any:
     try:
         return option.check(raw)
     except ValueError as exc:
-        raise InvalidScenario(f"master option {option.name}={raw!r}: {exc}") from None
+        shown = "(not shown)" if option.secret else repr(raw)
+        raise InvalidScenario(f"master option {option.name}={shown}: {exc}") from None
 
 
 def load(opts: dict | Settings) -> Settings:
@@ -231,6 +311,16 @@ def load(opts: dict | Settings) -> Settings:
         step_functions=tuple(values["step_functions"]),
         reactor_allow=tuple(values["reactor_allow"]),
         reactor_senders=tuple(values["reactor_senders"]),
+        master_id=str(opts.get("id") or ""),
+        store=values["store"],
+        etcd_endpoints=tuple(values["etcd_endpoints"]),
+        etcd_ca=values["etcd_ca"],
+        etcd_cert=values["etcd_cert"],
+        etcd_key=values["etcd_key"],
+        etcd_user=values["etcd_user"],
+        etcd_password=values["etcd_password"],
+        etcd_prefix=values["etcd_prefix"],
+        store_ttl=values["store_ttl"],
     )
 
 
