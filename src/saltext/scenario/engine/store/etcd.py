@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -94,10 +95,18 @@ def _range_end(prefix: bytes) -> bytes:
     return prefix[:-1] + bytes([prefix[-1] + 1])
 
 
+_ERRNO = re.compile(r"\[Errno (-?[0-9]+)\] ([^'\")]+)")
+
+
 def _error_text(exc: Exception) -> str:
-    """What etcd or the connection said, without a traceback."""
+    """What etcd or the connection said, without a traceback (or requests' wrapping of it)."""
     detail = getattr(exc, "detail_text", None)
     if isinstance(detail, str) and detail:
+        errno = _ERRNO.search(detail)
+        if errno:
+            return f"{errno.group(2).strip()} (errno {errno.group(1)})"
+        if "timed out" in detail:
+            return "timed out"
         try:
             body = json.loads(detail)
         except ValueError:
