@@ -187,6 +187,17 @@ def test_a_resume_takes_over_and_clears_the_holds_of_the_run_it_resumes(masters)
     assert by_id[dead.info.run_id].exit_code == 6 and resume.info.run_id in by_id[dead.info.run_id].summary
 
 
+def test_a_run_that_never_claimed_a_host_leaves_no_registration(masters):
+    (m1, m2), open_run = masters
+    first = open_run(m1)
+    first.claim(["web1"])
+    refused = open_run(m2)
+    with pytest.raises(LockHeld):
+        refused.claim(["web1"])
+    refused.close()
+    assert [run.info.run_id for run in m2.live_runs()] == [first.info.run_id]
+
+
 def test_a_run_holds_only_hosts_it_claimed_and_clears_only_its_own(masters):
     (m1, m2), open_run = masters
     first = open_run(m1)
@@ -230,6 +241,7 @@ def test_an_answer_for_a_run_that_is_not_running_is_refused(masters):
     with pytest.raises(InvalidScenario, match="not running"):
         m2.answer(run_id(), True, "carol")
     dead = open_run(m1)
+    dead.claim(["web1"])
     dead.close()
     with pytest.raises(InvalidScenario, match="not running any more"):
         m2.answer(dead.info.run_id, True, "carol")

@@ -486,6 +486,7 @@ class EtcdRun:
         self._info = info
         self.status = RunStatus()
         self.claimed: set[str] = set()
+        self.ever_claimed = False
         self.finished = False
         self._lost: str | None = None
         self._stop = threading.Event()
@@ -577,6 +578,7 @@ class EtcdRun:
             if ok:
                 if not held:
                     self.claimed.update(wanted)
+                    self.ever_claimed = True
                     return
                 # Taken, but held by another run: give the claims back, all or nothing.
                 store.txn(
@@ -674,6 +676,13 @@ class EtcdRun:
             return
         self._stop.set()
         self._thread.join(timeout=REQUEST_TIMEOUT + 1)
+        if not self.finished and not self.ever_claimed:
+            # A run that never claimed a host changed nothing (say, its claim was refused):
+            # it leaves no registration behind to be read as interrupted.
+            try:
+                self.store.gateway.post("/kv/deleterange", {"key": _b64(self.run_key)}, before_change=False)
+            except StoreUnavailable as exc:
+                log.warning("could not remove the registration of run %s: %s", self._info.run_id, exc)
         self._revoke()
         self.claimed = set()
 

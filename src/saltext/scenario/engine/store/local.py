@@ -326,6 +326,7 @@ class LocalRun:
         self.status = RunStatus()
         self.fds: dict[str, int] = {}
         self.finished = False
+        self.ever_claimed = False
         lock = store._live_lock(info.run_id)
         with _io(lock):
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
@@ -398,6 +399,7 @@ class LocalRun:
             _unlock(taken.values())  # all or nothing
             raise refused_claim(wanted, busy, held)
         self.fds.update(taken)
+        self.ever_claimed = True
         try:
             self._register()
         except StoreUnavailable:
@@ -462,11 +464,15 @@ class LocalRun:
         _unlock(self.fds.values())
         self.fds = {}
         if self.live_fd >= 0:
-            if self.finished:
-                try:
-                    os.unlink(self.store._live_lock(self._info.run_id))
-                except OSError:
-                    pass
+            # A run that never claimed a host changed nothing (say, its claim was refused):
+            # it leaves no registration behind to be read as interrupted.
+            # Otherwise an unfinished run's registration stays, and reads as interrupted.
+            if self.finished or not self.ever_claimed:
+                for path in (self.store._live_path(self._info.run_id), self.store._live_lock(self._info.run_id)):
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
             fcntl.flock(self.live_fd, fcntl.LOCK_UN)
             os.close(self.live_fd)
             self.live_fd = -1
