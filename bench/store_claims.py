@@ -22,13 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
+# the repository root: the tests start etcd-server the same way (tests/support/etcd_server.py)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from saltext.scenario.engine.errors import LockHeld  # noqa: E402 - after the path
-from saltext.scenario.engine.store import RunInfo  # noqa: E402
-from saltext.scenario.engine.store.etcd import EtcdStore  # noqa: E402
-from saltext.scenario.engine.store.local import LocalStore  # noqa: E402
-from tests.support.etcd_server import EtcdServer  # noqa: E402
+from saltext.scenario.engine.errors import LockHeld
+from saltext.scenario.engine.store import RunInfo
+from saltext.scenario.engine.store.etcd import EtcdStore
+from saltext.scenario.engine.store.local import LocalStore
+from tests.support.etcd_server import EtcdServer
 
 TARGET_MS = 100.0
 
