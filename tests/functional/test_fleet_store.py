@@ -255,6 +255,8 @@ def test_an_answer_for_a_run_that_is_not_running_is_refused(masters):
         (lambda s: s.release(run_id(), ["web1\n"], user="bob", reason="x"), "not a minion id"),
         (lambda s: s.release(run_id(), "web1", user="bob", reason="x"), "list of minion ids"),
         (lambda s: s.release(run_id(), user="bob", reason="x" * 501), "at most 500"),
+        (lambda s: s.finished_runs(0), "limit"),
+        (lambda s: s.finished_runs("5"), "limit"),
     ],
 )
 def test_bad_input_is_refused_naming_it(masters, call, match):

@@ -26,7 +26,6 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from ..errors import EXIT_DISCOVERY, InvalidScenario, LockHeld, ScenarioError
-from ..records.journal import RUN_ID_RE
 
 __all__ = [
     "MAX_REASON",
@@ -69,9 +68,18 @@ def utc_now() -> str:
 
 
 def check_run_id(run_id: object) -> str:
+    # Imported here: the journal's readers use the store, so a module-level import would cycle.
+    from ..records.journal import RUN_ID_RE
+
     if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
         raise InvalidScenario(f"not a run id (YYYYmmddHHMMSS-xxxxxxxx): {run_id!r}")
     return run_id
+
+
+def check_limit(limit: object) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidScenario(f"limit must be a whole number of at least 1: {limit!r}")
+    return limit
 
 
 def check_hosts(hosts: Iterable[str]) -> tuple[str, ...]:

@@ -453,6 +453,7 @@ class EtcdStore:
     # --- history -----------------------------------------------------------------------
 
     def finished_runs(self, limit: int = 20) -> list[FinishedRun]:
+        limit = base.check_limit(limit)
         finished, holds = self.read(
             self.keys.range("finished", sort_order="DESCEND", sort_target="CREATE", limit=int(limit)),
             self.keys.range("holds"),
@@ -499,10 +500,14 @@ class EtcdRun:
         if grant.get("error") or not grant.get("ID"):
             raise StoreUnavailable(store.where, f"no lease granted: {grant.get('error') or grant}")
         self.lease = str(grant["ID"])
-        ok, _ = store.txn(
-            [_absent(self.run_key)],
-            [_put(self.run_key, self._registration()), _put(self.alive_key, b"", self.lease)],
-        )
+        try:
+            ok, _ = store.txn(
+                [_absent(self.run_key)],
+                [_put(self.run_key, self._registration()), _put(self.alive_key, b"", self.lease)],
+            )
+        except StoreUnavailable:
+            self._revoke()
+            raise
         if not ok:
             self._revoke()
             raise LockHeld(f"run {info.run_id} is already registered in the fleet store ({store.where})")

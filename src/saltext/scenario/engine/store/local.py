@@ -275,10 +275,18 @@ class LocalStore:
     def append_finished(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True, separators=(",", ":")).encode() + b"\n"
         with _io(self.finished, before_change=False):
-            fd = os.open(self.finished, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                # One writer at a time: the pruning below rewrites the file.
+            while True:
+                fd = os.open(self.finished, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+                # One writer at a time: the pruning below rewrites the file. A writer that
+                # waited while it was replaced opens the new one.
                 fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    if os.fstat(fd).st_ino == os.stat(self.finished).st_ino:
+                        break
+                except FileNotFoundError:
+                    pass
+                os.close(fd)
+            try:
                 os.write(fd, line)
                 os.fsync(fd)
                 if os.fstat(fd).st_size > HISTORY_KEEP * 1024:
@@ -293,6 +301,7 @@ class LocalStore:
             write_atomic(self.finished, b"".join(lines[-HISTORY_KEEP:]), 0o600)
 
     def finished_runs(self, limit: int = 20) -> list[FinishedRun]:
+        limit = base.check_limit(limit)
         try:
             with open(self.finished, "rb") as handle:
                 lines = handle.read().splitlines()
