@@ -16,6 +16,7 @@ import pytest
 from saltext.scenario.engine.errors import LockHeld
 from saltext.scenario.engine.store import RunInfo, StoreUnavailable
 from tests.support.etcd_server import ETCD, EtcdServer, free_port
+from tests.support.tls_certs import make_certs
 
 pytest.importorskip("etcd3gw")
 
@@ -195,3 +196,28 @@ def test_keys_live_under_the_prefix(etcd):
         names = sorted(base64.b64decode(kv["key"]).decode() for kv in keys.get("kvs", []))
     assert names == ["/fleet-a/alive/" + RUN_A, "/fleet-a/claims/web%201", "/fleet-a/runs/" + RUN_A]
     assert EtcdStore([etcd.url], "m2", prefix="/fleet-b/", ttl=5).live_runs() == []
+
+
+def test_tls_with_a_client_certificate(tmp_path, monkeypatch):
+    # requests would let this override the session's CA: the option must win
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    if not shutil.which(ETCD):
+        pytest.skip("etcd-server is not installed (make sysdeps-test)")
+    certs = make_certs(tmp_path / "certs")
+    with EtcdServer(tmp_path / "etcd", tls=certs) as server:
+        assert server.url.startswith("https://")
+        tls = {"ca": str(certs["ca"]), "cert": str(certs["client_cert"]), "key": str(certs["client_key"])}
+        store = EtcdStore([server.url], "m1", ttl=5, **tls)
+        store.check()
+        with store.open_run(RunInfo(RUN_A, "m1", "update_website", "alice", 1)) as run:
+            run.claim(["web1"])
+            run.hold(["web1"], "When I block the load balancer", "out")
+        assert [h.host for h in store.holds()] == ["web1"]
+
+        without_cert = EtcdStore([server.url], "m1", ttl=5, ca=str(certs["ca"]))
+        with pytest.raises(StoreUnavailable) as refused:
+            without_cert.check()
+        assert server.url in str(refused.value) and "Traceback" not in str(refused.value)
+        unknown_ca = EtcdStore([server.url], "m1", ttl=5, cert=tls["cert"], key=tls["key"])
+        with pytest.raises(StoreUnavailable, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+            unknown_ca.check()

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -31,17 +32,19 @@ def free_port():
 class EtcdServer:
     """`start()`, `stop()` (by pid, keeping the data dir) and `start()` again on the same ports."""
 
-    def __init__(self, data_dir, max_txn_ops=MAX_TXN_OPS, name="store-test"):
+    def __init__(self, data_dir, max_txn_ops=MAX_TXN_OPS, name="store-test", tls=None):
         self.data_dir = Path(data_dir)
         self.max_txn_ops = max_txn_ops
         self.name = name
+        # tls: {"ca", "cert", "key"} paths (tests/support/tls_certs.py): https, client certificates required
+        self.tls = tls
         self.client_port = free_port()
         self.peer_port = free_port()
         self.proc = None
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.client_port}"
 
     def argv(self):
         peer = f"http://127.0.0.1:{self.peer_port}"
@@ -69,6 +72,20 @@ class EtcdServer:
             "zap",
             "--log-level",
             "warn",
+            *self.tls_argv(),
+        ]
+
+    def tls_argv(self):
+        if not self.tls:
+            return []
+        return [
+            "--cert-file",
+            str(self.tls["cert"]),
+            "--key-file",
+            str(self.tls["key"]),
+            "--trusted-ca-file",
+            str(self.tls["ca"]),
+            "--client-cert-auth",
         ]
 
     def start(self, timeout=20.0):
@@ -89,8 +106,12 @@ class EtcdServer:
         raise RuntimeError(f"etcd did not become healthy within {timeout} s: {self.log_tail()}")
 
     def healthy(self):
+        context = None
+        if self.tls:
+            context = ssl.create_default_context(cafile=str(self.tls["ca"]))
+            context.load_cert_chain(str(self.tls["client_cert"]), str(self.tls["client_key"]))
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+            with urllib.request.urlopen(self.url + "/health", timeout=1, context=context) as answer:
                 return json.loads(answer.read()).get("health") == "true"
         except (OSError, ValueError, urllib.error.URLError):
             return False

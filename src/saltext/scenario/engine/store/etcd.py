@@ -159,6 +159,10 @@ class Gateway:
                     api_path="/v3/",  # etcd >= 3.4; saves a /version round trip per client
                 )
             )
+            # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment override the
+            # session's CA, and would send etcd's traffic through an HTTP(S)_PROXY: the options
+            # alone say how to reach etcd.
+            self.clients[-1].session.trust_env = False
         self.current = 0
         self.tokens: dict[int, str] = {}
 
@@ -179,6 +183,7 @@ class Gateway:
             )
             twin.session.verify = client.session.verify
             twin.session.cert = client.session.cert
+            twin.session.trust_env = False
             other.clients.append(twin)
         other.tokens = {}
         return other
