@@ -44,6 +44,20 @@ def wait_for(predicate, timeout):
     return predicate()
 
 
+def test_the_keepalive_holds_the_claims_past_the_ttl(etcd):
+    store = EtcdStore([etcd.url], "m1", ttl=2)
+    with store.open_run(RunInfo(RUN_A, "m1", "update_website", "alice", 1)) as run:
+        run.claim(["web1"])
+        time.sleep(2 * 2 + 1)  # twice the TTL: only the keepalive keeps the lease
+        assert run.lost() is None
+        left = store.gateway.post("/kv/lease/timetolive", {"ID": run.lease})
+        assert int(left["TTL"]) > 0
+        with store.open_run(RunInfo(RUN_B, "m2", "billing", "bob", 2)) as other, pytest.raises(LockHeld):
+            other.claim(["web1"])
+        (seen,) = [r for r in store.live_runs() if r.info.run_id == RUN_A]
+        assert seen.alive
+
+
 def test_a_revoked_lease_is_lost_within_the_ttl_and_stops_claims_and_holds(etcd):
     store = EtcdStore([etcd.url], "m1", ttl=3)
     with store.open_run(RunInfo(RUN_A, "m1", "update_website", "alice", 1)) as run:
