@@ -19,8 +19,9 @@ LOGS   := build/install
 DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic nagios-nrpe-server
 # What the tests need besides: nft for lbgate's nftables backend, conntrack for the drain,
 # haproxy for the HAProxy sandbox, check_nrpe for nrpe.query, headless chromium with a
-# font for the HTML report's browser test, and etcd-server for the etcd fleet store's tests.
-TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core etcd-server
+# font for the HTML report's browser test, prometheus for the metric gates' tests, and
+# etcd-server for the etcd fleet store's tests.
+TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core prometheus etcd-server
 # salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
 # $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
 PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
@@ -36,9 +37,12 @@ demo: sysdeps-demo venv
 test: sysdeps-test venv lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
+# The same three checks run as pre-commit hooks (.pre-commit-config.yaml); mypy's files and
+# strictness are set in pyproject.toml ([tool.mypy]).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sysdeps-demo:
 	@$(PYTHON) tools/apt_packages.py --purpose 'the demo' --log $(LOGS)/apt.log $(DEMO_PKGS) $(PY_PKGS)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine.errors import InvalidScenario
+from .engine.records.notify import DEFAULT_NOTIFY_TIMEOUT, Webhook, webhooks
 
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
@@ -46,6 +47,7 @@ DEFAULT_GATHER_JOB_TIMEOUT = 2
 # test.ping answers in well under a second; a known host that is down should cost seconds.
 DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
+DEFAULT_PROMETHEUS_TIMEOUT = 5
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
@@ -77,6 +79,19 @@ def _absolute_path(value: Any) -> str:
     return value
 
 
+def _http_url(value: Any) -> str:
+    # The URL itself is not repeated: it may hold a secret.
+    if not isinstance(value, str) or not re.match(r"^https?://[^/?#\s]+", value) or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _secret(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
 def _choice(*allowed: str) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         if value not in allowed:
@@ -94,12 +109,6 @@ def _urls(value: Any) -> tuple[str, ...]:
         if not isinstance(item, str) or not _URL_RE.match(item):
             raise ValueError(f"{item!r} is not an http(s) URL (http://host:port)")
     return tuple(items)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or any(ord(c) < 32 for c in value):
-        raise ValueError("must be a text without control characters")
-    return value
 
 
 def _key_prefix(value: Any) -> str:
@@ -128,7 +137,7 @@ class Option:
     check: Callable[[Any], Any]
     doc: str
     shown_default: str = ""  # how the README shows a default computed from other options
-    secret: bool = False  # a bad value is not echoed in the error
+    secret: bool = False  # its value is never in a message (tokens, passwords, webhook URLs)
 
     @property
     def key(self) -> str:
@@ -192,6 +201,59 @@ OPTIONS: tuple[Option, ...] = (
         "`[]`: none",
     ),
     Option(
+        "scenario_prometheus_url",
+        None,
+        _http_url,
+        "Prometheus for metric steps (`/api/v1/query` is appended); http:// or https://.",
+        "unset: metric steps are refused",
+        secret=True,
+    ),
+    Option(
+        "scenario_prometheus_token",
+        None,
+        _secret,
+        "Bearer token for Prometheus (never printed); or the user and password below.",
+        "unset",
+        secret=True,
+    ),
+    Option("scenario_prometheus_user", None, _secret, "Basic-auth user for Prometheus.", "unset"),
+    Option(
+        "scenario_prometheus_password",
+        None,
+        _secret,
+        "Basic-auth password for Prometheus (never printed).",
+        "unset",
+        secret=True,
+    ),
+    Option(
+        "scenario_prometheus_ca",
+        None,
+        _absolute_path,
+        "CA file (PEM) that Prometheus' https certificate is checked against.",
+        "the system's CAs",
+    ),
+    Option(
+        "scenario_prometheus_timeout",
+        DEFAULT_PROMETHEUS_TIMEOUT,
+        _seconds,
+        "Seconds each Prometheus query may take (the request's and Prometheus' own timeout).",
+    ),
+    Option(
+        "scenario_notify",
+        (),
+        webhooks,
+        "Webhooks told of a run: a list of `{url, events: [started, batch, approval, halted, finished], "
+        "format: slack|json}`; `url` may be `sdb://...` or `pillar:key` (never printed).",
+        "`[]`: none",
+        secret=True,
+    ),
+    Option(
+        "scenario_notify_timeout",
+        DEFAULT_NOTIFY_TIMEOUT,
+        _seconds,
+        "Seconds each webhook POST may take (2 tries; a failure is a warning, never a verdict).",
+    ),
+    Option(
         "scenario_store",
         "local",
         _choice("local", "etcd"),
@@ -211,9 +273,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("scenario_etcd_cert", None, _absolute_path, "Client certificate for etcd's TLS client auth.", "unset"),
     Option("scenario_etcd_key", None, _absolute_path, "Key of that client certificate.", "unset"),
     Option(
-        "scenario_etcd_user", None, _text, "etcd user (with `scenario_etcd_password`), when etcd auth is on.", "unset"
+        "scenario_etcd_user", None, _secret, "etcd user (with `scenario_etcd_password`), when etcd auth is on.", "unset"
     ),
-    Option("scenario_etcd_password", None, _text, "That user's password (never printed).", "unset", secret=True),
+    Option("scenario_etcd_password", None, _secret, "That user's password (never printed).", "unset", secret=True),
     Option(
         "scenario_etcd_prefix",
         "/saltext-scenario/",
@@ -244,6 +306,14 @@ class Settings:
     step_functions: tuple = READ_ONLY_FUNCTIONS
     reactor_allow: tuple = ()
     reactor_senders: tuple = ()
+    prometheus_url: str | None = field(default=None, repr=False)
+    prometheus_token: str | None = field(default=None, repr=False)
+    prometheus_user: str | None = None
+    prometheus_password: str | None = field(default=None, repr=False)
+    prometheus_ca: str | None = None
+    prometheus_timeout: int = DEFAULT_PROMETHEUS_TIMEOUT
+    notify: tuple[Webhook, ...] = ()
+    notify_timeout: int = DEFAULT_NOTIFY_TIMEOUT
     master_id: str = ""  # the master's `id`: names this master in the fleet store
     store: str = "local"
     etcd_endpoints: tuple[str, ...] = ()
@@ -281,8 +351,8 @@ def _value(opts: dict, option: Option) -> Any:
     try:
         return option.check(raw)
     except ValueError as exc:
-        shown = "(not shown)" if option.secret else repr(raw)
-        raise InvalidScenario(f"master option {option.name}={shown}: {exc}") from None
+        shown = option.name if option.secret else f"{option.name}={raw!r}"
+        raise InvalidScenario(f"master option {shown}: {exc}") from None
 
 
 def load(opts: dict | Settings) -> Settings:
@@ -311,6 +381,14 @@ def load(opts: dict | Settings) -> Settings:
         step_functions=tuple(values["step_functions"]),
         reactor_allow=tuple(values["reactor_allow"]),
         reactor_senders=tuple(values["reactor_senders"]),
+        prometheus_url=values["prometheus_url"],
+        prometheus_token=values["prometheus_token"],
+        prometheus_user=values["prometheus_user"],
+        prometheus_password=values["prometheus_password"],
+        prometheus_ca=values["prometheus_ca"],
+        prometheus_timeout=values["prometheus_timeout"],
+        notify=tuple(values["notify"]),
+        notify_timeout=values["notify_timeout"],
         master_id=str(opts.get("id") or ""),
         store=values["store"],
         etcd_endpoints=tuple(values["etcd_endpoints"]),

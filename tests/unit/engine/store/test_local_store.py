@@ -143,7 +143,7 @@ def test_the_etcd_password_is_never_printed():
     settings = config.load({"scenario_etcd_password": "s3cret-pw", "scenario_etcd_user": "saltmaster"})
     assert "s3cret-pw" not in repr(settings)
     with pytest.raises(Exception) as bad:
-        config.load({"scenario_etcd_password": "s3cret\npw"})
+        config.load({"scenario_etcd_password": ["s3cret-pw"]})
     assert "s3cret" not in str(bad.value) and "scenario_etcd_password" in str(bad.value)
 
 

@@ -10,15 +10,20 @@ halts: a count, or a percentage of the pinned hosts rounded down. 0, the default
 seed's rule: the first failed host halts the run.
 """
 
-import re
+from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+from typing import cast, overload
+
+from ..contracts import Schedule, Size
 from ..errors import InvalidScenario
 
 _SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(%?)\s*$")
 MAX_SCHEDULE = 20
 
 
-def _size(text, what, value):
+def _size(text: object, what: str, value: object) -> Size:
     m = _SIZE_RE.match(str(text))
     if not m:
         raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 25%")
@@ -32,7 +37,7 @@ def _size(text, what, value):
     return ("n", number)
 
 
-def parse_batch(value):
+def parse_batch(value: object) -> Size | None:
     """`2` -> ("n", 2); `25%` -> ("percent", 25); None stays None. One size, no schedule."""
     if value is None or value == "":
         return None
@@ -41,12 +46,12 @@ def parse_batch(value):
     return _size(value, "batch", value)
 
 
-def parse_schedule(value):
+def parse_schedule(value: object) -> Schedule | None:
     """`1,10%,50%` -> (("n", 1), ("percent", 10), ("percent", 50)); a single size works too."""
     if value is None or value == "":
         return None
     if isinstance(value, (list, tuple)):
-        parts = list(value)
+        parts: Sequence[object] = list(value)
     elif isinstance(value, bool):
         parts = [value]
     else:
@@ -55,10 +60,14 @@ def parse_schedule(value):
         raise InvalidScenario(f"batch={value!r}: give 1 to {MAX_SCHEDULE} sizes separated by commas")
     if any(str(part).strip() == "" for part in parts):
         raise InvalidScenario(f"batch={value!r}: an empty size between commas")
-    return tuple(_size(part, "batch", value) if not isinstance(part, bool) else parse_batch(part) for part in parts)
+    # parse_batch raises for a bool, so no size here is None.
+    return cast(
+        Schedule,
+        tuple(_size(part, "batch", value) if not isinstance(part, bool) else parse_batch(part) for part in parts),
+    )
 
 
-def batch_size(spec, total):
+def batch_size(spec: Size | None, total: int) -> int:
     if spec is None or total == 0:
         return max(total, 1)
     kind, number = spec
@@ -67,7 +76,11 @@ def batch_size(spec, total):
     return number
 
 
-def _as_schedule(spec):
+@overload
+def _as_schedule(spec: Size | Schedule) -> Schedule: ...
+@overload
+def _as_schedule(spec: Size | Schedule | None) -> tuple[Size | None, ...]: ...
+def _as_schedule(spec: Size | Schedule | None) -> tuple[Size | None, ...]:
     if spec is None:
         return (None,)
     if isinstance(spec[0], str):  # one size, ("n", 2)
@@ -75,11 +88,12 @@ def _as_schedule(spec):
     return tuple(spec)
 
 
-def compute_batches(pinned, spec):
+def compute_batches(pinned: Iterable[str], spec: Size | Schedule | None) -> list[list[str]]:
     """The pinned hosts (sorted) cut into batches by a size or a schedule of sizes."""
     hosts = sorted(pinned)
     schedule = _as_schedule(spec)
-    batches, start, index = [], 0, 0
+    batches: list[list[str]] = []
+    start, index = 0, 0
     while start < len(hosts):
         size = batch_size(schedule[min(index, len(schedule) - 1)], len(hosts))
         batches.append(hosts[start : start + size])
@@ -88,14 +102,14 @@ def compute_batches(pinned, spec):
     return batches or [[]]
 
 
-def describe_schedule(spec):
+def describe_schedule(spec: Size | Schedule | None) -> str:
     """`1, 10%, 50%` for messages and plans."""
     if spec is None:
         return "all hosts at once"
     return ", ".join(f"{n}%" if kind == "percent" else str(n) for kind, n in _as_schedule(spec))
 
 
-def parse_budget(value, what="max_failures"):
+def parse_budget(value: object, what: str = "max_failures") -> Size | None:
     """`2` -> ("n", 2); `10%` -> ("percent", 10); 0/None -> None (halt at the first failure)."""
     if isinstance(value, bool):
         raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
@@ -104,7 +118,7 @@ def parse_budget(value, what="max_failures"):
     return _size(value, what, value)
 
 
-def allowed_failures(budget, total):
+def allowed_failures(budget: Size | None, total: int) -> int:
     """How many of `total` pinned hosts may fail: a percentage is rounded down."""
     if budget is None:
         return 0
@@ -112,7 +126,7 @@ def allowed_failures(budget, total):
     return total * number // 100 if kind == "percent" else number
 
 
-def describe_budget(budget):
+def describe_budget(budget: Size | None) -> str:
     if budget is None:
         return "0 (halt at the first failed host)"
     kind, number = budget
