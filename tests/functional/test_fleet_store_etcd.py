@@ -96,6 +96,22 @@ def test_a_stopped_etcd_loses_the_lease_past_the_ttl_naming_the_endpoint(etcd):
         run.close()  # the revoke fails (etcd is down): logged, not raised
 
 
+def test_a_hung_etcd_loses_the_lease_within_the_ttl_and_a_third(etcd):
+    store = EtcdStore([etcd.url], "m1", ttl=3)
+    run = store.open_run(RunInfo(RUN_A, "m1", "update_website", "alice", 1))
+    try:
+        run.claim(["web1"])
+        etcd.pause()  # SIGSTOP: connections are accepted by the kernel, nothing answers
+        started = time.monotonic()
+        why = wait_for(run.lost, timeout=3 + 1 + 3)
+        assert why, "lost() said nothing within TTL + TTL/3 + 3 s"
+        assert time.monotonic() - started <= 3 + 1 + 3
+        assert "past its TTL of 3 s" in why and etcd.url in why and "timed out" in why
+    finally:
+        etcd.resume()
+        run.close()
+
+
 def test_etcd_down_at_start_is_refused_naming_the_endpoint():
     url = f"http://127.0.0.1:{free_port()}"
     store = EtcdStore([url], "m1", ttl=2)

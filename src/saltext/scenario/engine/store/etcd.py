@@ -166,8 +166,8 @@ class Gateway:
         self.current = 0
         self.tokens: dict[int, str] = {}
 
-    def copy(self) -> Gateway:
-        """A gateway with sessions of its own (for the keepalive thread)."""
+    def copy(self, timeout: float) -> Gateway:
+        """A gateway with sessions of its own and its own request timeout (for the keepalive thread)."""
         other = Gateway.__new__(Gateway)
         other.__dict__.update(self.__dict__)
         other.clients = []
@@ -178,7 +178,7 @@ class Gateway:
                 host=client.host,
                 port=client.port,
                 protocol=client.protocol,
-                timeout=client.timeout,
+                timeout=timeout,
                 api_path="/v3/",
             )
             twin.session.verify = client.session.verify
@@ -516,7 +516,9 @@ class EtcdRun:
         if not ok:
             self._revoke()
             raise LockHeld(f"run {info.run_id} is already registered in the fleet store ({store.where})")
-        self._keepalive = store.gateway.copy()
+        # A keepalive that hangs (etcd stopped, not refusing) gives up after TTL/3, so a lost
+        # lease is known within the TTL plus that.
+        self._keepalive = store.gateway.copy(timeout=min(REQUEST_TIMEOUT, max(1.0, store.ttl / 3.0)))
         self._thread = threading.Thread(target=self._keep, name=f"scenario-lease-{info.run_id}", daemon=True)
         self._thread.start()
 
