@@ -11,9 +11,8 @@ import textwrap
 
 import pytest
 
-from saltext.scenario import config
 from saltext.scenario.engine.errors import LockHeld
-from saltext.scenario.engine.store import RunInfo, StoreUnavailable, open_store
+from saltext.scenario.engine.store import RunInfo, StoreUnavailable
 from saltext.scenario.engine.store.local import LocalStore
 
 RUN_A = "20261204120000-0000000a"
@@ -123,46 +122,6 @@ def test_a_read_only_filesystem_is_unavailable_naming_the_path(tmp_path):
     assert str(cache / "scenario" / "leases") in message
     assert "Read-only file system" in message or "Permission denied" in message
     assert "Traceback" not in message
-
-
-def test_open_store_builds_the_local_store_in_the_cachedir(tmp_path):
-    store = open_store(config.load({"cachedir": str(tmp_path), "id": "master1"}))
-    assert isinstance(store, LocalStore)
-    assert store.where == str(tmp_path / "scenario") and store.master == "master1"
-    with pytest.raises(StoreUnavailable, match="no cachedir"):
-        open_store(config.load({}))
-
-
-def test_open_store_refuses_etcd_without_endpoints():
-    pytest.importorskip("etcd3gw")
-    with pytest.raises(Exception, match="scenario_etcd_endpoints is empty"):
-        open_store(config.load({"cachedir": "/tmp/x", "scenario_store": "etcd"}))
-
-
-def test_the_etcd_password_is_never_printed():
-    settings = config.load({"scenario_etcd_password": "s3cret-pw", "scenario_etcd_user": "saltmaster"})
-    assert "s3cret-pw" not in repr(settings)
-    with pytest.raises(Exception) as bad:
-        config.load({"scenario_etcd_password": ["s3cret-pw"]})
-    assert "s3cret" not in str(bad.value) and "scenario_etcd_password" in str(bad.value)
-
-
-@pytest.mark.parametrize(
-    ("opts", "match"),
-    [
-        ({"scenario_store": "redis"}, "must be one of local, etcd"),
-        ({"scenario_etcd_endpoints": ["ftp://x"]}, "not an http"),
-        ({"scenario_etcd_endpoints": ["http://a:2379; rm -rf /"]}, "not an http"),
-        ({"scenario_etcd_prefix": "no-slash"}, "starting with '/'"),
-        ({"scenario_store_ttl": 0}, "between 1 and"),
-        ({"scenario_etcd_ca": "relative/ca.pem"}, "absolute path"),
-    ],
-)
-def test_bad_store_options_are_refused_naming_them(opts, match):
-    with pytest.raises(Exception, match=match) as bad:
-        config.load(opts)
-    assert next(iter(opts)) in str(bad.value)
-    assert bad.value.retcode == 2
 
 
 def test_the_store_records_are_json_a_human_can_read(tmp_path):
