@@ -1,6 +1,5 @@
 """Gherkin parsing: file:line for every step, seed compatibility, Jinja and syntax errors, tags."""
 
-
 import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
