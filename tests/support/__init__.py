@@ -2,9 +2,12 @@
 
 All tiers: ``paths`` (REPO, TESTS, UNIT_DATA).
 Unit tier: ``fake_dunders`` (a Salt loader module with fake ``__salt__``/``__opts__``/``__context__``),
-``fake_pkg``, ``fake_firewalls``, ``fake_nrpe``, ``fake_fleet`` (the engine's transport), ``sites``
+``fake_pkg``, ``fake_firewalls``, ``fake_nrpe``, ``fake_fleet`` (the engine's transport; it lives in
+saltext.scenario.testing, which the benchmarks import too), ``sites``
 (feature directories made from tests/unit/data/site), ``report_checks``.
 Functional tier: ``salt_loaders``, ``netns_minion`` (loaders inside a network namespace),
 ``private_package_root`` (real dpkg/apt in a private mount namespace), ``firewall_view``.
+Shipped in saltext.scenario.testing instead (the benchmarks import them too): ``state_returns``
+(state runs copied from real ones) and ``chromium`` (headless Chromium for the HTML report).
 Integration tier: ``scenario_cli`` (salt-run scenario.* in a sandbox), ``master_bus``, ``report_checks``.
 """

@@ -5,7 +5,7 @@ import pytest
 from salt.exceptions import SaltInvocationError
 
 from saltext.scenario.engine.steps import state_verdicts
-from tests.support import state_returns as sr
+from saltext.scenario.testing import state_returns as sr
 from tests.support.fake_dunders import Recorder, load
 
 

@@ -4,7 +4,7 @@
 import pytest
 
 from saltext.scenario.engine.steps.state_verdicts import REASON_LIMIT, applied, in_place
-from tests.support import state_returns as sr
+from saltext.scenario.testing import state_returns as sr
 
 # -- state.apply: every state's result must be True ------------------------------------------------
 
