@@ -8,7 +8,7 @@ scenario.run` calls it): plan, discovery, leases, then `Executor.run` with every
 run attaches (ResultCollector, BusReporter, RunRecorder, the write-ahead listener WriteAhead,
 ProgressReporter), then the journal record. The transport is `InstantFleet`: every host
 answers every call at once with the reply a healthy host gives (lbgate, pkgcheck, service,
-nrpe as simulated by tests/support/fake_fleet.py, computed once per call and shared by all
+nrpe as simulated by saltext.scenario.testing.fake_fleet, computed once per call and shared by all
 hosts). Its `fire` drops the bus events; the real one sends each to the master's event bus.
 
 Figures: the time inside `Executor.run` divided by hosts x call steps (what the issue calls

@@ -9,5 +9,5 @@
     Headless Chromium, to look at the HTML report the way a browser shows it.
 
 Nothing here runs on a master or a minion: it is shipped so that code outside the test tree can
-import it (``tests.support`` re-exports it under its old names).
+import it (``tests.support.fake_fleet`` re-exports the fleet under its old name).
 """
