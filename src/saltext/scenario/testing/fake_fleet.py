@@ -26,7 +26,7 @@ class FakeHost:
 class FakeFleet:
     def __init__(self, hosts, known=None, dead=(), balancers=()):
         self.hosts = {h.name: h for h in hosts}
-        self.balancers = set(balancers)  # minions running HAProxy: answer lbgate.haproxy_*, never pinned
+        self.balancers = set(balancers)  # minions running HAProxy: answer lbhaproxy.*, never pinned
         self.known = list(known) if known is not None else list(self.hosts)
         self.dead = set(dead)
         self.calls = []  # (hosts, fun, args, kwargs)
@@ -96,14 +96,14 @@ class FakeFleet:
         per_host = {}
         for minion, server in mapping.items():
             host = self.hosts[minion]
-            if fun == "lbgate.haproxy_drain":
+            if fun == "lbhaproxy.drain":
                 host.haproxy = "drain" if host.sessions else "maint"
                 ok = host.haproxy == "maint"
                 entry = {"ok": ok, "reason": f"{server} {host.haproxy}", "out_of_rotation": True}
-            elif fun == "lbgate.haproxy_ready":
+            elif fun == "lbhaproxy.ready":
                 host.haproxy = "ready"
                 entry = {"ok": True, "reason": f"{server} ready", "out_of_rotation": False}
-            elif fun == "lbgate.haproxy_verify_up":
+            elif fun == "lbhaproxy.verify_up":
                 ok = host.haproxy == "ready"
                 entry = {"ok": ok, "reason": f"{server} is {'UP' if ok else host.haproxy.upper()}"}
             else:
