@@ -28,15 +28,9 @@ connections (conntrack state NEW) and waits until the established ones are gone,
 request in flight is cut. When the balancer is a minion running HAProxy, the ``lbhaproxy``
 module does the same on the balancer itself (drain, wait for ``scur`` 0, maint; ready).
 
-Return shapes:
-
-- ``block`` / ``unblock``: ``{"lb", "blocked", "changed", "backend", "chain",
-  "target", "comment"}``
-- ``drain``: the ``block`` keys plus ``drained``, ``connections``, ``waited``, ``ok``
-- ``is_blocked`` (a query, never sets a retcode): ``{"lb", "blocked", "drained",
-  "state", "target", "backend", "chain"}``
-- ``verify_blocked`` (a verification): the ``is_blocked`` keys plus ``expected`` and
-  ``ok``; sets ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
+Queries (``is_blocked``, ``connections``, ``status``) never set a retcode; verifications
+(``verify_*``) and ``drain`` set ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
+Each function's docstring gives its return.
 
 Each call reads and writes only the configured backend: switching
 ``lbgate.backend`` while addresses are blocked leaves those rules where they are
@@ -300,17 +294,7 @@ def _ipt_block_plan(net, chain, target, drain=False):
     if not ruleset.hooked:
         # Hooked last, so the chain is complete by the time traffic reaches it.
         plan.append(_ipt(net.version, "-I", "INPUT", "1", "-j", chain))
-    return ruleset, plan
-
-
-def _ipt_unblock_plan(net, chain):
-    ruleset = _ipt_read(net.version, chain)
-    return ruleset, [rule.delete for rule in ruleset.matching(net)]
-
-
-def _ipt_apply(plan):
-    for argv in plan:
-        _run(argv)
+    return plan
 
 
 # ------------------------------------------------------------------ nftables
@@ -416,35 +400,11 @@ def _nft_block_plan(net, table, chain, target, drain=False):
     if not ruleset.table_exists:
         plan.append({"add": {"table": {"family": "inet", "name": table}}})
     if not ruleset.chain_exists:
-        plan.append(
-            {
-                "add": {
-                    "chain": {
-                        "family": "inet",
-                        "table": table,
-                        "name": chain,
-                        "type": "filter",
-                        "hook": "input",
-                        "prio": 0,
-                        "policy": "accept",
-                    }
-                }
-            }
-        )
+        base = {"type": "filter", "hook": "input", "prio": 0, "policy": "accept"}
+        plan.append({"add": {"chain": {"family": "inet", "table": table, "name": chain, **base}}})
     plan.extend(add)
     plan.extend(delete)
-    return ruleset, plan
-
-
-def _nft_unblock_plan(net, table, chain):
-    ruleset = _nft_read(table, chain)
-    return ruleset, [rule.delete for rule in ruleset.matching(net)]
-
-
-def _nft_apply(plan):
-    # One batch: nft applies it as a single transaction, all or nothing.
-    if plan:
-        _run(["nft", "-j", "-f", "-"], stdin=json.dumps({"nftables": plan}))
+    return plan
 
 
 # ------------------------------------------------------------------- helpers
@@ -454,6 +414,15 @@ def _read(backend, net, chain):
     if backend == "iptables":
         return _ipt_read(net.version, chain)
     return _nft_read(_table(), chain)
+
+
+def _apply(backend, plan):
+    if backend == "iptables":
+        for argv in plan:
+            _run(argv)
+    elif plan:
+        # One batch: nft applies it as a single transaction, all or nothing.
+        _run(["nft", "-j", "-f", "-"], stdin=json.dumps({"nftables": plan}))
 
 
 def _where(backend, chain):
@@ -507,11 +476,9 @@ def _gate(net, chain, target, test, drain):
     """Put the block (or the drain) of net in place; the return dict of block/drain."""
     backend = _backend()
     if backend == "iptables":
-        _ruleset, plan = _ipt_block_plan(net, chain, target, drain)
-        apply = _ipt_apply
+        plan = _ipt_block_plan(net, chain, target, drain)
     else:
-        _ruleset, plan = _nft_block_plan(net, _table(), chain, target, drain)
-        apply = _nft_apply
+        plan = _nft_block_plan(net, _table(), chain, target, drain)
     name = _canonical(net)
     where = _where(backend, chain)
     what = "drained (new connections refused)" if drain else "blocked"
@@ -520,7 +487,7 @@ def _gate(net, chain, target, test, drain):
     elif test:
         comment = f"{name} would be {what} ({target}) in {where}"
     else:
-        apply(plan)
+        _apply(backend, plan)
         comment = f"{name} {what} ({target}) in {where}"
     log.debug("lbgate %s %s: %d command(s) planned, test=%s", what, name, len(plan), test)
     return {
@@ -561,13 +528,8 @@ def unblock(lb, chain=None, test=False):
     test = _bool(test, "test")
     chain = _chain(chain)
     backend = _backend()
-    if backend == "iptables":
-        before, plan = _ipt_unblock_plan(net, chain)
-        apply = _ipt_apply
-    else:
-        before, plan = _nft_unblock_plan(net, _table(), chain)
-        apply = _nft_apply
-    mine = before.matching(net)
+    mine = _read(backend, net, chain).matching(net)
+    plan = [rule.delete for rule in mine]
     name = _canonical(net)
     where = _where(backend, chain)
     if not plan:
@@ -575,7 +537,7 @@ def unblock(lb, chain=None, test=False):
     elif test:
         comment = f"{name} would be unblocked in {where}"
     else:
-        apply(plan)
+        _apply(backend, plan)
         comment = f"{name} unblocked in {where}"
     return {
         "lb": name,
