@@ -8,7 +8,7 @@ from saltext.scenario.engine.running.execute import NO_RESPONSE, judge
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
-from tests.support import state_returns as sr
+from saltext.scenario.testing import state_returns as sr
 
 
 def _calls(*steps):

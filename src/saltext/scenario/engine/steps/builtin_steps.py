@@ -4,10 +4,10 @@ Given handlers shape the Context. When/Then handlers return the SaltCall each ho
 Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's file:line.
 """
 
-from ..._modules import statecheck  # its pure judges: the runner and the minion read a state run alike
 from ..errors import InvalidScenario
 from .calls import ApprovalGate, SaltCall, expect_dict, expect_key, expect_ok, expect_state, expect_value
 from .registry import StepDef
+from .state_verdicts import applied, in_place
 
 # The minion functions behind the steps, in one place should a module rename one.
 LB_BLOCK = "lbgate.block"
@@ -15,9 +15,9 @@ LB_UNBLOCK = "lbgate.unblock"
 LB_VERIFY = "lbgate.verify_blocked"
 LB_DRAIN = "lbgate.drain"
 LB_NO_CONNECTIONS = "lbgate.verify_no_connections"
-HAPROXY_DRAIN = "lbgate.haproxy_drain"
-HAPROXY_READY = "lbgate.haproxy_ready"
-HAPROXY_UP = "lbgate.haproxy_verify_up"
+HAPROXY_DRAIN = "lbhaproxy.drain"
+HAPROXY_READY = "lbhaproxy.ready"
+HAPROXY_UP = "lbhaproxy.verify_up"
 PKG_UPDATE = "pkgcheck.update"
 PKG_VERIFY = "pkgcheck.verify"
 NRPE_RUN = "nrpe.run"
@@ -277,7 +277,7 @@ def _pillar_data(key, value):
 
 def _apply_state(ctx, step, sls, key=None, value=None):
     pillar = _pillar_data(key, value) if key else None
-    check, summarize = expect_state(statecheck._applied)
+    check, summarize = expect_state(applied)
     return SaltCall(
         STATE_APPLY,
         [sls],
@@ -289,13 +289,13 @@ def _apply_state(ctx, step, sls, key=None, value=None):
 
 
 def _apply_highstate(ctx, step):
-    check, summarize = expect_state(statecheck._applied)
+    check, summarize = expect_state(applied)
     return SaltCall(STATE_HIGHSTATE, check=check, summarize=summarize, orch=("salt.state", [{"highstate": True}]))
 
 
 def _state_in_place(ctx, step, sls, key=None, value=None):
     pillar = _pillar_data(key, value) if key else None
-    check, summarize = expect_state(statecheck._in_place)
+    check, summarize = expect_state(in_place)
     return SaltCall(
         STATE_APPLY,
         [sls],
