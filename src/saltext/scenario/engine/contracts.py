@@ -7,7 +7,8 @@ They are TypedDicts, not classes: events go onto the Salt bus and records into J
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from collections.abc import Mapping
+from typing import Literal, NotRequired, TypedDict
 
 Status = Literal["passed", "failed", "skipped"]
 
@@ -19,7 +20,9 @@ class CallInfo(TypedDict, total=False):
     args: list
     kwargs: dict
     within: int  # retried until this many seconds
-    lb_effect: str  # "block" / "unblock": tracked for the still-blocked hosts
+    lb_effect: str  # "block" / "unblock": the step's declared effects, as reports show them
+    rollback_of: str  # the package a rollback step restores
+    on: str  # the minion the call runs on for the hosts (HAProxy)
 
 
 class HostVerdict(TypedDict):
@@ -29,6 +32,7 @@ class HostVerdict(TypedDict):
     ok: bool
     reason: str | None
     ret: object  # the host's return (not put on the bus)
+    summary: NotRequired[str]
 
 
 class RunStarted(TypedDict):
@@ -46,9 +50,28 @@ class RunStarted(TypedDict):
     scenarios: list[str]
 
 
+class StepStarted(TypedDict):
+    """Before a step's (or a fused group's) publish: a listener that must succeed may refuse it."""
+
+    event: Literal["step_started"]
+    run_id: str
+    phase: str  # "deploy" / "rollback"
+    batch: int  # -1 in the rollback
+    scenario: int
+    scenario_name: str
+    step: int  # the first step of the group
+    keyword: str
+    text: str
+    location: str  # file:line of the first step
+    hosts: list[str]  # the hosts the publish goes to
+    effects: Mapping[str, object]  # the group's declared effects (steps/effects.py), e.g. {"leaves_balancer": True}
+    steps: list[dict[str, object]]  # per step of the group: step, location, effects
+
+
 class StepFinished(TypedDict):
     event: Literal["step_finished"]
     run_id: str
+    phase: NotRequired[str]  # "deploy" / "rollback"
     batch: int
     scenario: int
     scenario_name: str
@@ -64,6 +87,7 @@ class StepFinished(TypedDict):
     jids: list[str]
     duration: float
     call: CallInfo | None  # None for Given steps, which only shape the run
+    effects: NotRequired[Mapping[str, object]]  # what passing it means for the fleet (steps/effects.py)
 
 
 class BatchSkipped(TypedDict):
@@ -81,7 +105,7 @@ class RunFinished(TypedDict):
     duration: float
 
 
-Event = RunStarted | StepFinished | BatchSkipped | RunFinished
+Event = RunStarted | StepStarted | StepFinished | BatchSkipped | RunFinished
 
 
 class HostResult(TypedDict, total=False):

@@ -10,6 +10,8 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from ..running.fleet_effects import FleetEffects
+
 
 def new_run_id(now=None):
     """`YYYYmmddHHMMSS-xxxxxxxx` in UTC; records/journal.py's RUN_ID_RE matches it."""
@@ -35,7 +37,7 @@ class RunRecorder:
         self.approvals = []
         self.rollback = None  # the rollback_started event
         self.finished = None  # the run_finished event
-        self.blocked = set()  # as of the last finished step
+        self.fleet = FleetEffects()  # the steps' declared effects, as of the last finished step
 
     def __call__(self, event):
         kind = event.get("event")
@@ -44,7 +46,7 @@ class RunRecorder:
         elif kind == "step_finished":
             self.step_events.append(event)
             self.steps[(event["batch"], event["scenario"], event["step"])] = event
-            self._track_blocks(event)
+            self.fleet.observe(event)
         elif kind == "batch_skipped":
             self.skipped_batches[event["batch"]] = list(event["hosts"])
             self.skipped_reasons[event["batch"]] = event.get("reason") or "halted"
@@ -59,13 +61,10 @@ class RunRecorder:
             self.finished = event
             self.finished_at = utc_now()
 
-    def _track_blocks(self, event):
-        effect = (event.get("call") or {}).get("lb_effect")
-        for host, res in event.get("results", {}).items():
-            if res["ok"] and effect == "block":
-                self.blocked.add(host)
-            elif res["ok"] and effect == "unblock":
-                self.blocked.discard(host)
+    @property
+    def blocked(self):
+        """Hosts out of the load balancer as of the last finished step."""
+        return self.fleet.blocked
 
     def finish(self):
         if self.finished_at is None:
