@@ -30,33 +30,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, cast
 
-from ..contracts import HostVerdict, StepFinished, StepStarted
+from ..contracts import StepFinished, StepStarted
 from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, ScenarioError
-from ..steps.calls import ApprovalGate, NoCall, SaltCall, short
+from ..steps.calls import ApprovalGate, SaltCall
 from ..steps.effects import NO_EFFECTS, RECOVERY_PHASE, RECOVERY_RESULT, RECOVERY_STARTED
 from .approval import Decision
 from .batches import allowed_failures, compute_batches
+from .calling import Caller, HostArgs, Results, Transport, verdict
 from .plan import Plan, PlannedScenario, PlannedStep
 
-NO_RESPONSE = "no response"
-RETRY_INTERVAL = 1.0
 PAUSE_SLICE = 0.5
 DEPLOY_PHASE = "deploy"
 
-Reply = Mapping[str, object]  # one host's {"ret", "retcode", "failed", "why"}
-Results = dict[str, HostVerdict]
 Event = Mapping[str, object]
-HostArgs = tuple[object, ...] | NoCall
-
-
-class Transport(Protocol):
-    def call(
-        self, hosts: Sequence[str], fun: str, args: Sequence[object], kwargs: Mapping[str, object]
-    ) -> tuple[str, Mapping[str, Reply | None]]: ...
-
-    def call_many(
-        self, hosts: Sequence[str], calls: Sequence[tuple[str, Sequence[object], Mapping[str, object]]]
-    ) -> tuple[str, Mapping[str, Sequence[Reply | None] | None]]: ...
 
 
 class Approvals(Protocol):
@@ -77,22 +63,6 @@ class RunHooks(Protocol):
 
     def final_fields(self) -> Mapping[str, object]:
         """Fields added to run_finished."""
-
-
-def judge(call: SaltCall, reply: Reply | None) -> tuple[bool, str | None]:
-    """(ok, reason) for one host's reply: it returned, retcode 0, and the assertion holds."""
-    if not reply or reply.get("failed"):
-        why = (reply or {}).get("why")
-        return False, str(why) if why else NO_RESPONSE
-    ret = reply.get("ret")
-    retcode = reply.get("retcode") or 0
-    reason = call.judge(ret)
-    if retcode:
-        # The assertion's wording ("installed 1, expected 2") says more than the bare retcode.
-        if reason and isinstance(ret, dict):
-            return False, reason
-        return False, f"retcode {retcode}: {short(ret)}"
-    return (reason is None), reason
 
 
 def _never() -> str | None:
@@ -128,6 +98,7 @@ class Executor:
         self.stop = stop  # () -> why the run must stop (e.g. "SIGTERM"), or None
         self.approvals: Approvals = approvals or NoApprovals()
         self.hooks: RunHooks = hooks if hooks is not None else plan.run_hooks()
+        self.caller = Caller(transport, clock, sleep, self._stopping)
         self.left: dict[str, dict[str, object]] = {}  # host -> where and why it failed and left the run
         self.interrupted: str | None = None  # the stop reason, once seen
         self.stop_code = EXIT_INTERRUPTED  # the exit code of a stop (a refusing listener names its own)
@@ -142,91 +113,6 @@ class Executor:
         self.emit(event)
 
     # -- one step on a set of hosts ------------------------------------------------------------
-    @staticmethod
-    def _verdict(call: SaltCall, reply: Reply | None) -> HostVerdict:
-        ok, reason = judge(call, reply)
-        verdict: HostVerdict = {"ok": ok, "reason": reason, "ret": None if reply is None else reply.get("ret")}
-        summary = call.summary(verdict["ret"]) if reply and not reply.get("failed") else None
-        if summary:
-            verdict["summary"] = summary  # e.g. "2 states, 1 changed": shown beside the verdict
-        return verdict
-
-    def _call_once(
-        self, call: SaltCall, hosts: Sequence[str], args: Sequence[object] | None = None
-    ) -> tuple[str, Results]:
-        args = call.args if args is None else args
-        if call.delegate:
-            return self._delegated(call, hosts, args)
-        jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs)
-        return jid, {host: self._verdict(call, replies.get(host)) for host in hosts}
-
-    def _retry(self, call: SaltCall, results: Results, deadline: float) -> list[str]:
-        """Retry the hosts that fail `call` (only they) until `deadline`; updates `results`."""
-        jids: list[str] = []
-        todo = [h for h, r in results.items() if not r["ok"]]
-        while todo and self.clock() < deadline and not self._stopping():
-            self.sleep(min(RETRY_INTERVAL, max(0.0, deadline - self.clock())))
-            jid, got = self._call_once(call, todo)
-            jids.append(jid)
-            results.update(got)
-            todo = [h for h in todo if not got[h]["ok"]]
-        return jids
-
-    def _run_call(self, call: SaltCall, hosts: Sequence[str]) -> tuple[list[str], Results]:
-        """Per-host results; with `within`, failing hosts (only they) are retried until the deadline."""
-        deadline = self.clock() + call.within if call.within else None
-        jid, results = self._call_once(call, list(hosts))
-        jids = [jid]
-        if deadline is not None:
-            jids += self._retry(call, results, deadline)
-        return jids, results
-
-    def _per_host(
-        self, call: SaltCall, hosts: Sequence[str], per_host: Mapping[str, HostArgs]
-    ) -> tuple[list[str], Results]:
-        """Hosts grouped by the arguments the run hooks gave them: one publish per group."""
-        groups: dict[tuple[object, ...], list[str]] = {}
-        results: Results = {}
-        jids: list[str] = []
-        for host in hosts:
-            extra = per_host.get(host, ())
-            if isinstance(extra, NoCall):
-                results[host] = {"ok": True, "reason": extra.reason, "ret": None}
-            else:
-                groups.setdefault(tuple(extra), []).append(host)
-        for extra, group in sorted(groups.items(), key=lambda item: repr(item[0])):
-            jid, got = self._call_once(call, group, args=[*call.args, *extra])
-            jids.append(jid)
-            results.update(got)
-        return jids, results
-
-    def _delegated(self, call: SaltCall, hosts: Sequence[str], args: Sequence[object]) -> tuple[str, Results]:
-        """One call on the delegate minion for all `hosts`; each host's verdict comes from its entry."""
-        delegate = call.delegate
-        if delegate is None:
-            raise ValueError(f"{call.fun} is not delegated")
-        value = delegate.hosts_value(self.transport, hosts)
-        jid, replies = self.transport.call([delegate.minion], call.fun, args, {**call.kwargs, delegate.kwarg: value})
-        reply = replies.get(delegate.minion)
-        _ok, reason = judge(call, reply)
-        ret = reply.get("ret") if reply and not reply.get("failed") else None
-        entries = cast(Mapping[str, object], ret).get("hosts") if isinstance(ret, dict) else None
-        per_host = cast(Mapping[str, object], entries) if isinstance(entries, dict) else {}
-        results: Results = {}
-        for host in hosts:
-            entry = per_host.get(host)
-            if isinstance(entry, dict):
-                host_ok = entry.get("ok") is True
-                why = entry.get("reason") or (None if host_ok else reason or f"not ok on {delegate.minion}")
-                results[host] = {"ok": host_ok, "reason": None if why is None else str(why), "ret": entry}
-            else:
-                results[host] = {
-                    "ok": False,
-                    "reason": f"{delegate.minion}: {reason or 'no answer for this host'}",
-                    "ret": None,
-                }
-        return jid, results
-
     def _approve(self, gate: ApprovalGate, b_index: int, hosts: Sequence[str]) -> tuple[list[str], Results]:
         so_far = sorted({h for batch in self.batches[: b_index + 1] for h in batch})
         self._emit(
@@ -263,8 +149,8 @@ class Executor:
             raise ValueError(f"{pstep.step.location}: a context-only step has nothing to run")
         per_host = self.hooks.host_args(pstep, hosts)
         if per_host is not None:
-            return self._per_host(call, hosts, per_host)
-        return self._run_call(call, hosts)
+            return self.caller.per_host(call, hosts, per_host)
+        return self.caller.run_call(call, hosts)
 
     # -- events -----------------------------------------------------------------------------------
     def _step_event(
@@ -394,10 +280,10 @@ class Executor:
             if self.halted:
                 self._emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
                 continue
-            results = {h: self._verdict(call, (replies.get(h) or [None] * len(calls))[k]) for h in active}
+            results = {h: verdict(call, (replies.get(h) or [None] * len(calls))[k]) for h in active}
             jids, t1 = [jid], self.clock()
             if call.within:
-                jids += self._retry(call, results, t0 + call.within)
+                jids += self.caller.retry(call, results, t0 + call.within)
             duration = (elapsed if k == 0 else 0.0) + (self.clock() - t1)
             self._conclude(b_index, s_index, p_index, pstep, hosts, active, results, jids, duration)
 

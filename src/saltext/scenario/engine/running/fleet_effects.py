@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, cast
 
 from ..steps.calls import NoCall
 from ..steps.effects import Effects
+from .calling import HostArgs
 
 if TYPE_CHECKING:
     from .plan import PlannedStep
 
 UNCHANGED = "this run did not change the package here"
-
-HostArgs = tuple[object, ...] | NoCall
 
 
 class FleetEffects:
