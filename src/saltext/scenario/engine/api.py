@@ -77,7 +77,7 @@ def _describe_steps(plan):
                 steps[index]["publish"] = number + 1
                 if position:
                     steps[index]["fused"] = True
-                    steps[index]["publish_fun"] = ps.steps[index].call.publish_fun
+                    steps[index]["publish_fun"] = ps.publish_fun(index)
         entry = {"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags)}
         if ps.rollback:
             entry["on_failure"] = True
@@ -163,8 +163,9 @@ def _emitter(reporters, collector):
             try:
                 reporter(event)
             except Exception:
-                # A broken reporter must not stop a deployment half way.
-                if reporter is collector:
+                # A broken reporter must not stop a deployment half way; a listener whose work
+                # the run depends on says `must_succeed = True` (its ScenarioError stops the run).
+                if reporter is collector or getattr(reporter, "must_succeed", False):
                     raise
                 log.exception("scenario reporter failed on %s", event.get("event"))
 

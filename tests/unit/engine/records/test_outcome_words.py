@@ -150,7 +150,10 @@ def test_exit_6_junit_cucumber_and_html_say_interrupted(stopped):
 
 def test_a_dead_run_reads_interrupted_in_history_and_show():
     plan, events = run_events(fleet(3), TEXT)
-    line, show = dead_run(plan, events[:5])  # the process died after the block
+    block = next(
+        i for i, e in enumerate(events) if e["event"] == "step_finished" and e["text"] == "I block the load balancer"
+    )
+    line, show = dead_run(plan, events[: block + 1])  # the process died after the block
     assert " exit 6  interrupted after When I block the load balancer" in line
     assert "Interrupted: its process is gone without a final record" in show
     assert "interrupted after When I block the load balancer" in show.splitlines()[-1]
