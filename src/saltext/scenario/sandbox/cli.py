@@ -8,7 +8,7 @@ import sys
 from .cluster import Sandbox
 from .errors import SandboxError
 
-USAGE = "scenario-sandbox [--name NAME] COMMAND [ARGS...]"
+USAGE = "scenario-sandbox [--name NAME] [--master N] COMMAND [ARGS...]"
 
 DESCRIPTION = """\
 A real Salt cluster on this machine, in network and mount namespaces of its own:
@@ -20,14 +20,15 @@ commands:
   up [--spec FILE] [--file-root DIR ...]   build and start the cluster (default spec: web1-4, db1)
   status [--json]                          what runs; exit 0 when everything is up, 1 otherwise
   down                                     remove everything (idempotent)
-  salt ARGS...                             salt on the sandbox master
-  salt-run ARGS...                         salt-run on the sandbox master
+  salt ARGS...                             salt on the sandbox master (--master N: on master N)
+  salt-run ARGS...                         salt-run on the sandbox master (--master N: on master N)
   salt-call HOST ARGS...                   salt-call on HOST, inside its namespaces
   probe HOST [--ipv6]                      TCP from the LB to HOST's web port:
                                            prints reachable (exit 0) or blocked (exit 1)
   stop HOST | start HOST                   stop/start HOST's salt-minion only
-  restart-master                           stop the salt-master and start it again (same config,
-                                           keys, cache); waits until every running minion answers
+  restart-master                           stop the salt-master (--master N: master N) and start it
+                                           again (same config, keys, cache); waits until every
+                                           running minion answers
   load --rate R --seconds S [--timeout T]  (spec with haproxy) GET / through HAProxy from the client
                                            namespace, R per second for S seconds; prints requests
                                            sent, answered 200, failed and the versions seen;
@@ -70,6 +71,10 @@ COMMANDS = {
 }
 
 
+# The commands that talk to one salt-master: --master N picks which.
+MASTER_COMMANDS = {"salt", "salt-run", "restart-master"}
+
+
 def _global_parser():
     parser = argparse.ArgumentParser(
         prog="scenario-sandbox",
@@ -83,6 +88,13 @@ def _global_parser():
         default=os.environ.get("SCENARIO_SANDBOX", "default"),
         help="which sandbox (default: $SCENARIO_SANDBOX or 'default')",
     )
+    parser.add_argument(
+        "--master",
+        type=int,
+        default=1,
+        metavar="N",
+        help="which salt-master salt, salt-run and restart-master use (spec key masters; default 1)",
+    )
     parser.add_argument("command", metavar="COMMAND", choices=sorted(COMMANDS), help=argparse.SUPPRESS)
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
@@ -93,7 +105,7 @@ def _split(argv):
     for index, token in enumerate(argv):
         if token in COMMANDS:
             prefix = argv[:index]
-            if prefix and prefix[-1] == "--name" and index == len(prefix) and len(prefix) % 2 == 1:
+            if prefix and prefix[-1] == "--name":
                 continue  # `--name up`: a sandbox called "up"
             return [*prefix, token], argv[index + 1 :]
     return argv, []
@@ -119,12 +131,13 @@ def _print_status(status):
         print(f"sandbox {status['name']}: down")
         return
     state = "up" if status["up"] else ("incomplete" if not status.get("complete") else "degraded")
-    master = status["master"]
     print(f"sandbox {status['name']}: {state}   (state {status['state_dir']})")
-    print(
-        f"  master  {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8} pid {master['pid']}"
-        f"   salt -c {master['conf_dir']}"
-    )
+    for master in status["masters"]:
+        label = "master" if master["index"] == 1 else f"master{master['index']}"
+        print(
+            f"  {label:<7} {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8}"
+            f" pid {master['pid']}   salt -c {master['conf_dir']}"
+        )
     lb = status["lb"]
     if "haproxy" in lb:
         haproxy = "running" if lb["haproxy"]["running"] else "STOPPED"
@@ -148,6 +161,8 @@ def run(argv):
     opts = _global_parser().parse_args(head)
     sandbox = Sandbox(opts.name)
     command = opts.command
+    if opts.master != 1 and command not in MASTER_COMMANDS:
+        raise SandboxError(f"--master applies to {', '.join(sorted(MASTER_COMMANDS))} only, not {command}")
 
     if command == "up":
         parser = _sub_parser(
@@ -181,9 +196,9 @@ def run(argv):
         print(f"sandbox {opts.name}: down")
         return 0
     if command == "salt":
-        return sandbox.salt(*rest, capture=False).returncode
+        return sandbox.salt(*rest, capture=False, master=opts.master).returncode
     if command == "salt-run":
-        return sandbox.salt_run(*rest, capture=False).returncode
+        return sandbox.salt_run(*rest, capture=False, master=opts.master).returncode
     if command == "salt-call":
         if not rest or rest[0].startswith("-"):
             raise SandboxError("usage: scenario-sandbox salt-call HOST ARGS...")
@@ -208,8 +223,8 @@ def run(argv):
             "Stop the sandbox's salt-master (by its pid) and start it again with the same config, keys and\n"
             "cache; return once it listens and every minion that was running answers test.ping again.",
         ).parse_args(rest)
-        took = sandbox.restart_master()
-        print(f"sandbox {opts.name}: master restarted, {len(sandbox.minions)} minion(s) back in {took} s")
+        took = sandbox.restart_master(master=opts.master)
+        print(f"sandbox {opts.name}: master {opts.master} restarted, {len(sandbox.minions)} minion(s) back in {took} s")
         return 0
     if command == "load":
         parser = _sub_parser(

@@ -20,8 +20,8 @@ from . import aptrepo, loadgen, netns, procs
 from .balancer import Balancer
 from .errors import SandboxError
 from .hosts import WEB_PORT, Host
-from .master import Master
-from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESS, address6, load_spec
+from .master import Master, master_keypair
+from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESSES, address6, load_spec
 
 ROOT_ENV = "SCENARIO_SANDBOX_ROOT"
 DEFAULT_ROOT = "/run/scenario-sandbox"
@@ -116,7 +116,35 @@ class Sandbox:
 
     @property
     def master_conf_dir(self):
+        """Master 1's config dir (`salt -c <this>` inside its netns)."""
         return self.state_dir / "m" / "conf"
+
+    @property
+    def master_count(self):
+        return self.spec.get("masters", 1)
+
+    def _master_key(self, master):
+        """The record key of master ``master`` (1-based): "master", "master2"; refuses one the spec lacks."""
+        count = self.master_count
+        if isinstance(master, bool) or not isinstance(master, int) or not 1 <= master <= count:
+            raise SandboxError(
+                f"sandbox {self.name!r} has {count} master(s) (spec key masters); there is no master {master!r}"
+            )
+        return "master" if master == 1 else f"master{master}"
+
+    def _master(self, master=1):
+        """(record entry, Master) of master ``master``."""
+        entry = self.record[self._master_key(master)]
+        return entry, Master(self.state_dir, entry["netns"], self.bin_dir, master)
+
+    def master_conf_dir_of(self, master=1):
+        """Master ``master``'s config dir."""
+        return self._master(master)[1].conf_dir
+
+    def _minion_masters(self):
+        """What a minion's `master:` option is: the address, or every master's (hot/hot)."""
+        addresses = [self.record[self._master_key(n)]["address"] for n in range(1, self.master_count + 1)]
+        return addresses[0] if len(addresses) == 1 else addresses
 
     def _host(self, name):
         if name not in self.spec["hosts"]:
@@ -172,7 +200,15 @@ class Sandbox:
             "spec": normal,
             "up": False,
             "netns": [],
-            "master": {"netns": netns.ns_name(self.tag, "ma"), "address": MASTER_ADDRESS, "proc": None},
+            "master": {"netns": netns.ns_name(self.tag, "ma"), "address": MASTER_ADDRESSES[0], "proc": None},
+            **{
+                f"master{n}": {
+                    "netns": netns.ns_name(self.tag, f"m{n}"),
+                    "address": MASTER_ADDRESSES[n - 1],
+                    "proc": None,
+                }
+                for n in range(2, normal["masters"] + 1)
+            },
             "lb": {"netns": netns.ns_name(self.tag, "lb"), "address": normal["lb"], "haproxy": None, "minion": None},
             "client": {"netns": netns.ns_name(self.tag, "cl"), "address": CLIENT_ADDRESS}
             if normal.get("haproxy")
@@ -222,7 +258,11 @@ class Sandbox:
     def _up(self, spec, file_roots):
         record = self._record
         t0 = time.monotonic()
-        nodes = [("lb", spec["lb"], address6(spec["lb"])), ("ma", MASTER_ADDRESS, address6(MASTER_ADDRESS))]
+        nodes = [("lb", spec["lb"], address6(spec["lb"]))]
+        nodes += [
+            (entry["netns"].rsplit("-", 1)[1], entry["address"], address6(entry["address"]))
+            for entry in (record[self._master_key(n)] for n in range(1, spec["masters"] + 1))
+        ]
         if spec.get("haproxy"):
             nodes.append(("cl", CLIENT_ADDRESS, address6(CLIENT_ADDRESS)))
         nodes += [
@@ -238,10 +278,14 @@ class Sandbox:
         self._timed("network", t0)
 
         env = self._env()
-        master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
-        master.write_config(spec["lb"], file_roots, spec["master"]["config"])
-        proc, record["master"]["proc"] = master.start(record["instance"], env)
-        self._children.append(proc)
+        masters = [self._master(n) for n in range(1, spec["masters"] + 1)]
+        keys = master_keypair() if len(masters) > 1 else None
+        for entry, master in masters:
+            master.write_config(spec["lb"], file_roots, spec["master"]["config"])
+            if keys:
+                master.install_keys(*keys)
+            proc, entry["proc"] = master.start(record["instance"], env)
+            self._children.append(proc)
         self._save()
 
         t1 = time.monotonic()
@@ -257,19 +301,20 @@ class Sandbox:
         balancer = None
         if spec.get("haproxy"):
             balancer = self._balancer()
-            balancer.write_files(self.name)
+            balancer.write_files(self.name, master=self._minion_masters())
             proc, record["lb"]["haproxy"] = balancer.start_haproxy(record["instance"], env)
             self._children.append(proc)
             self._save()
 
         t3 = time.monotonic()
-        self._wait(
-            lambda: master.listening(record["master"]["proc"]["pid"]),
-            60,
-            "the salt-master to listen",
-            record["master"]["proc"],
-            master.root / "master.out",
-        )
+        for entry, master in masters:
+            self._wait(
+                lambda e=entry, m=master: m.listening(e["proc"]["pid"]),
+                60,
+                f"salt-master {master.index} to listen",
+                entry["proc"],
+                master.root / "master.out",
+            )
         self._timed("master", t0)
 
         offsets = {}
@@ -305,7 +350,8 @@ class Sandbox:
         self._timed("minions", t3)
 
         t4 = time.monotonic()
-        self._ping_all()
+        for n in range(1, spec["masters"] + 1):
+            self._ping_all(master=n)
         self._sync_all()
         self._timed("ping+sync", t4)
         if balancer is not None:
@@ -331,7 +377,7 @@ class Sandbox:
     def _prepare_host(self, name, repo_dir, env):
         host = self._host(name)
         entry = self._record["hosts"][name]
-        host.write_files(repo_dir)
+        host.write_files(repo_dir, master=self._minion_masters())
         proc, holder = host.start_holder(self._record["instance"], env)
         self._children.append(proc)
         with self._lock:
@@ -363,17 +409,17 @@ class Sandbox:
             time.sleep(0.05)
         raise SandboxError(f"gave up waiting for {what} after {timeout} s; {_tail(log)}")
 
-    def _ping_all(self, attempts=5):
+    def _ping_all(self, attempts=5, master=1):
         missing = self.minions
         for _ in range(attempts):
             answered = self._json_call(
-                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", "10", timeout=60)
+                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", "10", timeout=60, master=master)
             )
             missing = [h for h in missing if answered.get(h) is not True]
             if not missing:
                 return
             time.sleep(0.5)
-        raise SandboxError(f"minions did not answer test.ping: {', '.join(missing)}")
+        raise SandboxError(f"minions did not answer test.ping on master {master}: {', '.join(missing)}")
 
     def _sync_all(self):
         proc = self.salt("-L", ",".join(self.minions), "saltutil.sync_all", "--out=json", "-t", "60", timeout=120)
@@ -403,27 +449,28 @@ class Sandbox:
         return merged
 
     # -- talking to the cluster ---------------------------------------------------------------------
-    def _master_argv(self, argv):
+    def _master_argv(self, argv, master=1):
+        entry, server = self._master(master)
         argv = list(argv)
         if argv and argv[0] in SALT_TOOLS:
             tool = argv[0]
             argv[0] = str(self.bin_dir / tool)
             if not any(a in ("-c", "--config-dir") or a.startswith("--config-dir=") for a in argv[1:]):
-                argv[1:1] = ["-c", str(self.master_conf_dir)]
-        return ["nsenter", f"--net={netns.ns_path(self.record['master']['netns'])}", "--", *argv]
+                argv[1:1] = ["-c", str(server.conf_dir)]
+        return ["nsenter", f"--net={netns.ns_path(entry['netns'])}", "--", *argv]
 
     @staticmethod
     def _run(argv, check=False, timeout=None, capture=True, input=None):
         extra = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL} if capture else {}
         return subprocess.run(argv, check=check, timeout=timeout, text=True, capture_output=capture, **extra)
 
-    def salt(self, *args, check=False, timeout=None, capture=True):
-        """`salt -c <master conf> ARGS` inside the master's netns."""
-        return self._run(self._master_argv(["salt", *args]), check, timeout, capture)
+    def salt(self, *args, check=False, timeout=None, capture=True, master=1):
+        """`salt -c <master conf> ARGS` inside master ``master``'s netns."""
+        return self._run(self._master_argv(["salt", *args], master), check, timeout, capture)
 
-    def salt_run(self, *args, check=False, timeout=None, capture=True):
-        """`salt-run -c <master conf> ARGS` inside the master's netns."""
-        return self._run(self._master_argv(["salt-run", *args]), check, timeout, capture)
+    def salt_run(self, *args, check=False, timeout=None, capture=True, master=1):
+        """`salt-run -c <master conf> ARGS` inside master ``master``'s netns."""
+        return self._run(self._master_argv(["salt-run", *args], master), check, timeout, capture)
 
     def salt_call(self, host, *args, check=False, timeout=None, capture=True):
         """`salt-call` on ``host``, inside its namespaces and with its minion config."""
@@ -442,12 +489,12 @@ class Sandbox:
         h = self._host(host)
         return self._run(h.enter(self._holder_pid(host), argv), check, timeout, capture, input)
 
-    def popen_in_master(self, argv, **kwargs):
-        """Popen ``argv`` in the master's netns. A salt tool name as argv[0] gets the venv path and -c."""
+    def popen_in_master(self, argv, master=1, **kwargs):
+        """Popen ``argv`` in master ``master``'s netns. A salt tool name as argv[0] gets the venv path and -c."""
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
         kwargs.setdefault("text", True)
-        return subprocess.Popen(self._master_argv(argv), **kwargs)
+        return subprocess.Popen(self._master_argv(argv, master), **kwargs)
 
     def probe(self, host, timeout=1.0, ipv6=False):
         """True if the LB (source address = LB address) can open TCP to ``host``'s web port.
@@ -484,28 +531,27 @@ class Sandbox:
             raise SandboxError(f"load: the load generator failed ({proc.returncode}): {proc.stderr.strip()}")
         return json.loads(proc.stdout)
 
-    def restart_master(self, timeout=READY_TIMEOUT):
-        """Stop the salt-master (by its pid, as `down` does) and start it again with the same
+    def restart_master(self, timeout=READY_TIMEOUT, master=1):
+        """Stop salt-master ``master`` (by its pid, as `down` does) and start it again with the same
         config, keys and cache; return once it listens and every minion that was running
-        answers test.ping again. Returns the seconds that took."""
+        answers test.ping through it again. Returns the seconds that took."""
         started = time.monotonic()
-        record = self.record
-        master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
+        entry, server = self._master(master)
         running = [m for m in self.minions if procs.alive(self._minion_record(m))]
-        procs.stop([record["master"]["proc"]] if record["master"].get("proc") else [], grace=STOP_GRACE)
-        record["master"]["proc"] = None
+        procs.stop([entry["proc"]] if entry.get("proc") else [], grace=STOP_GRACE)
+        entry["proc"] = None
         self._save()
         self._reap()
-        proc, record["master"]["proc"] = master.start(record["instance"], self._env())
+        proc, entry["proc"] = server.start(self.record["instance"], self._env())
         self._children.append(proc)
         self._save()
         deadline = started + timeout
         self._wait(
-            lambda: master.listening(record["master"]["proc"]["pid"]),
+            lambda: server.listening(entry["proc"]["pid"]),
             max(1.0, deadline - time.monotonic()),
-            "the salt-master to listen again",
-            record["master"]["proc"],
-            master.root / "master.out",
+            f"salt-master {master} to listen again",
+            entry["proc"],
+            server.root / "master.out",
         )
         missing = list(running)
         while missing:
@@ -513,7 +559,9 @@ class Sandbox:
             if left <= 0:
                 raise SandboxError(f"minions did not reconnect within {timeout} s: {', '.join(missing)}")
             wait = str(max(1, min(5, int(left))))
-            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", wait))
+            answered = self._json_call(
+                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", wait, master=master)
+            )
             missing = [m for m in missing if answered.get(m) is not True]
         return round(time.monotonic() - started, 2)
 
@@ -573,12 +621,19 @@ class Sandbox:
                 "minion": proc_info(entry.get("minion")),
                 "web": proc_info(entry.get("web")),
             }
-        master = {
-            "address": record["master"]["address"],
-            "netns": record["master"]["netns"],
-            "conf_dir": str(self.master_conf_dir),
-            **proc_info(record["master"].get("proc")),
-        }
+        masters = []
+        for n in range(1, record["spec"].get("masters", 1) + 1):
+            entry, server = self._master(n)
+            masters.append(
+                {
+                    "index": n,
+                    "address": entry["address"],
+                    "netns": entry["netns"],
+                    "conf_dir": str(server.conf_dir),
+                    **proc_info(entry.get("proc")),
+                }
+            )
+        master = masters[0]
         lb = {"address": record["lb"]["address"], "netns": record["lb"]["netns"]}
         if record["spec"].get("haproxy"):
             lb["haproxy"] = proc_info(record["lb"].get("haproxy"))
@@ -588,13 +643,14 @@ class Sandbox:
             h["minion"]["running"] and h["web"]["running"] and h["namespaces"]["running"] for h in hosts.values()
         )
         lb_running = all(lb[k]["running"] for k in ("haproxy", "minion") if k in lb)
-        running = master["running"] and hosts_running and lb_running
+        running = all(m["running"] for m in masters) and hosts_running and lb_running
         return {
             **base,
             "exists": True,
             "up": bool(record.get("up")) and running,
             "complete": bool(record.get("up")),
             "master": master,
+            "masters": masters,
             "lb": lb,
             "hosts": hosts,
             "notes": record.get("notes", []),
@@ -604,7 +660,7 @@ class Sandbox:
     # -- down -----------------------------------------------------------------------------------------
     @staticmethod
     def _proc_records(record):
-        records = [record.get("master", {}).get("proc")]
+        records = [record.get(key, {}).get("proc") for key in ("master", "master2")]
         records += [record.get("lb", {}).get("haproxy"), record.get("lb", {}).get("minion")]
         for entry in record.get("hosts", {}).values():
             records += [entry.get("minion"), entry.get("web"), entry.get("holder")]

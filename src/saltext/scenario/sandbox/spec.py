@@ -6,6 +6,7 @@ The normal form is what the rest of the sandbox reads, so every default is fille
      "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
      "master": {"config": {}},      # extra salt-master options, merged over the sandbox's
      "haproxy": None | {"backend": "web", "servers": ["web1", ...]},  # HAProxy + minion lb in the LB netns
+     "masters": 1 | 2,              # salt-masters hot/hot (same key pair); every minion has all of them
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -29,10 +30,20 @@ SUBNET6_PREFIX = "2001:db8:100::"
 MASTER_ADDRESS = "198.51.100.2"
 # The client namespace of a spec with haproxy: where `scenario-sandbox load` sends from.
 CLIENT_ADDRESS = "198.51.100.3"
+# Master N of a spec with `masters: 2` (master 1 is MASTER_ADDRESS).
+MASTER2_ADDRESS = "198.51.100.4"
+MASTER_ADDRESSES = (MASTER_ADDRESS, MASTER2_ADDRESS)
+# Addresses below the LB's that the sandbox's own namespaces may use; `lb` may not take one.
+RESERVED = {
+    MASTER_ADDRESS: "master",
+    CLIENT_ADDRESS: "client",
+    MASTER2_ADDRESS: "master 2",
+}
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters"}
 HAPROXY_KEYS = {"backend", "servers"}
+MASTER_COUNTS = (1, 2)
 HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # The load balancer's minion id when the spec has haproxy.
 LB_MINION = "lb"
@@ -118,7 +129,15 @@ def validate(data):
         "hosts": hosts,
         "master": _master(data.get("master")),
         "haproxy": _haproxy(data.get("haproxy"), hosts, app),
+        "masters": _masters(data.get("masters", 1)),
     }
+
+
+def _masters(value):
+    """`masters: 1` (default) or `2`: how many salt-masters run hot/hot."""
+    if isinstance(value, bool) or value not in MASTER_COUNTS:
+        raise SandboxError(f"masters: must be one of {list(MASTER_COUNTS)}, got {value!r}")
+    return value
 
 
 def _haproxy(value, hosts, app):
@@ -177,9 +196,10 @@ def _lb(value, last_host):
     if address not in SUBNET:
         raise SandboxError(f"lb: {address} is outside the sandbox network {SUBNET}")
     last = int(address) - int(SUBNET.network_address)
-    if last in (0, 255) or str(address) in (MASTER_ADDRESS, CLIENT_ADDRESS) or FIRST_HOST <= last <= last_host:
+    if last in (0, 255) or str(address) in RESERVED or FIRST_HOST <= last <= last_host:
+        reserved = ", ".join(f"{what} ({addr})" for addr, what in RESERVED.items())
         raise SandboxError(
-            f"lb: {address} collides with the network, broadcast, master ({MASTER_ADDRESS}), client ({CLIENT_ADDRESS}) "
+            f"lb: {address} collides with the network, broadcast, {reserved} "
             f"or host addresses (.{FIRST_HOST}-.{last_host})"
         )
     return str(address)
