@@ -1,5 +1,7 @@
-"""The sandbox's fleet-scale pieces on one sandbox of this module: two hot/hot salt-masters."""
+"""The sandbox's fleet-scale pieces on one sandbox of this module (etcd-spec.yaml): two hot/hot
+salt-masters and the real etcd they share."""
 
+import base64
 import json
 import os
 import subprocess
@@ -8,11 +10,12 @@ import sys
 import pytest
 import yaml
 
-from saltext.scenario.sandbox import DEFAULT_SPEC
+from saltext.scenario.sandbox import ETCD_SPEC
+from saltext.scenario.sandbox.netns import http
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-SPEC = {**yaml.safe_load(DEFAULT_SPEC.read_text()), "masters": 2}
+SPEC = yaml.safe_load(ETCD_SPEC.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +43,38 @@ def test_both_masters_answer_for_every_host_with_one_key(sandbox):
     keys = {(sandbox.state_dir / d / "pki" / "master.pub").read_bytes() for d in ("m", "m2")}
     assert len(keys) == 1
     assert sandbox.salt_run("config.get", "interface", "--out=json", master=2).stdout.strip() == '"198.51.100.4"'
+
+
+def _b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def etcd(sandbox, path, body):
+    """POST to etcd's v3 JSON gateway from master 2's namespace: (status, parsed answer)."""
+    status, text = http(sandbox.record["master2"]["netns"], "198.51.100.5", 2379, path, 10, "POST", json.dumps(body))
+    return status, json.loads(text) if status else text
+
+
+def test_etcd_serves_both_masters_takes_1000_claims_in_one_transaction_and_stops_and_starts(sandbox):
+    claims = [_b64(f"/test/claims/host{n:04d}") for n in range(1000)]
+    txn = {
+        "compare": [{"key": k, "target": "CREATE", "create_revision": "0", "result": "EQUAL"} for k in claims],
+        "success": [{"request_put": {"key": k, "value": _b64("run-1")}} for k in claims],
+    }
+    status, answer = etcd(sandbox, "/v3/kv/txn", txn)
+    assert (status, answer.get("succeeded")) == (200, True), answer
+    for master in (1, 2):
+        options = sandbox.salt_run("config.get", "scenario_etcd_endpoints", "--out=json", master=master)
+        assert json.loads(options.stdout) == ["http://198.51.100.5:2379"]
+
+    stopped = cli(sandbox, "stop", "etcd")
+    assert stopped.returncode == 0, stopped.stderr
+    assert etcd(sandbox, "/v3/kv/range", {"key": claims[0]})[0] is None
+    status = json.loads(cli(sandbox, "status", "--json").stdout)
+    assert status["services"]["etcd"]["running"] is False and status["up"] is False
+
+    started = cli(sandbox, "start", "etcd")
+    assert started.returncode == 0, started.stderr
+    status, answer = etcd(sandbox, "/v3/kv/range", {"key": claims[999]})
+    assert status == 200 and answer["count"] == "1", "the data dir outlives a stop"
+    assert sandbox.status()["up"] is True

@@ -25,7 +25,8 @@ commands:
   salt-call HOST ARGS...                   salt-call on HOST, inside its namespaces
   probe HOST [--ipv6]                      TCP from the LB to HOST's web port:
                                            prints reachable (exit 0) or blocked (exit 1)
-  stop HOST | start HOST                   stop/start HOST's salt-minion only
+  stop HOST | start HOST                   stop/start HOST's salt-minion only; a service's name
+                                           (etcd) stops/starts that service
   restart-master                           stop the salt-master (--master N: master N) and start it
                                            again (same config, keys, cache); waits until every
                                            running minion answers
@@ -212,10 +213,12 @@ def run(argv):
         print("reachable" if reachable else "blocked")
         return 0 if reachable else 1
     if command == "stop":
-        sandbox.stop(_host_arg("stop", rest, "Stop HOST's salt-minion (namespaces and web stay)."))
+        sandbox.stop(_host_arg("stop", rest, "Stop HOST's salt-minion (namespaces and web stay), or a service (etcd)."))
         return 0
     if command == "start":
-        sandbox.start(_host_arg("start", rest, "Start HOST's salt-minion and wait until it is connected."))
+        sandbox.start(
+            _host_arg("start", rest, "Start HOST's salt-minion (or a service: etcd) and wait until it is ready.")
+        )
         return 0
     if command == "restart-master":
         _sub_parser(

@@ -19,6 +19,7 @@ from pathlib import Path
 from . import aptrepo, loadgen, netns, procs
 from .balancer import Balancer
 from .errors import SandboxError
+from .etcd import Etcd
 from .hosts import WEB_PORT, Host
 from .master import Master, master_keypair
 from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESSES, address6, load_spec
@@ -32,6 +33,15 @@ UNIX_PATH_MAX = 107
 READY_TIMEOUT = 90
 STOP_GRACE = 1.0
 HAPROXY_UP_TIMEOUT = 30
+SERVICE_TIMEOUT = 60
+
+
+def services_of(state_dir, spec):
+    """{name: Service} of the service daemons the spec asks for, in start order."""
+    found = []
+    if spec.get("store") == "etcd":
+        found.append(Etcd(state_dir, spec))
+    return {service.name: service for service in found}
 
 
 def _system_path():
@@ -224,6 +234,10 @@ class Sandbox:
                 }
                 for index, (name, host) in enumerate(normal["hosts"].items())
             },
+            "services": {
+                name: {"netns": netns.ns_name(self.tag, service.kind), "address": service.address, "proc": None}
+                for name, service in services_of(self.state_dir, normal).items()
+            },
             "file_roots": [str(Path(r).resolve()) for r in file_roots],
             "root_created": root_created,
             "notes": [],
@@ -266,6 +280,9 @@ class Sandbox:
         if spec.get("haproxy"):
             nodes.append(("cl", CLIENT_ADDRESS, address6(CLIENT_ADDRESS)))
         nodes += [
+            (e["netns"].rsplit("-", 1)[1], e["address"], address6(e["address"])) for e in record["services"].values()
+        ]
+        nodes += [
             (entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
             for entry in record["hosts"].values()
         ]
@@ -278,10 +295,20 @@ class Sandbox:
         self._timed("network", t0)
 
         env = self._env()
+        services = services_of(self.state_dir, spec)
+        service_options = {}
+        for name, service in services.items():
+            service.write_files()
+            service_options.update(service.master_config())
+            proc, record["services"][name]["proc"] = service.start(
+                record["services"][name]["netns"], record["instance"], env
+            )
+            self._children.append(proc)
+        self._save()
         masters = [self._master(n) for n in range(1, spec["masters"] + 1)]
         keys = master_keypair() if len(masters) > 1 else None
         for entry, master in masters:
-            master.write_config(spec["lb"], file_roots, spec["master"]["config"])
+            master.write_config(spec["lb"], file_roots, {**service_options, **spec["master"]["config"]})
             if keys:
                 master.install_keys(*keys)
             proc, entry["proc"] = master.start(record["instance"], env)
@@ -356,6 +383,9 @@ class Sandbox:
         self._timed("ping+sync", t4)
         if balancer is not None:
             balancer.wait_all_up(HAPROXY_UP_TIMEOUT, lambda: procs.alive(record["lb"]["haproxy"]))
+        for name, service in services.items():
+            entry = record["services"][name]
+            service.wait_ready(entry["netns"], entry["proc"], SERVICE_TIMEOUT)
         record["up"] = True
 
     def _build_repos(self, spec):
@@ -570,8 +600,31 @@ class Sandbox:
             return self.record["lb"].get("minion")
         return self.record["hosts"][minion].get("minion")
 
+    def _service(self, name):
+        """(record entry, Service) of service ``name`` (etcd, ...), or None when the spec has none such."""
+        entry = self.record.get("services", {}).get(name)
+        if entry is None:
+            return None
+        return entry, services_of(self.state_dir, self.spec)[name]
+
+    def service_url(self, name):
+        """The URL of service ``name`` (e.g. "http://198.51.100.5:2379" for etcd)."""
+        found = self._service(name)
+        if found is None:
+            raise SandboxError(f"sandbox {self.name!r} runs no {name} (see its spec)")
+        return found[1].url
+
     def stop(self, host):
-        """Stop ``host``'s salt-minion (and its jobs); namespaces and web service stay."""
+        """Stop ``host``'s salt-minion (and its jobs), or the service of that name (etcd);
+        namespaces and web service stay."""
+        service = self._service(host)
+        if service is not None:
+            entry = service[0]
+            procs.stop([entry["proc"]] if entry.get("proc") else [], grace=STOP_GRACE)
+            entry["proc"] = None
+            self._save()
+            self._reap()
+            return
         self._host(host)
         entry = self.record["hosts"][host]
         procs.stop([entry["minion"]] if entry.get("minion") else [], grace=STOP_GRACE)
@@ -580,7 +633,19 @@ class Sandbox:
         self._reap()
 
     def start(self, host, wait=True, timeout=READY_TIMEOUT):
-        """Start ``host``'s salt-minion again; with ``wait``, return once it is connected."""
+        """Start ``host``'s salt-minion (or the service of that name) again; with ``wait``, return
+        once it is connected (the service answers its health check)."""
+        service = self._service(host)
+        if service is not None:
+            entry, daemon = service
+            if procs.alive(entry.get("proc")):
+                return
+            proc, entry["proc"] = daemon.start(entry["netns"], self.record["instance"], self._env())
+            self._children.append(proc)
+            self._save()
+            if wait:
+                daemon.wait_ready(entry["netns"], entry["proc"], timeout)
+            return
         h = self._host(host)
         entry = self.record["hosts"][host]
         if procs.alive(entry.get("minion")):
@@ -643,7 +708,21 @@ class Sandbox:
             h["minion"]["running"] and h["web"]["running"] and h["namespaces"]["running"] for h in hosts.values()
         )
         lb_running = all(lb[k]["running"] for k in ("haproxy", "minion") if k in lb)
-        running = all(m["running"] for m in masters) and hosts_running and lb_running
+        services = {
+            name: {
+                "address": entry["address"],
+                "netns": entry["netns"],
+                "url": daemon.url,
+                **proc_info(entry.get("proc")),
+            }
+            for name, (entry, daemon) in ((n, self._service(n)) for n in record.get("services", {}))
+        }
+        running = (
+            all(m["running"] for m in masters)
+            and hosts_running
+            and lb_running
+            and all(s["running"] for s in services.values())
+        )
         return {
             **base,
             "exists": True,
@@ -651,6 +730,7 @@ class Sandbox:
             "complete": bool(record.get("up")),
             "master": master,
             "masters": masters,
+            "services": services,
             "lb": lb,
             "hosts": hosts,
             "notes": record.get("notes", []),
@@ -661,6 +741,7 @@ class Sandbox:
     @staticmethod
     def _proc_records(record):
         records = [record.get(key, {}).get("proc") for key in ("master", "master2")]
+        records += [entry.get("proc") for entry in record.get("services", {}).values()]
         records += [record.get("lb", {}).get("haproxy"), record.get("lb", {}).get("minion")]
         for entry in record.get("hosts", {}).values():
             records += [entry.get("minion"), entry.get("web"), entry.get("holder")]

@@ -146,3 +146,30 @@ def connect_from(netns, source, address, port, timeout=1.0, get=False):
         "get" if get else "tcp",
     ]
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout + 10)
+
+
+# Runs inside a namespace under `python -I -S`: one HTTP request; prints the status, then the body.
+_HTTP = """
+import http.client, sys
+host, port, method, path, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+body = sys.stdin.buffer.read() if method == "POST" else None
+try:
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+    answer = conn.getresponse()
+    sys.stdout.write(str(answer.status) + "\\n" + answer.read().decode("utf-8", "replace"))
+except OSError as exc:
+    sys.stderr.write(f"{exc}\\n")
+    sys.exit(1)
+"""
+
+
+def http(netns, address, port, path="/", timeout=2.0, method="GET", body=None):
+    """(status, body) of one HTTP request from inside ``netns``; (None, error text) when it fails."""
+    argv = ["nsenter", f"--net={ns_path(netns)}", "--", sys.executable, "-I", "-S", "-c", _HTTP]
+    argv += [address, str(port), method, path, str(timeout)]
+    proc = subprocess.run(argv, input=body or "", capture_output=True, text=True, check=False, timeout=timeout + 10)
+    if proc.returncode != 0:
+        return None, proc.stderr.strip()
+    status, _, text = proc.stdout.partition("\n")
+    return int(status), text

@@ -7,6 +7,7 @@ The normal form is what the rest of the sandbox reads, so every default is fille
      "master": {"config": {}},      # extra salt-master options, merged over the sandbox's
      "haproxy": None | {"backend": "web", "servers": ["web1", ...]},  # HAProxy + minion lb in the LB netns
      "masters": 1 | 2,              # salt-masters hot/hot (same key pair); every minion has all of them
+     "store": "local" | "etcd",     # etcd: a real etcd in a namespace of its own, the masters' fleet store
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -24,6 +25,8 @@ from .errors import SandboxError
 DEFAULT_SPEC = Path(__file__).with_name("default-spec.yaml")
 # The same fleet's web hosts behind a real HAProxy on the LB address, with a minion `lb`.
 HAPROXY_SPEC = Path(__file__).with_name("haproxy-spec.yaml")
+# The default fleet under two hot/hot masters that share a real etcd as their fleet store.
+ETCD_SPEC = Path(__file__).with_name("etcd-spec.yaml")
 
 SUBNET = ipaddress.ip_network("198.51.100.0/24")
 SUBNET6_PREFIX = "2001:db8:100::"
@@ -33,17 +36,21 @@ CLIENT_ADDRESS = "198.51.100.3"
 # Master N of a spec with `masters: 2` (master 1 is MASTER_ADDRESS).
 MASTER2_ADDRESS = "198.51.100.4"
 MASTER_ADDRESSES = (MASTER_ADDRESS, MASTER2_ADDRESS)
+# The service namespaces (services.py): etcd for `store: etcd`.
+ETCD_ADDRESS = "198.51.100.5"
 # Addresses below the LB's that the sandbox's own namespaces may use; `lb` may not take one.
 RESERVED = {
     MASTER_ADDRESS: "master",
     CLIENT_ADDRESS: "client",
     MASTER2_ADDRESS: "master 2",
+    ETCD_ADDRESS: "etcd",
 }
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters", "store"}
 HAPROXY_KEYS = {"backend", "servers"}
 MASTER_COUNTS = (1, 2)
+STORES = ("local", "etcd")
 HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # The load balancer's minion id when the spec has haproxy.
 LB_MINION = "lb"
@@ -130,7 +137,17 @@ def validate(data):
         "master": _master(data.get("master")),
         "haproxy": _haproxy(data.get("haproxy"), hosts, app),
         "masters": _masters(data.get("masters", 1)),
+        "store": _store(data.get("store", "local"), hosts),
     }
+
+
+def _store(value, hosts):
+    """`store: local` (default: the masters' own files) or `etcd` (a real etcd the masters share)."""
+    if value not in STORES:
+        raise SandboxError(f"store: must be one of {list(STORES)}, got {value!r}")
+    if value == "etcd" and "etcd" in hosts:
+        raise SandboxError("hosts.etcd: the name is the etcd service's (stop etcd / start etcd) when store is etcd")
+    return value
 
 
 def _masters(value):
