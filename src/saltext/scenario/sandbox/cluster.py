@@ -22,6 +22,7 @@ from .errors import SandboxError
 from .etcd import Etcd
 from .hosts import WEB_PORT, Host
 from .master import Master, master_keypair
+from .prometheus import Prometheus
 from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESSES, address6, load_spec
 
 ROOT_ENV = "SCENARIO_SANDBOX_ROOT"
@@ -41,6 +42,8 @@ def services_of(state_dir, spec):
     found = []
     if spec.get("store") == "etcd":
         found.append(Etcd(state_dir, spec))
+    if spec.get("prometheus"):
+        found.append(Prometheus(state_dir, spec))
     return {service.name: service for service in found}
 
 
@@ -160,7 +163,9 @@ class Sandbox:
         if name not in self.spec["hosts"]:
             raise SandboxError(f"sandbox {self.name!r} has no host {name!r}; hosts: {', '.join(self.hosts)}")
         entry = self.record["hosts"][name]
-        return Host(self.state_dir, name, self.spec["hosts"][name], entry["netns"], self.bin_dir, self.spec["app"])
+        app = self.spec["app"]
+        bad = self.spec.get("bad_builds", {}).get(app)
+        return Host(self.state_dir, name, self.spec["hosts"][name], entry["netns"], self.bin_dir, app, bad)
 
     def _holder_pid(self, name):
         self._host(name)

@@ -8,6 +8,8 @@ The normal form is what the rest of the sandbox reads, so every default is fille
      "haproxy": None | {"backend": "web", "servers": ["web1", ...]},  # HAProxy + minion lb in the LB netns
      "masters": 1 | 2,              # salt-masters hot/hot (same key pair); every minion has all of them
      "store": "local" | "etcd",     # etcd: a real etcd in a namespace of its own, the masters' fleet store
+     "prometheus": False | True,    # Prometheus scraping HAProxy's exporter (needs haproxy)
+     "bad_builds": {"mywebapp": {"4.2.7-1": 0.3}},  # that build answers 500 to that fraction of requests
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -25,6 +27,8 @@ from .errors import SandboxError
 DEFAULT_SPEC = Path(__file__).with_name("default-spec.yaml")
 # The same fleet's web hosts behind a real HAProxy on the LB address, with a minion `lb`.
 HAPROXY_SPEC = Path(__file__).with_name("haproxy-spec.yaml")
+# HAProxy, Prometheus scraping it, and a repo with a bad build (4.2.7-1 fails 30 % of requests).
+METRICS_SPEC = Path(__file__).with_name("metrics-spec.yaml")
 # The default fleet under two hot/hot masters that share a real etcd as their fleet store.
 ETCD_SPEC = Path(__file__).with_name("etcd-spec.yaml")
 
@@ -36,18 +40,20 @@ CLIENT_ADDRESS = "198.51.100.3"
 # Master N of a spec with `masters: 2` (master 1 is MASTER_ADDRESS).
 MASTER2_ADDRESS = "198.51.100.4"
 MASTER_ADDRESSES = (MASTER_ADDRESS, MASTER2_ADDRESS)
-# The service namespaces (services.py): etcd for `store: etcd`.
+# The service namespaces (services.py): etcd for `store: etcd`, Prometheus for `prometheus: true`.
 ETCD_ADDRESS = "198.51.100.5"
+PROMETHEUS_ADDRESS = "198.51.100.6"
 # Addresses below the LB's that the sandbox's own namespaces may use; `lb` may not take one.
 RESERVED = {
     MASTER_ADDRESS: "master",
     CLIENT_ADDRESS: "client",
     MASTER2_ADDRESS: "master 2",
     ETCD_ADDRESS: "etcd",
+    PROMETHEUS_ADDRESS: "prometheus",
 }
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters", "store"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters", "store", "prometheus", "bad_builds"}
 HAPROXY_KEYS = {"backend", "servers"}
 MASTER_COUNTS = (1, 2)
 STORES = ("local", "etcd")
@@ -138,7 +144,48 @@ def validate(data):
         "haproxy": _haproxy(data.get("haproxy"), hosts, app),
         "masters": _masters(data.get("masters", 1)),
         "store": _store(data.get("store", "local"), hosts),
+        "prometheus": _prometheus(data.get("prometheus", False), data.get("haproxy"), hosts),
+        "bad_builds": _bad_builds(data.get("bad_builds"), repo, hosts, app),
     }
+
+
+def _prometheus(value, haproxy, hosts):
+    """`prometheus: true` scrapes HAProxy's exporter, so it needs the spec's haproxy."""
+    if not isinstance(value, bool):
+        raise SandboxError(f"prometheus: must be true or false, got {value!r}")
+    if value and haproxy in (None, False):
+        raise SandboxError("prometheus: needs haproxy (it scrapes HAProxy's exporter); add `haproxy: true`")
+    if value and "prometheus" in hosts:
+        raise SandboxError("hosts.prometheus: the name is the Prometheus service's when prometheus is on")
+    return value
+
+
+def _bad_builds(value, repo, hosts, app):
+    """`bad_builds: {APP: {VERSION: FRACTION}}`: that build of the app answers 500 to that fraction."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SandboxError("bad_builds: must be a mapping {package: {version: fraction}}")
+    offered = {v for versions in repo.values() for v in versions}
+    offered |= {v for host in hosts.values() for versions in (host["repo"] or {}).values() for v in versions}
+    normal = {}
+    for package, builds in value.items():
+        where = f"bad_builds.{package}"
+        if package != app:
+            raise SandboxError(f"{where}: only the app ({app}) has a web service to fail")
+        if not isinstance(builds, dict) or not builds:
+            raise SandboxError(f"{where}: must be a non-empty mapping {{version: fraction}}")
+        normal[package] = {}
+        for raw_version, fraction in builds.items():
+            version = _version(raw_version, where)
+            if version not in offered:
+                raise SandboxError(f"{where}: version {version} is in no repo of the spec")
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+                raise SandboxError(
+                    f"{where}.{version}: the fraction of failed requests must be in (0, 1], got {fraction!r}"
+                )
+            normal[package][version] = float(fraction)
+    return normal
 
 
 def _store(value, hosts):
