@@ -1,5 +1,5 @@
-"""The sandbox's fleet-scale pieces on one sandbox of this module (etcd-spec.yaml): two hot/hot
-salt-masters and the real etcd they share."""
+"""The sandbox's fleet-scale pieces on one sandbox of this module (etcd-spec.yaml with api: true):
+two hot/hot salt-masters, the real etcd they share, salt-api, and the webhook receiver."""
 
 import base64
 import json
@@ -15,7 +15,7 @@ from saltext.scenario.sandbox.netns import http
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-SPEC = yaml.safe_load(ETCD_SPEC.read_text())
+SPEC = {**yaml.safe_load(ETCD_SPEC.read_text()), "api": True}
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,42 @@ def test_etcd_serves_both_masters_takes_1000_claims_in_one_transaction_and_stops
     status, answer = etcd(sandbox, "/v3/kv/range", {"key": claims[999]})
     assert status == 200 and answer["count"] == "1", "the data dir outlives a stop"
     assert sandbox.status()["up"] is True
+
+
+def api_run(sandbox, user, password, fun, *args):
+    """(status, body) of salt-api's /run with the runner client, asked from master 2's namespace."""
+    low = [{"client": "runner", "fun": fun, "arg": list(args), "username": user, "password": password, "eauth": "file"}]
+    return http(sandbox.record["master2"]["netns"], "198.51.100.2", 8000, "/run", 60, "POST", json.dumps(low))
+
+
+def test_salt_api_logs_the_test_users_in_and_holds_them_to_their_acl(sandbox):
+    url = cli(sandbox, "api-url")
+    assert (url.returncode, url.stdout) == (0, "http://198.51.100.2:8000\n"), url.stderr
+    users = sandbox.api_users()
+    login = {"username": "deployer", "password": users["deployer"], "eauth": "file"}
+    status, body = http(
+        sandbox.record["master"]["netns"], "198.51.100.2", 8000, "/login", 30, "POST", json.dumps(login)
+    )
+    assert status == 200, body
+    assert json.loads(body)["return"][0]["perms"] == ["@jobs", {"@runner": ["scenario\\..*"]}]
+    status, body = api_run(sandbox, "deployer", users["deployer"], "scenario.plan", "update_website")
+    assert status == 200 and "nothing was changed" in body, body
+    assert api_run(sandbox, "watcher", users["watcher"], "scenario.plan", "update_website")[0] == 401
+    assert api_run(sandbox, "deployer", "wrong", "scenario.plan", "update_website")[0] == 401
+
+
+def test_webhook_receiver_records_posts_and_ends_by_itself(sandbox, tmp_path):
+    out = tmp_path / "hooks.jsonl"
+    url, proc = sandbox.webhook(3, out)
+    assert url == "http://198.51.100.7:8080/"
+    event = {"event": "started", "run": "r1", "state": "running"}
+    status, _ = http(
+        sandbox.record["master2"]["netns"], "198.51.100.7", 8080, "/hooks/ci", 5, "POST", json.dumps(event)
+    )
+    assert status == 200
+    assert proc.wait(timeout=30) == 0
+    (line,) = out.read_text().splitlines()
+    recorded = json.loads(line)
+    assert (recorded["path"], recorded["json"]) == ("/hooks/ci", event)
+    assert recorded["headers"]["Content-Type"] == "application/json"
+    assert sandbox.status()["webhook"]["running"] is False

@@ -35,6 +35,10 @@ commands:
                                            sent, answered 200, failed and the versions seen;
                                            exit 0 when none failed, 1 otherwise
   exec HOST -- CMD...                      run CMD inside HOST's namespaces
+  api-url                                  (spec with api: true) print salt-api's URL
+  webhook --seconds S --out FILE           a webhook receiver in a namespace of its own: prints
+                                           its URL, records every POST to FILE as JSON lines,
+                                           ends by itself after S seconds
 """
 
 EPILOG = """\
@@ -69,6 +73,8 @@ COMMANDS = {
     "exec",
     "restart-master",
     "load",
+    "api-url",
+    "webhook",
 }
 
 
@@ -260,6 +266,26 @@ def run(argv):
                 lat = summary["latency"]
                 print(f"latency:        median {lat['p50']} s, p99 {lat['p99']} s, max {lat['max']} s")
         return 0 if summary["failed"] == 0 else 1
+    if command == "api-url":
+        _sub_parser("api-url", "Print salt-api's URL (spec api: true); users in <state>/api/users.txt.").parse_args(
+            rest
+        )
+        print(sandbox.api_url())
+        return 0
+    if command == "webhook":
+        parser = _sub_parser(
+            "webhook",
+            "Run a webhook receiver in a sandbox namespace (198.51.100.7): print its URL, record every POST\n"
+            "(path, headers, JSON body) to FILE as one JSON line each, and end by itself after S seconds.",
+            "example: scenario-sandbox webhook --seconds 120 --out hooks.jsonl &",
+        )
+        parser.add_argument("--seconds", type=float, required=True, help="how long it listens (at most 3600)")
+        parser.add_argument("--out", required=True, metavar="FILE", help="where the POSTs go, as JSON lines")
+        args = parser.parse_args(rest)
+        url, proc = sandbox.webhook(args.seconds, args.out)
+        print(url, flush=True)
+        proc.wait(timeout=args.seconds + 30)
+        return 0
     if command == "exec":
         if not rest or rest[0].startswith("-"):
             raise SandboxError("usage: scenario-sandbox exec HOST -- CMD...")

@@ -16,14 +16,15 @@ import time
 import uuid
 from pathlib import Path
 
-from . import aptrepo, loadgen, netns, procs
+from . import aptrepo, loadgen, netns, procs, webhook
+from .api import Api
 from .balancer import Balancer
 from .errors import SandboxError
 from .etcd import Etcd
 from .hosts import WEB_PORT, Host
 from .master import Master, master_keypair
 from .prometheus import Prometheus
-from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESSES, address6, load_spec
+from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESSES, WEBHOOK_ADDRESS, address6, load_spec
 
 ROOT_ENV = "SCENARIO_SANDBOX_ROOT"
 DEFAULT_ROOT = "/run/scenario-sandbox"
@@ -44,6 +45,8 @@ def services_of(state_dir, spec):
         found.append(Etcd(state_dir, spec))
     if spec.get("prometheus"):
         found.append(Prometheus(state_dir, spec))
+    if spec.get("api"):
+        found.append(Api(state_dir, spec))
     return {service.name: service for service in found}
 
 
@@ -243,6 +246,7 @@ class Sandbox:
                 name: {"netns": netns.ns_name(self.tag, service.kind), "address": service.address, "proc": None}
                 for name, service in services_of(self.state_dir, normal).items()
             },
+            "webhook": None,
             "file_roots": [str(Path(r).resolve()) for r in file_roots],
             "root_created": root_created,
             "notes": [],
@@ -284,8 +288,10 @@ class Sandbox:
         ]
         if spec.get("haproxy"):
             nodes.append(("cl", CLIENT_ADDRESS, address6(CLIENT_ADDRESS)))
+        own = [name for name, service in services_of(self.state_dir, spec).items() if service.own_netns]
         nodes += [
-            (e["netns"].rsplit("-", 1)[1], e["address"], address6(e["address"])) for e in record["services"].values()
+            (e["netns"].rsplit("-", 1)[1], e["address"], address6(e["address"]))
+            for e in (record["services"][name] for name in own)
         ]
         nodes += [
             (entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
@@ -302,23 +308,24 @@ class Sandbox:
         env = self._env()
         services = services_of(self.state_dir, spec)
         service_options = {}
-        for name, service in services.items():
+        for service in services.values():
             service.write_files()
             service_options.update(service.master_config())
-            proc, record["services"][name]["proc"] = service.start(
-                record["services"][name]["netns"], record["instance"], env
-            )
-            self._children.append(proc)
-        self._save()
+        self._start_services([s for s in services.values() if not s.after_masters], env)
+        spec_options = dict(spec["master"]["config"])
+        if "external_auth" in service_options and "external_auth" in spec_options:
+            # Another eauth backend from the spec sits beside the sandbox's file users.
+            spec_options["external_auth"] = {**service_options["external_auth"], **spec_options["external_auth"]}
         masters = [self._master(n) for n in range(1, spec["masters"] + 1)]
         keys = master_keypair() if len(masters) > 1 else None
         for entry, master in masters:
-            master.write_config(spec["lb"], file_roots, {**service_options, **spec["master"]["config"]})
+            master.write_config(spec["lb"], file_roots, {**service_options, **spec_options})
             if keys:
                 master.install_keys(*keys)
             proc, entry["proc"] = master.start(record["instance"], env)
             self._children.append(proc)
         self._save()
+        self._start_services([s for s in services.values() if s.after_masters], env)
 
         t1 = time.monotonic()
         repos = self._build_repos(spec)
@@ -392,6 +399,13 @@ class Sandbox:
             entry = record["services"][name]
             service.wait_ready(entry["netns"], entry["proc"], SERVICE_TIMEOUT)
         record["up"] = True
+
+    def _start_services(self, services, env):
+        for service in services:
+            entry = self._record["services"][service.name]
+            proc, entry["proc"] = service.start(entry["netns"], self._record["instance"], env)
+            self._children.append(proc)
+        self._save()
 
     def _build_repos(self, spec):
         debs = self.state_dir / "debs"
@@ -619,6 +633,63 @@ class Sandbox:
             raise SandboxError(f"sandbox {self.name!r} runs no {name} (see its spec)")
         return found[1].url
 
+    def api_url(self):
+        """salt-api's URL (spec api: true), e.g. "http://198.51.100.2:8000"."""
+        return self.service_url("api")
+
+    def api_users(self):
+        """{user: password} of salt-api's file eauth test users (deployer, watcher)."""
+        found = self._service("api")
+        if found is None:
+            raise SandboxError(f"sandbox {self.name!r} runs no salt-api (its spec has no api: true)")
+        return found[1].users()
+
+    def webhook(self, seconds, out):
+        """Start a webhook receiver in a namespace of its own (198.51.100.7, made on first use) that
+        records every POST to ``out`` as JSON lines and ends by itself after ``seconds``.
+        Returns (url, Popen) once it answers."""
+        if not 0 < seconds <= webhook.MAX_SECONDS:
+            raise SandboxError(f"webhook: --seconds must be more than 0 and at most {webhook.MAX_SECONDS}")
+        out = Path(out).resolve()
+        if not out.parent.is_dir():
+            raise SandboxError(f"webhook: --out {out}: its directory does not exist")
+        record = self.record
+        current = record.get("webhook")
+        if current and procs.alive(current.get("proc")):
+            raise SandboxError(f"webhook: a receiver still runs at {webhook_url()} (pid {current['proc']['pid']})")
+        name = netns.ns_name(self.tag, "wh")
+        if not os.path.exists(netns.ns_path(name)):
+
+            def remember(created):
+                record["netns"] = sorted(set(record.get("netns", [])) | {created})
+                self._save()
+
+            netns.add_node(self.tag, "wh", WEBHOOK_ADDRESS, address6(WEBHOOK_ADDRESS), on_created=remember)
+        argv = ["nsenter", f"--net={netns.ns_path(name)}", "--", sys.executable, "-I", str(webhook.SCRIPT)]
+        argv += [
+            "--address",
+            WEBHOOK_ADDRESS,
+            "--port",
+            str(webhook.PORT),
+            "--seconds",
+            str(seconds),
+            "--out",
+            str(out),
+        ]
+        log = self.state_dir / "webhook.log"
+        proc, proc_record = procs.spawn(argv, record["instance"], log, env=self._env())
+        self._children.append(proc)
+        record["webhook"] = {"netns": name, "address": WEBHOOK_ADDRESS, "proc": proc_record}
+        self._save()
+        self._wait(
+            lambda: netns.http(name, WEBHOOK_ADDRESS, webhook.PORT, "/health", 1.0)[0] == 200,
+            30,
+            "the webhook receiver to answer",
+            proc_record,
+            log,
+        )
+        return webhook_url(), proc
+
     def stop(self, host):
         """Stop ``host``'s salt-minion (and its jobs), or the service of that name (etcd);
         namespaces and web service stay."""
@@ -736,6 +807,9 @@ class Sandbox:
             "master": master,
             "masters": masters,
             "services": services,
+            "webhook": {"url": webhook_url(), **proc_info(record["webhook"]["proc"])}
+            if record.get("webhook")
+            else None,
             "lb": lb,
             "hosts": hosts,
             "notes": record.get("notes", []),
@@ -747,6 +821,7 @@ class Sandbox:
     def _proc_records(record):
         records = [record.get(key, {}).get("proc") for key in ("master", "master2")]
         records += [entry.get("proc") for entry in record.get("services", {}).values()]
+        records.append((record.get("webhook") or {}).get("proc"))
         records += [record.get("lb", {}).get("haproxy"), record.get("lb", {}).get("minion")]
         for entry in record.get("hosts", {}).values():
             records += [entry.get("minion"), entry.get("web"), entry.get("holder")]
@@ -787,6 +862,11 @@ class Sandbox:
         for proc in list(self._children):
             if proc.poll() is not None:
                 self._children.remove(proc)
+
+
+def webhook_url():
+    """Where `scenario-sandbox webhook`'s receiver listens (any path is recorded)."""
+    return f"http://{WEBHOOK_ADDRESS}:{webhook.PORT}/"
 
 
 def _tail(path, lines=8):

@@ -74,22 +74,47 @@ def create(tag, nodes, on_created=None):
 
     switch_lines = ["link set lo up", "link add br0 type bridge forward_delay 0 stp_state 0", "link set br0 up"]
     for kind, _, _ in nodes:
-        port = f"v{kind}"
-        switch_lines += [
-            f"link add {port} type veth peer name eth0 netns {ns_name(tag, kind)}",
-            f"link set {port} master br0",
-            f"link set {port} up",
-        ]
+        switch_lines += _port_lines(tag, kind)
     _ip_batch(switch_lines, switch)
 
     for kind, address, address6 in nodes:
-        lines = ["link set lo up", f"addr add {address}/{PREFIX_LEN} dev eth0"]
-        if address6:
-            # nodad: the address is usable at once instead of after ~1 s of duplicate detection.
-            lines.append(f"addr add {address6}/64 dev eth0 nodad")
-        lines.append("link set eth0 up")
-        _ip_batch(lines, ns_name(tag, kind))
+        _ip_batch(_node_lines(address, address6), ns_name(tag, kind))
     return names
+
+
+def add_node(tag, kind, address, address6, on_created=None):
+    """One more node on an existing sandbox's switch (e.g. the webhook receiver's, made on demand).
+
+    ``on_created(name)`` is called before the namespace exists, so `down` knows to remove it.
+    """
+    name = ns_name(tag, kind)
+    if os.path.exists(ns_path(name)):
+        raise SandboxError(f"network namespace {name} already exists")
+    if on_created:
+        on_created(name)
+    _ip_batch([f"netns add {name}"])
+    _ip_batch(_port_lines(tag, kind), ns_name(tag, "sw"))
+    _ip_batch(_node_lines(address, address6), name)
+    return name
+
+
+def _port_lines(tag, kind):
+    """The switch side: a veth whose peer goes straight into the node as eth0, on the bridge."""
+    port = f"v{kind}"
+    return [
+        f"link add {port} type veth peer name eth0 netns {ns_name(tag, kind)}",
+        f"link set {port} master br0",
+        f"link set {port} up",
+    ]
+
+
+def _node_lines(address, address6):
+    lines = ["link set lo up", f"addr add {address}/{PREFIX_LEN} dev eth0"]
+    if address6:
+        # nodad: the address is usable at once instead of after ~1 s of duplicate detection.
+        lines.append(f"addr add {address6}/64 dev eth0 nodad")
+    lines.append("link set eth0 up")
+    return lines
 
 
 def delete(names):

@@ -18,6 +18,8 @@ class Service:
 
     name = ""
     kind = ""  # the netns suffix: sb<tag>-<kind>
+    own_netns = True  # False: it runs in an existing namespace (kind names it), e.g. master 1's
+    after_masters = False  # True: started once the masters' config exists (it reads that config)
     address = ""
     port = 0
     health_path = "/"

@@ -10,6 +10,7 @@ The normal form is what the rest of the sandbox reads, so every default is fille
      "store": "local" | "etcd",     # etcd: a real etcd in a namespace of its own, the masters' fleet store
      "prometheus": False | True,    # Prometheus scraping HAProxy's exporter (needs haproxy)
      "bad_builds": {"mywebapp": {"4.2.7-1": 0.3}},  # that build answers 500 to that fraction of requests
+     "api": False | True,           # salt-api (rest_cherrypy, file eauth test users) in master 1's netns
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -43,6 +44,8 @@ MASTER_ADDRESSES = (MASTER_ADDRESS, MASTER2_ADDRESS)
 # The service namespaces (services.py): etcd for `store: etcd`, Prometheus for `prometheus: true`.
 ETCD_ADDRESS = "198.51.100.5"
 PROMETHEUS_ADDRESS = "198.51.100.6"
+# `scenario-sandbox webhook`: the receiver's namespace, made on demand.
+WEBHOOK_ADDRESS = "198.51.100.7"
 # Addresses below the LB's that the sandbox's own namespaces may use; `lb` may not take one.
 RESERVED = {
     MASTER_ADDRESS: "master",
@@ -50,10 +53,11 @@ RESERVED = {
     MASTER2_ADDRESS: "master 2",
     ETCD_ADDRESS: "etcd",
     PROMETHEUS_ADDRESS: "prometheus",
+    WEBHOOK_ADDRESS: "webhook",
 }
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters", "store", "prometheus", "bad_builds"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters", "store", "prometheus", "bad_builds", "api"}
 HAPROXY_KEYS = {"backend", "servers"}
 MASTER_COUNTS = (1, 2)
 STORES = ("local", "etcd")
@@ -146,7 +150,30 @@ def validate(data):
         "store": _store(data.get("store", "local"), hosts),
         "prometheus": _prometheus(data.get("prometheus", False), data.get("haproxy"), hosts),
         "bad_builds": _bad_builds(data.get("bad_builds"), repo, hosts, app),
+        "api": _api(data.get("api", False), data.get("master"), hosts),
     }
+
+
+# What `api: true` sets in the masters' config; the spec's master.config may add to external_auth
+# (another eauth backend) but not replace these.
+API_OPTIONS = ("rest_cherrypy",)
+
+
+def _api(value, master, hosts):
+    """`api: true`: salt-api with file eauth test users in master 1's namespace."""
+    if not isinstance(value, bool):
+        raise SandboxError(f"api: must be true or false, got {value!r}")
+    if not value:
+        return False
+    config = (master or {}).get("config") or {} if isinstance(master, dict) else {}
+    taken = [key for key in API_OPTIONS if key in config]
+    if isinstance(config.get("external_auth"), dict) and "file" in config["external_auth"]:
+        taken.append("external_auth.file")
+    if taken:
+        raise SandboxError(f"master.config: {taken} are set by api: true (salt-api and its test users)")
+    if "api" in hosts:
+        raise SandboxError("hosts.api: the name is the salt-api service's when api is on")
+    return True
 
 
 def _prometheus(value, haproxy, hosts):
