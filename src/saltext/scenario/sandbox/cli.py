@@ -152,6 +152,12 @@ def _print_status(status):
         print(f"  lb      {lb['address']:<15} minion {minion:<8} haproxy {haproxy} (backend {lb['backend']})")
     else:
         print(f"  lb      {lb['address']:<15}")
+    for name, service in status.get("services", {}).items():
+        state = "running" if service["running"] else "STOPPED"
+        print(f"  {name:<7} {service['address']:<15} {state:<8} pid {service['pid']}   {service['url']}")
+    if status.get("webhook"):
+        state = "running" if status["webhook"]["running"] else "ended"
+        print(f"  webhook {status['webhook']['url']} {state}")
     for name, host in status["hosts"].items():
         minion = "running" if host["minion"]["running"] else "STOPPED"
         web = "running" if host["web"]["running"] else "STOPPED"
