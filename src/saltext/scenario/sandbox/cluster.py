@@ -164,7 +164,9 @@ class Sandbox:
 
     def _host(self, name):
         if name not in self.spec["hosts"]:
-            raise SandboxError(f"sandbox {self.name!r} has no host {name!r}; hosts: {', '.join(self.hosts)}")
+            services = list(self.record.get("services", {}))
+            also = f"; services: {', '.join(services)}" if services else ""
+            raise SandboxError(f"sandbox {self.name!r} has no host {name!r}; hosts: {', '.join(self.hosts)}{also}")
         entry = self.record["hosts"][name]
         app = self.spec["app"]
         bad = self.spec.get("bad_builds", {}).get(app)
