@@ -18,10 +18,10 @@ LOGS   := build/install
 # NRPE daemon runs, and the apt phase starts no service).
 DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic nagios-nrpe-server
 # What the tests need besides: nft for lbgate's nftables backend, conntrack for the drain,
-# haproxy for the HAProxy sandbox, check_nrpe for nrpe.query, headless chromium with a
-# font for the HTML report's browser test, prometheus for the metric gates' tests, and
-# etcd-server for the etcd fleet store's tests.
-TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core prometheus etcd-server
+# haproxy for the HAProxy sandbox, etcd-server for the two-master sandbox's fleet store,
+# prometheus for the metrics sandbox, check_nrpe for nrpe.query, and headless chromium with a
+# font for the HTML report's browser test.
+TEST_PKGS := nftables conntrack haproxy etcd-server prometheus nagios-nrpe-plugin chromium fonts-dejavu-core
 # salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
 # $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
 PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
