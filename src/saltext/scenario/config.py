@@ -1,8 +1,9 @@
 """Every master option the extension reads, with its default, its check and one line of doc.
 
 The options are read here and nowhere else: ``load(opts)`` turns the master's opts into a
-frozen ``Settings`` once per runner call, and a bad value is an ``InvalidScenario`` (exit 2)
-naming the option, before anything runs. The README's option table is ``options_table()``
+frozen ``Settings`` once per runner call, and a bad value is an ``InvalidOption`` (exit 2)
+naming the option, before anything runs. This module imports nothing from the engine: every
+engine stage may import it. The README's option table is ``options_table()``
 (a unit test keeps the two equal).
 """
 
@@ -16,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .engine.errors import InvalidScenario
 
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
@@ -47,11 +47,20 @@ DEFAULT_GATHER_JOB_TIMEOUT = 2
 DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
 
+
+
+class InvalidOption(Exception):
+    """A master option (or a runner's ``timeout=``) with a bad value: nothing ran (exit 2)."""
+
+    retcode = 2
+
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
 
 
-def _seconds(value: Any) -> int:
+def seconds(value: Any) -> int:
+    """A whole number of seconds from 1 to MAX_SECONDS; ValueError says what is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError("must be a number of seconds")
     try:
@@ -76,8 +85,8 @@ def _absolute_path(value: Any) -> str:
     return value
 
 
-def _string_list(pattern: re.Pattern, what: str) -> Callable[[Any], tuple]:
-    def check(value: Any) -> tuple:
+def _string_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
             raise ValueError(f"must be a list of {what}")
@@ -113,21 +122,21 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_timeout",
         None,
-        _seconds,
+        seconds,
         "Seconds each step waits for its hosts before asking whether the job still runs.",
         f"the master's `timeout`, else {DEFAULT_TIMEOUT}",
     ),
     Option(
         "scenario_discovery_timeout",
         None,
-        _seconds,
+        seconds,
         "Seconds discovery's `test.ping` waits for the target's hosts.",
         f"the step timeout, at most {DEFAULT_DISCOVERY_TIMEOUT}",
     ),
     Option(
         "scenario_gather_job_timeout",
         DEFAULT_GATHER_JOB_TIMEOUT,
-        _seconds,
+        seconds,
         "Seconds Salt's `find_job` waits before a silent host counts as 'no response'.",
     ),
     Option(
@@ -172,19 +181,19 @@ class Settings:
     discovery_timeout: int = DEFAULT_DISCOVERY_TIMEOUT
     gather_job_timeout: int = DEFAULT_GATHER_JOB_TIMEOUT
     journal: str = ""
-    step_functions: tuple = READ_ONLY_FUNCTIONS
-    reactor_allow: tuple = ()
-    reactor_senders: tuple = ()
+    step_functions: tuple[str, ...] = READ_ONLY_FUNCTIONS
+    reactor_allow: tuple[str, ...] = ()
+    reactor_senders: tuple[str, ...] = ()
 
     def with_timeout(self, timeout: Any) -> Settings:
         """These settings with a runner's ``timeout=`` argument applied (checked like the option)."""
         if timeout in (None, ""):
             return self
         try:
-            seconds = _seconds(timeout)
+            checked = seconds(timeout)
         except ValueError as exc:
-            raise InvalidScenario(f"timeout={timeout!r}: {exc}") from None
-        return _replace(self, timeout=seconds, discovery_timeout=min(seconds, self.discovery_timeout))
+            raise InvalidOption(f"timeout={timeout!r}: {exc}") from None
+        return _replace(self, timeout=checked, discovery_timeout=min(checked, self.discovery_timeout))
 
     def allows_function(self, fun: str) -> bool:
         return any(fnmatch.fnmatchcase(fun, glob) for glob in self.step_functions)
@@ -195,18 +204,18 @@ def _replace(settings: Settings, **changes: Any) -> Settings:
     return Settings(**values)
 
 
-def _value(opts: dict, option: Option) -> Any:
+def _value(opts: dict[str, Any], option: Option) -> Any:
     raw = opts.get(option.name)
     if raw is None or raw == "":
         return option.default
     try:
         return option.check(raw)
     except ValueError as exc:
-        raise InvalidScenario(f"master option {option.name}={raw!r}: {exc}") from None
+        raise InvalidOption(f"master option {option.name}={raw!r}: {exc}") from None
 
 
-def load(opts: dict | Settings) -> Settings:
-    """The Settings of a master's opts; InvalidScenario names the first bad option."""
+def load(opts: dict[str, Any] | Settings) -> Settings:
+    """The Settings of a master's opts; InvalidOption names the first bad option."""
     if isinstance(opts, Settings):
         return opts
     cachedir = opts.get("cachedir") or ""
@@ -214,9 +223,9 @@ def load(opts: dict | Settings) -> Settings:
     master_timeout = opts.get("timeout")
     if values["timeout"] is None:
         try:
-            values["timeout"] = _seconds(master_timeout) if master_timeout else DEFAULT_TIMEOUT
+            values["timeout"] = seconds(master_timeout) if master_timeout else DEFAULT_TIMEOUT
         except ValueError as exc:
-            raise InvalidScenario(f"master option timeout={master_timeout!r}: {exc}") from None
+            raise InvalidOption(f"master option timeout={master_timeout!r}: {exc}") from None
     if values["discovery_timeout"] is None:
         values["discovery_timeout"] = min(values["timeout"], DEFAULT_DISCOVERY_TIMEOUT)
     if values["journal"] is None:

@@ -11,6 +11,8 @@
 | 6 | interrupted (SIGTERM/SIGINT): the step in flight was collected, the rest skipped |
 """
 
+from __future__ import annotations
+
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -32,9 +34,9 @@ RUN_RESULTS = frozenset(RESULTS.values())
 class ScenarioError(Exception):
     """Base: a run that could not start. `retcode` is the runner's exit code."""
 
-    retcode = EXIT_INVALID
+    retcode: int = EXIT_INVALID
 
-    def __init__(self, message, location=None):
+    def __init__(self, message: str, location: str | None = None) -> None:
         self.message = message
         self.location = location
         super().__init__(f"{location}: {message}" if location else message)

@@ -1,6 +1,7 @@
-"""Where feature files come from: the Salt fileserver (master side) or a plain directory (tests).
+"""Feature files from a plain directory (tests, bench), and the size limit every source applies.
 
-Both offer read(path) -> bytes and list(prefix) -> [paths], paths relative to the root.
+A source offers read(path) -> bytes and list(prefix) -> [paths], paths relative to the root
+(``ports.FeatureSource``); the master's Salt fileserver source is in ``adapters.py``.
 """
 
 import os
@@ -9,7 +10,8 @@ from ..errors import InvalidScenario
 from .names import MAX_FEATURE_BYTES
 
 
-def _read_limited(local, path, limit):
+def read_limited(local, path, limit):
+    """The file's bytes, or InvalidScenario when it is over `limit` bytes (named by `path`)."""
     size = os.path.getsize(local)
     if size > limit:
         raise InvalidScenario(f"file is too large ({size} bytes, limit {limit})", path)
@@ -32,7 +34,7 @@ class DirSource:
         local = self._local(path)
         if not os.path.isfile(local):
             raise InvalidScenario("no such file", path)
-        return _read_limited(local, path, self.limit)
+        return read_limited(local, path, self.limit)
 
     def list(self, prefix):
         base = self._local(prefix.rstrip("/") or ".") if prefix.strip("/") else self.root
@@ -45,27 +47,3 @@ class DirSource:
     def close(self):
         pass
 
-
-class FileserverSource:
-    """salt://<path> in one saltenv through the master's own fileserver (no minion involved)."""
-
-    def __init__(self, opts, saltenv="base", limit=MAX_FEATURE_BYTES):
-        import salt.fileclient
-
-        self.client = salt.fileclient.FSClient(opts)
-        self.saltenv = saltenv
-        self.limit = limit
-
-    def read(self, path):
-        local = self.client.cache_file(f"salt://{path}", self.saltenv)
-        if not local or not os.path.isfile(local):
-            raise InvalidScenario(f"not found in the fileserver (saltenv {self.saltenv})", f"salt://{path}")
-        return _read_limited(local, path, self.limit)
-
-    def list(self, prefix):
-        return sorted(p for p in self.client.file_list(self.saltenv, prefix=prefix) if p.startswith(prefix))
-
-    def close(self):
-        destroy = getattr(self.client, "destroy", None)
-        if destroy:
-            destroy()

@@ -10,53 +10,18 @@ halts: a count, or a percentage of the pinned hosts rounded down. 0, the default
 seed's rule: the first failed host halts the run.
 """
 
-import re
+from ..parsing.sizes import parse_batch, parse_budget, parse_schedule
 
-from ..errors import InvalidScenario
-
-_SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(%?)\s*$")
-MAX_SCHEDULE = 20
-
-
-def _size(text, what, value):
-    m = _SIZE_RE.match(str(text))
-    if not m:
-        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 25%")
-    number = int(m.group(1))
-    if m.group(2):
-        if not 1 <= number <= 100:
-            raise InvalidScenario(f"{what}={value!r}: a percentage must be between 1 and 100")
-        return ("percent", number)
-    if number < 1:
-        raise InvalidScenario(f"{what}={value!r}: a count must be at least 1")
-    return ("n", number)
-
-
-def parse_batch(value):
-    """`2` -> ("n", 2); `25%` -> ("percent", 25); None stays None. One size, no schedule."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidScenario(f"batch={value!r}: use a host count like 2 or a percentage like 25%")
-    return _size(value, "batch", value)
-
-
-def parse_schedule(value):
-    """`1,10%,50%` -> (("n", 1), ("percent", 10), ("percent", 50)); a single size works too."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (list, tuple)):
-        parts = list(value)
-    elif isinstance(value, bool):
-        parts = [value]
-    else:
-        parts = str(value).split(",")
-    if not parts or len(parts) > MAX_SCHEDULE:
-        raise InvalidScenario(f"batch={value!r}: give 1 to {MAX_SCHEDULE} sizes separated by commas")
-    if any(str(part).strip() == "" for part in parts):
-        raise InvalidScenario(f"batch={value!r}: an empty size between commas")
-    return tuple(_size(part, "batch", value) if not isinstance(part, bool) else parse_batch(part) for part in parts)
-
+__all__ = [
+    "allowed_failures",
+    "batch_size",
+    "compute_batches",
+    "describe_budget",
+    "describe_schedule",
+    "parse_batch",
+    "parse_budget",
+    "parse_schedule",
+]
 
 def batch_size(spec, total):
     if spec is None or total == 0:
@@ -93,15 +58,6 @@ def describe_schedule(spec):
     if spec is None:
         return "all hosts at once"
     return ", ".join(f"{n}%" if kind == "percent" else str(n) for kind, n in _as_schedule(spec))
-
-
-def parse_budget(value, what="max_failures"):
-    """`2` -> ("n", 2); `10%` -> ("percent", 10); 0/None -> None (halt at the first failure)."""
-    if isinstance(value, bool):
-        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
-    if value is None or str(value).strip() in ("", "0", "0%"):
-        return None
-    return _size(value, what, value)
 
 
 def allowed_failures(budget, total):

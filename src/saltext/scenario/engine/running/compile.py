@@ -20,10 +20,12 @@ import time
 
 import yaml
 
-from ..errors import EXIT_PASSED, InvalidScenario, ScenarioError
+from ..errors import EXIT_PASSED, InvalidScenario
 from ..parsing.names import feature_url
+from ..ports import close_quietly
 from .batches import compute_batches
 from .discover import discover
+from .prepare import prepare
 
 RETRY_INTERVAL = 1
 
@@ -212,41 +214,28 @@ def _kinds(plan, batch_count):
     return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + " state(s)"
 
 
-def compile_sls(
-    opts,
-    name,
-    source,
-    transport_factory,
-    scenario=None,
-    tags=None,
-    batch=None,
-    timeout=None,
-    command=None,
-    now=time.gmtime,
-):
-    """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS."""
-    from .. import api
+def compile_sls(settings, request, source, transport_factory, command=None, now=time.gmtime):
+    """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS.
 
+    `request` is the service's RunRequest (name, scenario, tags, batch, timeout); a bad
+    feature or argument raises ScenarioError, which the service returns as exit 2.
+    """
+    name, timeout = request.name, request.timeout
+    the_plan = prepare(settings, request, source)
+    check_compilable(the_plan)
+    transport = transport_factory()
     try:
-        the_plan = api.prepare(opts, name, source, scenario, tags, batch)
-        check_compilable(the_plan)
-        transport = transport_factory()
-        try:
-            found = discover(transport, the_plan.context)
-            command = command or f"salt-run scenario.compile {name}"
+        found = discover(transport, the_plan.context)
+        command = command or f"salt-run scenario.compile {name}"
 
-            def hosts_value(call, hosts):
-                # e.g. the HAProxy server names, from the master's cache at compile time
-                return call.hosts_arg(transport, hosts) if call.hosts_arg else list(hosts)
+        def hosts_value(call, hosts):
+            # e.g. the HAProxy server names, from the master's cache at compile time
+            return call.hosts_arg(transport, hosts) if call.hosts_arg else list(hosts)
 
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", now())
-            sls, ids = render(the_plan, found.pinned, command, stamp, timeout, hosts_value)
-        finally:
-            close = getattr(transport, "close", None)
-            if close:
-                close()
-    except ScenarioError as exc:
-        return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", now())
+        sls, ids = render(the_plan, found.pinned, command, stamp, timeout, hosts_value)
+    finally:
+        close_quietly(transport)
     batches = compute_batches(found.pinned, the_plan.batch)
     return {
         "retcode": EXIT_PASSED,

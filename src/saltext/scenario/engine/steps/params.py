@@ -9,6 +9,9 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from ..errors import InvalidScenario
+from ..parsing.sizes import parse_schedule
+
 _ANY = r".+?"
 _INT = r"[0-9]+"
 
@@ -106,9 +109,6 @@ def _compound(value):
 
 
 def _schedule(value):
-    from ..errors import InvalidScenario
-    from ..running.batches import parse_schedule
-
     try:
         return parse_schedule(value.strip())
     except InvalidScenario as exc:
