@@ -36,9 +36,12 @@ demo: sysdeps-demo venv
 test: sysdeps-test venv lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
+# The same three checks run as pre-commit hooks (.pre-commit-config.yaml); mypy's files and
+# strictness are set in pyproject.toml ([tool.mypy]).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sysdeps-demo:
 	@$(PYTHON) tools/apt_packages.py --purpose 'the demo' --log $(LOGS)/apt.log $(DEMO_PKGS) $(PY_PKGS)

@@ -7,28 +7,89 @@ They are TypedDicts, not classes: events go onto the Salt bus and records into J
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from collections.abc import Iterable
+from typing import Any, Literal, Protocol, TypedDict
 
 Status = Literal["passed", "failed", "skipped"]
+
+
+# -- seams: what the engine asks of the master's fileserver and of the fleet ---------------------
+class FeatureSource(Protocol):
+    """Where features and step libraries are read (the master's fileserver, or a directory)."""
+
+    def read(self, path: str) -> bytes: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+
+class HostFinder(Protocol):
+    """What discovery asks of the transport: who the master expects, and who answers."""
+
+    def expected(self, target: str) -> Iterable[str]: ...
+
+    def ping(self, target: str) -> Iterable[str]: ...
+
+
+# A batch size or a failure budget: ("n", 2) hosts or ("percent", 10) of the pinned hosts.
+Size = tuple[Literal["n", "percent"], int]
+# A batch schedule: sizes in order, the last one repeating.
+Schedule = tuple[Size, ...]
+Phase = Literal["deploy", "rollback"]
 
 
 class CallInfo(TypedDict, total=False):
     """What a step asked of each host (``SaltCall.as_dict``)."""
 
     fun: str
-    args: list
-    kwargs: dict
+    args: list[Any]  # Salt arguments: any data a step library or a built-in step passes
+    kwargs: dict[str, Any]
     within: int  # retried until this many seconds
     lb_effect: str  # "block" / "unblock": tracked for the still-blocked hosts
+    rollback_of: str  # a rollback step: the package whose replaced version comes back
+    on: str  # run once on this minion for the batch's hosts
 
 
-class HostVerdict(TypedDict):
-    """One host's verdict on one step, as execution judged it; plus ``summary`` (str), a short
-    report line, when the step has one (state steps: "2 states, 1 changed")."""
+class GateInfo(TypedDict):
+    """An approval step (``ApprovalGate.as_dict``)."""
 
+    approval: bool
+    within: int  # seconds
+
+
+class _PlannedStepBase(TypedDict):
+    keyword: str
+    text: str
+    location: str
+    call: CallInfo | None
+
+
+class PlannedStep(_PlannedStepBase, total=False):
+    """One step of the plan (``PlannedStep.as_dict``), run or not."""
+
+    gate: GateInfo
+
+
+class PlannedScenarioInfo(TypedDict):
+    """One scenario of the plan as ``run_started`` carries it (and the journal keeps it)."""
+
+    name: str
+    location: str
+    tags: list[str]
+    on_failure: bool
+    steps: list[PlannedStep]
+
+
+class _HostVerdictBase(TypedDict):
     ok: bool
     reason: str | None
     ret: object  # the host's return (not put on the bus)
+
+
+class HostVerdict(_HostVerdictBase, total=False):
+    """One host's verdict on one step, as execution judged it; plus ``summary``, a short
+    report line, when the step has one (state steps: "2 states, 1 changed")."""
+
+    summary: str
 
 
 class RunStarted(TypedDict):
@@ -44,12 +105,18 @@ class RunStarted(TypedDict):
     pinned: list[str]
     batches: list[list[str]]
     scenarios: list[str]
+    plan: list[PlannedScenarioInfo]  # every step, run or not: a report of a run that dies
+    allowed_failures: int
+    feature_sha256: str
+    deploy_steps: int  # steps that ask hosts something, per batch
 
 
-class StepFinished(TypedDict):
-    event: Literal["step_finished"]
-    run_id: str
-    batch: int
+class RecordedStep(TypedDict):
+    """What the recorder, the reports and the journal read of a ``step_finished`` event; a
+    journal record's ``batch_steps`` replay as these (with no per-host returns)."""
+
+    phase: Phase
+    batch: int  # -1 for the rollback
     scenario: int
     scenario_name: str
     step: int
@@ -59,11 +126,25 @@ class StepFinished(TypedDict):
     status: Status
     hosts_in_batch: list[str]
     results: dict[str, HostVerdict]
-    passed: list[str]
-    failed: list[str]
     jids: list[str]
     duration: float
     call: CallInfo | None  # None for Given steps, which only shape the run
+
+
+class StepFinished(RecordedStep):
+    event: Literal["step_finished"]
+    run_id: str
+    passed: list[str]
+    failed: list[str]
+
+
+class BatchStarted(TypedDict):
+    event: Literal["batch_started"]
+    run_id: str
+    batch: int
+    count: int
+    hosts: list[str]
+    elapsed: float
 
 
 class BatchSkipped(TypedDict):
@@ -71,6 +152,57 @@ class BatchSkipped(TypedDict):
     run_id: str
     batch: int
     hosts: list[str]
+    reason: str  # "halted", "interrupted", or why a resumed run does not touch it again
+
+
+class ApprovalWanted(TypedDict):
+    event: Literal["approval_wanted"]
+    run_id: str
+    batch: int
+    hosts: list[str]
+    hosts_so_far: list[str]
+    timeout: int
+    approve: str  # the command that approves
+    abort: str
+
+
+class ApprovalFinished(TypedDict):
+    event: Literal["approval_finished"]
+    run_id: str
+    batch: int
+    approved: bool
+    user: str | None
+    reason: str | None
+
+
+class RollbackStarted(TypedDict):
+    event: Literal["rollback_started"]
+    run_id: str
+    hosts: list[str]
+    unreachable: list[str]
+
+
+class RollbackFailure(TypedDict):
+    step: str
+    reason: str | None
+
+
+class RollbackInfo(TypedDict):
+    """How the @on-failure scenarios went: on whom, who came back, who did not."""
+
+    hosts: list[str]
+    rolled_back: list[str]
+    failed: dict[str, RollbackFailure]
+    unreachable: list[str]
+
+
+class LeftHost(TypedDict):
+    """A host that failed within the failure budget and left the run."""
+
+    step: str
+    location: str
+    reason: str | None
+    batch: int
 
 
 class RunFinished(TypedDict):
@@ -79,9 +211,24 @@ class RunFinished(TypedDict):
     retcode: int
     still_blocked: list[str]
     duration: float
+    interrupted: str | None  # why (the signal), when the run was stopped
+    halted: str | None  # where, when a failure halted the run
+    left: dict[str, LeftHost]
+    allowed_failures: int
+    rollback: RollbackInfo | None
+    replaced: dict[str, dict[str, Any]]  # host -> {package: the version this run replaced}
 
 
-Event = RunStarted | StepFinished | BatchSkipped | RunFinished
+Event = (
+    RunStarted
+    | BatchStarted
+    | StepFinished
+    | BatchSkipped
+    | ApprovalWanted
+    | ApprovalFinished
+    | RollbackStarted
+    | RunFinished
+)
 
 
 class HostResult(TypedDict, total=False):
@@ -93,7 +240,7 @@ class HostResult(TypedDict, total=False):
     summary: str  # state steps: "2 states, 1 changed"
 
 
-class StepResult(TypedDict):
+class _StepResultBase(TypedDict):
     keyword: str
     text: str
     location: str
@@ -104,12 +251,20 @@ class StepResult(TypedDict):
     hosts: dict[str, HostResult]
 
 
-class ScenarioResult(TypedDict):
+class StepResult(_StepResultBase, total=False):
+    gate: GateInfo  # approval steps
+
+
+class _ScenarioResultBase(TypedDict):
     name: str
     location: str
     tags: list[str]
     status: Status
     steps: list[StepResult]
+
+
+class ScenarioResult(_ScenarioResultBase, total=False):
+    on_failure: bool  # an @on-failure scenario: its hosts are the rollback's
 
 
 class FailedHost(TypedDict):
@@ -118,15 +273,24 @@ class FailedHost(TypedDict):
     reason: str | None
 
 
+class ApprovalRecord(TypedDict):
+    batch: int | None
+    approved: bool | None
+    user: str | None
+    reason: str | None
+
+
 class RunReturn(TypedDict, total=False):
-    """What ``scenario.run`` returns for a run that executed (``result`` passed/failed)."""
+    """What ``scenario.run`` returns: for a run that executed (``result`` passed/failed...),
+    and, with ``error``, for one that could not start."""
 
     retcode: int
     result: str
-    name: str
+    error: str
+    name: str | None
     feature: str
     uri: str
-    run_id: str
+    run_id: str | None
     target: str
     pinned: list[str]
     batches: list[list[str]]
@@ -134,41 +298,120 @@ class RunReturn(TypedDict, total=False):
     failed_hosts: dict[str, FailedHost]
     still_blocked: list[str]
     not_started: list[str]
+    done_earlier: list[str]  # hosts of batches a resumed run found passed
     missing: list[str]
     duration: float
     warnings: list[str]
     summary: str
+    # Copied from run_finished when set (so never None here; the type is run_finished's).
+    interrupted: str | None
+    halted: str | None
+    allowed_failures: int
+    rollback: RollbackInfo
+    approvals: list[ApprovalRecord]
     reports: dict[str, str]  # cucumber_json, junit_xml, html: paths under report_dir
     streamed: bool  # set by the runner when salt-run printed every step as it finished
 
 
-class JournalStep(StepResult, total=False):
-    scenario: str
+class StepHost(TypedDict):
+    """One host's verdict in the journal: no return, which may be large."""
+
+    status: Status | None
+    reason: str | None
+
+
+class CompactStep(TypedDict):
+    """A step event as the journal keeps it (``batch_steps``): per batch, for reports and resume."""
+
+    phase: Phase
+    batch: int
+    scenario: int
+    scenario_name: str | None
+    step: int
+    keyword: str
+    text: str
+    location: str
+    status: Status
+    duration: float | None
+    jids: list[str]
+    call: CallInfo | None
+    hosts_in_batch: list[str]
+    hosts: dict[str, StepHost]
+
+
+class _JournalStepBase(TypedDict):
+    scenario: str | None
+    keyword: str
+    text: str
+    location: str
+    status: Status
+    duration: float | None
+    jids: list[str]
+    call: CallInfo | None
+    hosts: dict[str, StepHost]
+
+
+class JournalStep(_JournalStepBase, total=False):
     batch: int  # only in records of runs that aborted before a return was collected
+    on_failure: bool
 
 
-class JournalRecord(TypedDict):
-    """One run in the journal (``scenario.history`` / ``scenario.show``)."""
+class Position(TypedDict):
+    """The last finished (or skipped) step of a run: where one that died stopped."""
 
+    phase: Phase | None
+    batch: int | None
+    scenario_name: str | None
+    keyword: str | None
+    text: str | None
+    location: str | None
+    status: Status | None
+
+
+class _JournalRecordBase(TypedDict):
     v: int
     run_id: str
+    state: str  # running / finished (interrupted: shown so, never written)
     name: str | None
     uri: str | None
     feature: str | None
+    feature_sha256: str | None
     started: str  # UTC, ISO 8601
     finished: str | None
     user: str | None
     runner_jid: str | None
+    pid: int | None
+    args: dict[str, Any]  # the run's arguments, as resume needs them
+    resumes: str | None  # the run id this run resumed
     retcode: int | None
     result: str | None
     error: str | None
     target: str | None
     pinned: list[str]
     batches: list[list[str]]
+    done_batches: dict[str, str]  # batch index (as text) -> why a resume leaves it alone
+    plan: list[PlannedScenarioInfo]
+    feature_line: int | None
+    feature_description: str | None
+    feature_tags: list[str]
     steps: list[JournalStep]
+    batch_steps: list[CompactStep]
+    position: Position | None
     failed_hosts: dict[str, FailedHost]
     still_blocked: list[str]
     not_started: list[str]
+    left: dict[str, LeftHost]
+    rollback: RollbackInfo | None
+    replaced: dict[str, dict[str, Any]]
+    approvals: list[ApprovalRecord]
+    waiting: ApprovalWanted | None
     duration: float | None
     reports: dict[str, str] | None
     summary: str
+
+
+class JournalRecord(_JournalRecordBase, total=False):
+    """One run in the journal (``scenario.history`` / ``scenario.show``)."""
+
+    interrupted: str | None  # copied from the return when set
+    halted: str | None

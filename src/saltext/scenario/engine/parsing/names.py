@@ -1,6 +1,9 @@
 """Scenario names -> fileserver paths, checked before any file is touched; safe decoding."""
 
+from __future__ import annotations
+
 import re
+from typing import Any
 
 from ..errors import InvalidScenario
 
@@ -9,7 +12,7 @@ MAX_FEATURE_BYTES = 256 * 1024
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 
 
-def feature_path(name):
+def feature_path(name: Any) -> str:
     """`update_website` -> `features/update_website.feature` (relative to the fileserver root)."""
     if not isinstance(name, str) or not name:
         raise InvalidScenario(f"scenario name must be a non-empty string, got {name!r}")
@@ -30,17 +33,17 @@ def feature_path(name):
     return f"{FEATURES_DIR}/{name}.feature"
 
 
-def feature_url(name):
+def feature_url(name: Any) -> str:
     return f"salt://{feature_path(name)}"
 
 
-def name_of(path):
+def name_of(path: str) -> str:
     """`features/a/b.feature` -> `a/b` (the inverse of feature_path)."""
     rel = path[len(FEATURES_DIR) + 1 :] if path.startswith(FEATURES_DIR + "/") else path
     return rel[: -len(".feature")] if rel.endswith(".feature") else rel
 
 
-def decode(raw, uri, limit=MAX_FEATURE_BYTES):
+def decode(raw: bytes, uri: str, limit: int = MAX_FEATURE_BYTES) -> str:
     """Strict UTF-8 with a size limit; errors name the file and the byte or line."""
     if len(raw) > limit:
         raise InvalidScenario(f"file is too large ({len(raw)} bytes, limit {limit})", uri)

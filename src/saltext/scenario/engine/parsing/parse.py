@@ -5,14 +5,18 @@ seed writes its Given steps straight under `Feature:`; Gherkin reads those as de
 so they are lifted into an implicit Background (with a warning) instead of vanishing.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import re
+from collections.abc import Mapping
+from typing import Any, cast
 
 from gherkin.dialect import Dialect
 from gherkin.errors import CompositeParserException, ParserError, ParserException
 from gherkin.parser import Parser
-from gherkin.pickles.compiler import Compiler
+from gherkin.pickles.compiler import Compiler, GherkinDocumentWithURI
 
 from ..errors import InvalidScenario
 from .model import Feature, Scenario, Step
@@ -25,15 +29,19 @@ _KIND = {"Context": ("given", "Given"), "Action": ("when", "When"), "Outcome": (
 IMPLICIT_BACKGROUND_WARNING = "steps under Feature: treated as Background"
 
 
-def _refuse_jinja(text, uri):
+def _refuse_jinja(text: str, uri: str) -> None:
     for number, line in enumerate(text.splitlines(), 1):
         if _JINJA_RE.search(line):
             raise InvalidScenario("Jinja is not allowed in feature files (they are never rendered)", f"{uri}:{number}")
 
 
-def _gherkin(text, uri):
+# gherkin-official types its AST as TypedDicts whose child "envelopes" declare no keys, so the
+# `.get("background") or .get("scenario")` walks below cannot be checked against them: the
+# engine reads the AST as the JSON-like data it is (dict[str, Any]) and hands it back to
+# gherkin's pickle compiler as the document it came from.
+def _gherkin(text: str, uri: str) -> dict[str, Any]:
     try:
-        return Parser().parse(text)
+        return cast("dict[str, Any]", Parser().parse(text))
     except CompositeParserException as exc:
         first = exc.errors[0]
         raise InvalidScenario(f"Gherkin syntax error: {_strip_loc(first)}", f"{uri}:{first.location['line']}") from None
@@ -43,11 +51,11 @@ def _gherkin(text, uri):
         raise InvalidScenario(f"Gherkin syntax error: {exc}", uri) from None
 
 
-def _strip_loc(exc):
+def _strip_loc(exc: Exception) -> str:
     return re.sub(r"^\(\d+:\d+\): ", "", str(exc))
 
 
-def _children_lines(feature):
+def _children_lines(feature: dict[str, Any]) -> list[int]:
     lines = []
     for child in feature.get("children", []):
         node = child.get("background") or child.get("scenario") or child.get("rule") or {}
@@ -56,9 +64,10 @@ def _children_lines(feature):
     return lines
 
 
-def _implicit_background_line(text, feature):
+def _implicit_background_line(text: str, feature: dict[str, Any]) -> int | None:
     """1-based line of the first step-looking description line under Feature:, or None."""
-    dialect = Dialect.for_name(feature.get("language", "en")) or Dialect.for_name("en")
+    # gherkin always knows English, so the fallback is never None.
+    dialect = cast(Dialect, Dialect.for_name(feature.get("language", "en")) or Dialect.for_name("en"))
     keywords = set(
         dialect.given_keywords
         + dialect.when_keywords
@@ -75,11 +84,11 @@ def _implicit_background_line(text, feature):
     return None
 
 
-def _ast_index(feature):
+def _ast_index(feature: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """AST node id -> node for steps and example rows, walking rules and backgrounds."""
-    index = {}
+    index: dict[str, dict[str, Any]] = {}
 
-    def walk(children):
+    def walk(children: list[Any]) -> None:
         for child in children:
             if "rule" in child:
                 walk(child["rule"].get("children", []))
@@ -95,7 +104,7 @@ def _ast_index(feature):
     return index
 
 
-def _argument(pickle_step):
+def _argument(pickle_step: Mapping[str, Any]) -> str | list[list[str]] | None:
     arg = pickle_step.get("argument") or {}
     if "docString" in arg:
         return arg["docString"].get("content") or ""
@@ -104,14 +113,14 @@ def _argument(pickle_step):
     return None
 
 
-def parse_feature(text, uri):
+def parse_feature(text: str, uri: str) -> Feature:
     """Parse one feature file's text. Errors are InvalidScenario naming `uri:line`."""
     _refuse_jinja(text, uri)
     doc = _gherkin(text, uri)
     feature = doc.get("feature")
     if not feature:
         raise InvalidScenario("no Feature: in file", uri)
-    warnings = []
+    warnings: list[str] = []
     inserted = _implicit_background_line(text, feature)
     if inserted:
         if any("background" in child for child in feature.get("children", [])):
@@ -121,21 +130,22 @@ def parse_feature(text, uri):
             )
         lines = text.splitlines()
         indent = lines[inserted - 1][: len(lines[inserted - 1]) - len(lines[inserted - 1].lstrip())]
-        dialect = Dialect.for_name(feature.get("language", "en"))
+        # gherkin has just parsed the file in this language, so it knows the dialect.
+        dialect = cast(Dialect, Dialect.for_name(feature.get("language", "en")))
         lines.insert(inserted - 1, f"{indent}{dialect.background_keywords[0]}:")
         doc = _gherkin("\n".join(lines) + "\n", uri)
         feature = doc["feature"]
         warnings.append(f"{uri}:{inserted}: {IMPLICIT_BACKGROUND_WARNING}")
 
-    def real_line(line):
+    def real_line(line: int) -> int:
         # The synthetic Background: line sits at `inserted`; everything after moved down one.
         return line - 1 if inserted and line > inserted else line
 
     doc["uri"] = uri
     index = _ast_index(feature)
-    scenarios = []
-    for pickle in Compiler().compile(doc):
-        steps = []
+    scenarios: list[Scenario] = []
+    for pickle in Compiler().compile(cast(GherkinDocumentWithURI, doc)):
+        steps: list[Step] = []
         for pstep in pickle["steps"]:
             node = index[pstep["astNodeIds"][0]]
             kind, keyword = _KIND.get(pstep.get("type"), (None, "*"))
@@ -175,12 +185,12 @@ def parse_feature(text, uri):
 ON_FAILURE_TAG = "@on-failure"
 
 
-def is_rollback(scenario):
+def is_rollback(scenario: Scenario) -> bool:
     """A scenario tagged @on-failure runs only when a run fails, never on its own."""
     return ON_FAILURE_TAG in scenario.tags
 
 
-def select(feature, scenario=None, tags=None):
+def select(feature: Feature, scenario: str | None = None, tags: object = None) -> list[Scenario]:
     """The scenarios chosen by name and tag expression; an empty choice is an error.
 
     @on-failure scenarios are never chosen here: ``rollback_scenarios`` gives them.
@@ -190,7 +200,7 @@ def select(feature, scenario=None, tags=None):
     chosen = [s for s in runnable if wanted(set(s.tags)) and (scenario is None or s.name == scenario)]
     if not chosen:
         names = ", ".join(repr(s.name) for s in runnable) or "none"
-        what = []
+        what: list[str] = []
         if scenario is not None:
             what.append(f"scenario={scenario!r}")
             if any(s.name == scenario and is_rollback(s) for s in feature.scenarios):
@@ -207,6 +217,6 @@ def select(feature, scenario=None, tags=None):
     return chosen
 
 
-def rollback_scenarios(feature):
+def rollback_scenarios(feature: Feature) -> list[Scenario]:
     """The feature's @on-failure scenarios, in file order."""
     return [s for s in feature.scenarios if is_rollback(s)]

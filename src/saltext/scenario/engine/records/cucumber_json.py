@@ -8,29 +8,38 @@ failed step's `error_message` names every failed host and its reason. Durations 
 nanoseconds, as Cucumber writes them.
 """
 
-import re
+from __future__ import annotations
 
-from .report_view import is_run, scenario_batches
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..contracts import RunReturn
+from .report_view import StepView, is_run, scenario_batches
+from .run_recorder import RunRecorder
+
+# A piece of the Cucumber JSON document: json.dumps writes it as it is.
+Json = dict[str, object]
 
 KEYWORDS = {"Given", "When", "Then"}
 
 
-def slug(text):
+def slug(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-") or "unnamed"
 
 
-def _nanos(seconds):
+def _nanos(seconds: float) -> int:
     return round(seconds * 1_000_000_000)
 
 
-def _step(view):
-    result = {"status": view.status, "duration": _nanos(view.duration)}
+def _step(view: StepView) -> Json:
+    result: Json = {"status": view.status, "duration": _nanos(view.duration)}
     message = view.error_message()
     if message:
         result["error_message"] = message
     line = int(view.location.rsplit(":", 1)[1])
     keyword = view.keyword if view.keyword in KEYWORDS else "*"
-    data = {
+    data: Json = {
         "keyword": f"{keyword} ",
         "name": view.text,
         "line": line,
@@ -47,8 +56,8 @@ def _step(view):
     return data
 
 
-def _elements(ret, recorder, feature_id):
-    elements = []
+def _elements(ret: RunReturn, recorder: RunRecorder | None, feature_id: str) -> list[Json]:
+    elements: list[Json] = []
     for s_index, scenario in enumerate(ret["scenarios"]):
         batches = scenario_batches(ret, recorder, s_index)
         line = int(scenario["location"].rsplit(":", 1)[1])
@@ -72,11 +81,11 @@ def _elements(ret, recorder, feature_id):
     return elements
 
 
-def cucumber_report(ret, recorder):
+def cucumber_report(ret: RunReturn, recorder: RunRecorder | None) -> list[Json]:
     """The Cucumber JSON document (a list) for the return data `ret` of one run."""
     if not is_run(ret):
         return []  # nothing ran (or the run aborted): the JUnit report carries the error
-    started = recorder.run_started if recorder else {}
+    started: Mapping[str, Any] = recorder.run_started if recorder else {}
     feature_id = slug(ret.get("feature"))
     return [
         {

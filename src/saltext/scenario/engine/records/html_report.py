@@ -19,26 +19,47 @@ file opens offline from a CI artifact. Every string from the run is escaped: hos
 reasons come from minions, step text from feature files.
 """
 
-import html
+from __future__ import annotations
 
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..contracts import (
+    ApprovalRecord,
+    FailedHost,
+    HostResult,
+    RollbackInfo,
+    RunReturn,
+    ScenarioResult,
+    Status,
+    StepResult,
+)
 from ..errors import RUN_RESULTS
 from .html_assets import CSS, SCRIPT
 from .progress import MARKS
-from .report_view import scenario_batches
+from .report_view import BatchView, scenario_batches
 from .result import fold_statuses
+from .run_recorder import RunRecorder
+
+# A grid column: (scenario index, step index, the step); a cell: (its status, its markup).
+Column = tuple[int, int, StepResult]
+Cell = tuple[Status | None, str]
+# (jids, seconds) of one step in the group a grid shows.
+JidsOf = Callable[[int, int], tuple[list[str], float]]
 
 OPEN_UP_TO = 50  # pinned hosts; above this only groups with a failure start open
 LIST_UP_TO = 12  # hosts named inline in the summary; longer lists fold
 GATE_MARK = "\u2691"  # marks approval steps (a flag: DejaVu Sans, Debian's default font, has it)
-STATUSES = ("passed", "failed", "skipped")
+STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped")
 PANEL_FIELDS = ("host", "status", "reason", "step", "location", "group", "jids", "duration")
 
 
-def _e(value):
+def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _tag(name, content="", **attrs):
+def _tag(name: str, content: str = "", **attrs: object) -> str:
     """`<name attrs>content</name>`; `content` is markup already, attribute values are escaped.
 
     `cls` is the class attribute, `data_x` becomes `data-x`, None leaves an attribute out and
@@ -53,17 +74,17 @@ def _tag(name, content="", **attrs):
     return f"<{' '.join(out)}>{content}</{name}>"
 
 
-def _plural(n, word):
+def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _hosts_text(hosts, limit=4):
+def _hosts_text(hosts: Sequence[str], limit: int = 4) -> str:
     if len(hosts) <= limit:
         return ", ".join(hosts)
     return f"{hosts[0]}..{hosts[-1]} ({len(hosts)})"
 
 
-def _on_hosts(step):
+def _on_hosts(step: StepResult) -> bool:
     """Steps with a verdict per host: Salt calls and approval waits (Given steps have neither)."""
     return step.get("call") is not None or "gate" in step
 
@@ -71,39 +92,44 @@ def _on_hosts(step):
 class _Run:
     """What the page needs, worked out once from the return data and the recorder."""
 
-    def __init__(self, ret, recorder):
+    def __init__(self, ret: RunReturn, recorder: RunRecorder | None) -> None:
         self.ret = ret
         self.recorder = recorder
         self.pinned = list(ret.get("pinned") or [])
         self.batches = [list(b) for b in ret.get("batches") or []] or ([self.pinned] if self.pinned else [])
         self.ids = {host: f"h{i}" for i, host in enumerate(self.pinned)}
         scenarios = list(enumerate(ret.get("scenarios") or []))
-        self.main = [(i, s) for i, s in scenarios if not s.get("on_failure")]
+        self.main: list[tuple[int, ScenarioResult]] = [(i, s) for i, s in scenarios if not s.get("on_failure")]
         self.rollback_scenarios = [(i, s) for i, s in scenarios if s.get("on_failure")]
-        self.columns = [(i, p, st) for i, s in self.main for p, st in enumerate(s["steps"]) if _on_hosts(st)]
-        self.views = {i: scenario_batches(ret, recorder, i) for i, _s in self.main} if self.batches else {}
-        self.failed_hosts = ret.get("failed_hosts") or {}
+        self.columns: list[Column] = [
+            (i, p, st) for i, s in self.main for p, st in enumerate(s["steps"]) if _on_hosts(st)
+        ]
+        self.views: dict[int, list[BatchView]] = (
+            {i: scenario_batches(ret, recorder, i) for i, _s in self.main} if self.batches else {}
+        )
+        self.failed_hosts: dict[str, FailedHost] = ret.get("failed_hosts") or {}
         self.not_started = set(ret.get("not_started") or ())
         self.flags = self._flags()
 
-    def _flags(self):
+    def _flags(self) -> dict[str, list[tuple[str, str, str]]]:
+        flags: dict[str, list[tuple[str, str, str]]]
         ret, flags = self.ret, {}
 
-        def add(hosts, cls, text, why):
+        def add(hosts: Sequence[str], cls: str, text: str, why: str) -> None:
             for host in hosts:
                 flags.setdefault(host, []).append((cls, text, why))
 
         add(ret.get("still_blocked") or (), "blocked", "still blocked", "still blocked at the load balancer")
         add(sorted(self.not_started), "", "not started", "its batch never started")
         add(ret.get("done_earlier") or (), "", "done earlier", "passed in the run this one resumed")
-        rollback = ret.get("rollback") or {}
+        rollback: RollbackInfo | dict[str, Any] = ret.get("rollback") or {}
         add(rollback.get("rolled_back") or (), "", "rolled back", "the @on-failure rollback passed here")
         for host, why in sorted((rollback.get("failed") or {}).items()):
             add([host], "bad", "rollback failed", f"{why.get('step')}: {why.get('reason')}")
         add(rollback.get("unreachable") or (), "bad", "not answering", "not answering at the rollback: left as it is")
         return flags
 
-    def skipped_why(self, host, b_index):
+    def skipped_why(self, host: str, b_index: int) -> str:
         if host in self.not_started:
             return f"batch {b_index + 1} not started"
         if host in self.failed_hosts:
@@ -112,13 +138,13 @@ class _Run:
             return f"not run: interrupted by {self.ret['interrupted']}"
         return "not run: the run halted" if self.ret.get("halted") or self.failed_hosts else "not run"
 
-    def link(self, host):
+    def link(self, host: str) -> str:
         hid = self.ids.get(host)
         return _tag("a", _e(host), href=f"#{hid}") if hid else _e(host)
 
 
 # -- the summary ----------------------------------------------------------------------------------
-def _host_list(run, hosts):
+def _host_list(run: _Run, hosts: Sequence[str]) -> str:
     """Hosts linked to their rows; a long list folds into a <details> so the summary stays short."""
     links = ", ".join(run.link(h) for h in hosts)
     if len(hosts) <= LIST_UP_TO:
@@ -126,13 +152,13 @@ def _host_list(run, hosts):
     return _tag("details", _tag("summary", _e(_hosts_text(list(hosts)))) + links, cls="hosts")
 
 
-def _alert(content, bad=False):
+def _alert(content: str, bad: bool = False) -> str:
     return _tag("div", content, cls="alert bad" if bad else "alert")
 
 
-def _facts(run):
+def _facts(run: _Run) -> str:
     ret, recorder = run.ret, run.recorder
-    rows = [
+    rows: list[tuple[str, object]] = [
         ("run id", ret.get("run_id") or (recorder.run_id if recorder else None)),
         ("feature file", ret.get("uri")),
         ("target", ret.get("target")),
@@ -148,7 +174,7 @@ def _facts(run):
     return _tag("dl", items, cls="facts")
 
 
-def _failed_list(run):
+def _failed_list(run: _Run) -> str:
     items = [
         _tag(
             "li",
@@ -165,7 +191,7 @@ def _failed_list(run):
     return out
 
 
-def _rollback_alert(rollback):
+def _rollback_alert(rollback: RollbackInfo) -> str:
     failed = rollback.get("failed") or {}
     parts = [f"rolled back: {', '.join(rollback.get('rolled_back') or []) or '-'}"]
     if failed:
@@ -175,14 +201,15 @@ def _rollback_alert(rollback):
     return _alert(_e(f"Rollback (@on-failure): {'; '.join(parts)}"), bad=bool(failed))
 
 
-def _approval_alert(approval):
+def _approval_alert(approval: ApprovalRecord) -> str:
     verdict = "granted" if approval.get("approved") else "refused"
     who = f" by {approval['user']}" if approval.get("user") else ""
     text = f"Approval of batch {(approval.get('batch') or 0) + 1}: {verdict}{who} ({approval.get('reason')})"
     return _alert(_e(text), bad=not approval.get("approved"))
 
 
-def _alerts(run):
+def _alerts(run: _Run) -> str:
+    out: list[str]
     ret, out = run.ret, []
     if ret.get("error"):
         out.append(_alert(_e(f"Error (exit {ret.get('retcode')}): {ret['error']}"), bad=True))
@@ -205,7 +232,7 @@ def _alerts(run):
     return "".join(out)
 
 
-def _given(run):
+def _given(run: _Run) -> str:
     steps = [st for _i, s in run.main for st in s["steps"] if not _on_hosts(st)]
     if not steps:
         return ""
@@ -222,7 +249,7 @@ def _given(run):
     )
 
 
-def _summary(run, ran):
+def _summary(run: _Run, ran: bool) -> str:
     ret = run.ret
     result = ret.get("result") or "error"
     tone = "passed" if result == "passed" else "failed" if ran else "error"
@@ -234,8 +261,10 @@ def _summary(run, ran):
 
 
 # -- the grid ---------------------------------------------------------------------------------------
-def _thead(run, columns, jids_of):
+def _thead(run: _Run, columns: list[Column], jids_of: JidsOf) -> str:
     """Scenario row, then one header per step; `jids_of(s, p)` -> (jids, seconds) in this group."""
+    spans: list[list[int]]
+    cells: list[str]
     spans, cells = [], []
     for s_index, p_index, step in columns:
         if spans and spans[-1][0] == s_index:
@@ -267,7 +296,7 @@ def _thead(run, columns, jids_of):
     return _tag("thead", _tag("tr", corner + names) + _tag("tr", "".join(cells)))
 
 
-def _cell(host, result, jids, why_skipped, gate):
+def _cell(host: str, result: HostResult, jids: list[str], why_skipped: str, gate: bool) -> Cell:
     status = result.get("status") if result.get("status") in STATUSES else "skipped"
     reason = result.get("reason") or (why_skipped if status == "skipped" else None)
     tip = f"{host}: {status}" + (f": {reason}" if reason else "") + (f"\njid {', '.join(jids)}" if jids else "")
@@ -275,7 +304,7 @@ def _cell(host, result, jids, why_skipped, gate):
     return status, _tag("td", _e(MARKS.get(status, "")), cls=cls, title=tip, data_r=reason)
 
 
-def _row(run, host, hid, cells):
+def _row(run: _Run, host: str, hid: str | None, cells: list[Cell]) -> str:
     """One host's row: its name and flags, then its cells ((status, markup) pairs)."""
     flags = "".join(
         _tag("span", _e(text), cls=f"flag {cls}".strip(), title=why) for cls, text, why in run.flags.get(host, ())
@@ -285,7 +314,7 @@ def _row(run, host, hid, cells):
     return _tag("tr", name + "".join(td for _st, td in cells), id=hid, cls=f"row {status}", data_host=host)
 
 
-def _group(label, status, is_open, tags, table, kind):
+def _group(label: str, status: Status, is_open: bool, tags: list[str], table: str, kind: str) -> str:
     summary = _tag("summary", f"{_e(MARKS.get(status, ''))} {_e(label)}{''.join(tags)}")
     return _tag(
         "details",
@@ -296,14 +325,14 @@ def _group(label, status, is_open, tags, table, kind):
     )
 
 
-def _batch_group(run, b_index, hosts, open_all):
-    def jids_of(s_index, p_index):
+def _batch_group(run: _Run, b_index: int, hosts: list[str], open_all: bool) -> str:
+    def jids_of(s_index: int, p_index: int) -> tuple[list[str], float]:
         view = run.views[s_index][b_index].steps[p_index]
         return view.jids, view.duration
 
-    rows = []
+    rows: list[tuple[Status, str, list[Cell]]] = []
     for host in hosts:
-        cells = []
+        cells: list[Cell] = []
         for s_index, p_index, step in run.columns:
             jids, _seconds = jids_of(s_index, p_index)
             result = step.get("hosts", {}).get(host) or {"status": "skipped"}
@@ -331,20 +360,20 @@ def _batch_group(run, b_index, hosts, open_all):
     return _group(label, status, open_all or status == "failed", tags, table, "batch")
 
 
-def _rollback_group(run):
+def _rollback_group(run: _Run) -> str:
     rollback = run.ret.get("rollback")
     columns = [(i, p, st) for i, s in run.rollback_scenarios for p, st in enumerate(s["steps"]) if _on_hosts(st)]
     if not rollback or not columns:
         return ""
 
-    def jids_of(s_index, p_index):
+    def jids_of(s_index: int, p_index: int) -> tuple[list[str], float]:
         # Rollback steps are batch -1 in the events.
         event = run.recorder.step_event(-1, s_index, p_index) if run.recorder else None
         return (list(event["jids"]), float(event["duration"])) if event else ([], 0.0)
 
-    rows = []
+    rows: list[str] = []
     for host in rollback.get("hosts") or []:
-        cells = []
+        cells: list[Cell] = []
         for s_index, p_index, step in columns:
             jids, _seconds = jids_of(s_index, p_index)
             result = step.get("hosts", {}).get(host) or {"status": "skipped"}
@@ -354,14 +383,14 @@ def _rollback_group(run):
         gone = _tag("td", "not answering: left as it is", cls="gone", colspan=len(columns))
         rows.append(_tag("tr", _tag("th", _e(host), scope="row") + gone, cls="row failed", data_host=host))
     failed, unreachable = rollback.get("failed") or {}, rollback.get("unreachable") or []
-    status = "failed" if failed or unreachable else "passed"
+    status: Status = "failed" if failed or unreachable else "passed"
     done = f"{_plural(len(rollback.get('rolled_back') or []), 'host')} rolled back"
     tags = [_tag("span", _e(f"{done}, {len(failed)} failed, {len(unreachable)} not answering"), cls="tag")]
     table = _thead(run, columns, jids_of) + _tag("tbody", "".join(rows))
     return _group("Rollback (@on-failure)", status, True, tags, table, "rollback")
 
 
-def _tools():
+def _tools() -> str:
     legend = "".join(_tag("span", _e(f"{MARKS[s]} {s}"), cls=s) for s in STATUSES) + _tag(
         "span", _e(f"{GATE_MARK} approval")
     )
@@ -375,13 +404,13 @@ def _tools():
     )
 
 
-def _panel():
+def _panel() -> str:
     fields = "".join(_tag("dt", name) + _tag("dd", "", data_f=name) for name in PANEL_FIELDS)
     close = _tag("button", "close", type="button", data_act="close-panel")
     return _tag("aside", close + _tag("dl", fields), id="panel", hidden=True)
 
 
-def html_report(ret, recorder):
+def html_report(ret: RunReturn, recorder: RunRecorder | None) -> bytes:
     """The HTML page (bytes, UTF-8) for the return data `ret` of one run."""
     run = _Run(ret, recorder)
     ran = ret.get("result") in RUN_RESULTS and "scenarios" in ret

@@ -7,10 +7,14 @@ run holds an flock on `<run_id>.lock` while it lives; the kernel drops it when t
 dies, so a record whose lock is free belongs to a run that is gone: interrupted.
 """
 
+from __future__ import annotations
+
 import fcntl
 import json
 import logging
 import os
+from collections.abc import Mapping
+from typing import Any
 
 from .report_files import write_atomic
 
@@ -19,12 +23,12 @@ log = logging.getLogger(__name__)
 SUFFIX = ".json"
 
 
-def encode(value):
+def encode(value: object) -> str:
     """The record's JSON text (keys sorted; what JSON cannot say, as text)."""
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def with_lists(head, lists):
+def with_lists(head: Mapping[str, object], lists: Mapping[str, list[str]]) -> str:
     """The JSON text of `head` plus `lists` ({key: [JSON text of an item, ...]}) as its keys.
 
     Lets a caller encode each item of a growing list once and reuse it on every rewrite.
@@ -36,20 +40,20 @@ def with_lists(head, lists):
     return f"{text[:-1]}{', ' if head else ''}{tail}}}"
 
 
-def runs_dir(journal_path):
+def runs_dir(journal_path: str) -> str:
     return os.path.join(os.path.dirname(journal_path), "runs")
 
 
 class InflightRecord:
     """The write-ahead file of one run; `open()` takes its lock, `close()` removes both files."""
 
-    def __init__(self, journal_path, run_id):
+    def __init__(self, journal_path: str, run_id: str) -> None:
         self.dir = runs_dir(journal_path)
         self.path = os.path.join(self.dir, run_id + SUFFIX)
         self.lock_path = os.path.join(self.dir, run_id + ".lock")
-        self.fd = None
+        self.fd: int | None = None
 
-    def open(self):
+    def open(self) -> InflightRecord:
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new run id: nobody else has it
@@ -57,14 +61,14 @@ class InflightRecord:
         self.fd = fd
         return self
 
-    def write(self, record):
+    def write(self, record: Mapping[str, object]) -> None:
         self.write_text(encode(record))
 
-    def write_text(self, text):
+    def write_text(self, text: str) -> None:
         """Replace the record with `text` (one JSON document), atomically and durably."""
         write_atomic(self.path, (text + "\n").encode(), 0o600)
 
-    def close(self, remove=True):
+    def close(self, remove: bool = True) -> None:
         if remove:
             for path in (self.path, self.lock_path):
                 try:
@@ -77,7 +81,7 @@ class InflightRecord:
             self.fd = None
 
 
-def _alive(lock_path):
+def _alive(lock_path: str) -> bool:
     """True while the run that owns the lock file still holds it."""
     try:
         fd = os.open(lock_path, os.O_RDWR)
@@ -94,14 +98,14 @@ def _alive(lock_path):
         os.close(fd)
 
 
-def records(journal_path, warnings=None):
+def records(journal_path: str, warnings: list[str] | None = None) -> list[tuple[dict[str, Any], bool]]:
     """(record, alive) of every write-ahead record; damaged files are skipped with a warning."""
     directory = runs_dir(journal_path)
     try:
         names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
-    found = []
+    found: list[tuple[dict[str, Any], bool]] = []
     for name in names:
         if not name.endswith(SUFFIX):
             continue  # locks, and temporary files a crash left behind

@@ -11,14 +11,19 @@ records (inflight.py) are read beside the journal, so `history`, `show` and `act
 every run from the moment it pinned its hosts.
 """
 
+from __future__ import annotations
+
 import collections
 import fcntl
 import json
 import logging
 import os
 import re
+from collections.abc import Iterator, Mapping
+from typing import Any, TypedDict
 
 from ... import config
+from ...config import Settings
 from ..errors import InvalidScenario
 from . import inflight
 from .journal_record import interrupted_view
@@ -29,7 +34,24 @@ RUN_ID_RE = re.compile(r"[0-9]{14}-[0-9a-f]{8}")
 MAX_LIMIT = 10000
 
 
-def journal_path(opts):
+class RunSummary(TypedDict):
+    """One line of `scenario.history`: what a journal record says at a glance."""
+
+    run_id: str | None
+    started: str | None
+    name: str | None
+    user: str | None
+    retcode: int | None
+    state: str
+    summary: str | None
+    still_blocked: list[str]
+
+
+# A record as read back: the JSON its writer (of any format version) appended.
+Record = dict[str, Any]
+
+
+def journal_path(opts: dict[str, Any] | Settings) -> str:
     """The journal file of a master's opts (or Settings): master option scenario_journal."""
     path = config.load(opts).journal
     if not path:
@@ -37,13 +59,13 @@ def journal_path(opts):
     return path
 
 
-def check_run_id(run_id):
+def check_run_id(run_id: object) -> str:
     if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id):
         raise InvalidScenario(f"not a run id (YYYYmmddHHMMSS-xxxxxxxx): {run_id!r}")
     return run_id
 
 
-def check_limit(limit):
+def check_limit(limit: Any) -> int:
     try:
         value = int(limit)
     except (TypeError, ValueError):
@@ -53,7 +75,7 @@ def check_limit(limit):
     return value
 
 
-def append(path, record):
+def append(path: str, record: Mapping[str, object]) -> int:
     """Append one record as one line in one write(); returns the bytes written."""
     line = (json.dumps(record, sort_keys=True, default=str, separators=(",", ":")) + "\n").encode()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
@@ -71,7 +93,7 @@ def append(path, record):
     return written
 
 
-def records(path, warnings=None):
+def records(path: str, warnings: list[str] | None = None) -> Iterator[Record]:
     """Every readable record, oldest first; damaged lines are skipped and reported in `warnings`."""
     if not os.path.exists(path):
         return
@@ -80,7 +102,7 @@ def records(path, warnings=None):
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
+                record: Record = json.loads(raw)
                 if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
                     raise ValueError("not a run record")
             except ValueError as exc:
@@ -92,7 +114,7 @@ def records(path, warnings=None):
             yield record
 
 
-def summary_of(record):
+def summary_of(record: Record) -> RunSummary:
     return {
         "run_id": record.get("run_id"),
         "started": record.get("started"),
@@ -105,7 +127,7 @@ def summary_of(record):
     }
 
 
-def all_records(path, warnings=None):
+def all_records(path: str, warnings: list[str] | None = None) -> list[Record]:
     """Final records and write-ahead records of runs without one, oldest first.
 
     A write-ahead record whose run still holds its lock is `running`; one whose process is
@@ -122,26 +144,26 @@ def all_records(path, warnings=None):
     return sorted([*finals, *pending], key=lambda r: (r.get("started") or "", r["run_id"]))
 
 
-def active(path, warnings=None):
+def active(path: str, warnings: list[str] | None = None) -> list[Record]:
     """The runs in flight (their process holds the lock), oldest first."""
     return [record for record, alive in inflight.records(path, warnings) if alive]
 
 
-def history(path, name=None, limit=20):
+def history(path: str, name: str | None = None, limit: Any = 20) -> tuple[list[RunSummary], list[str]]:
     """The newest `limit` runs (of scenario `name`, if given), newest first, one summary each."""
     limit = check_limit(limit)
-    warnings = []
-    newest = collections.deque(maxlen=limit)
+    warnings: list[str] = []
+    newest: collections.deque[RunSummary] = collections.deque(maxlen=limit)
     for record in all_records(path, warnings):
         if name is None or record.get("name") == name:
             newest.append(summary_of(record))
     return list(reversed(newest)), warnings
 
 
-def find(path, run_id):
+def find(path: str, run_id: object) -> tuple[Record | None, list[str]]:
     """The record of `run_id` (validated first), or None; runs in flight and interrupted too."""
     check_run_id(run_id)
-    warnings = []
+    warnings: list[str] = []
     found = None
     for record in all_records(path, warnings):
         if record.get("run_id") == run_id:
@@ -149,7 +171,7 @@ def find(path, run_id):
     return found, warnings
 
 
-def history_line(summary):
+def history_line(summary: RunSummary) -> str:
     state = summary.get("state", "finished")
     code = "running" if state == "running" else f"exit {summary.get('retcode')}"
     return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"

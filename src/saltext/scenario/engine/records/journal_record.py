@@ -6,36 +6,53 @@ what `scenario.resume` needs: the run's arguments, the feature's digest, the pin
 and batches, and every step's per-host verdicts.
 """
 
-from ..contracts import JournalRecord
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ..contracts import (
+    CompactStep,
+    HostResult,
+    JournalRecord,
+    JournalStep,
+    RecordedStep,
+    RunFinished,
+    RunReturn,
+    StepHost,
+)
 from ..errors import RESULTS
+from .run_recorder import RunRecorder
 
 FORMAT_VERSION = 2
 
 
-def _host_results(hosts):
+def _host_results(hosts: Mapping[str, HostResult]) -> dict[str, StepHost]:
     return {h: {"status": r.get("status"), "reason": r.get("reason")} for h, r in sorted(hosts.items())}
 
 
-def _steps_from_return(ret):
-    return [
-        {
-            "scenario": sc["name"],
-            "keyword": st["keyword"],
-            "text": st["text"],
-            "location": st["location"],
-            "status": st["status"],
-            "duration": st.get("duration"),
-            "jids": st.get("jids", []),
-            "call": st.get("call"),
-            "hosts": _host_results(st.get("hosts", {})),
-            **({"on_failure": True} if sc.get("on_failure") else {}),
-        }
-        for sc in ret["scenarios"]
-        for st in sc["steps"]
-    ]
+def _steps_from_return(ret: RunReturn) -> list[JournalStep]:
+    steps: list[JournalStep] = []
+    for sc in ret["scenarios"]:
+        for st in sc["steps"]:
+            step: JournalStep = {
+                "scenario": sc["name"],
+                "keyword": st["keyword"],
+                "text": st["text"],
+                "location": st["location"],
+                "status": st["status"],
+                "duration": st.get("duration"),
+                "jids": st.get("jids", []),
+                "call": st.get("call"),
+                "hosts": _host_results(st.get("hosts", {})),
+            }
+            if sc.get("on_failure"):
+                step["on_failure"] = True
+            steps.append(step)
+    return steps
 
 
-def compact_step(ev):
+def compact_step(ev: RecordedStep) -> CompactStep:
     """One step event, compact: what per-batch reports and resume need of it."""
     return {
         "phase": ev.get("phase", "deploy"),
@@ -58,19 +75,20 @@ def compact_step(ev):
     }
 
 
-def batch_steps(recorder):
+def batch_steps(recorder: RunRecorder) -> list[CompactStep]:
     """Every step event, compact and in order."""
     return [compact_step(ev) for ev in recorder.step_events]
 
 
-def done_batches(recorder):
+def done_batches(recorder: RunRecorder) -> dict[str, str]:
     """{batch index (as text): why} of the batches a resume must not touch again: every host
     passed every step there, in this run or (carried over) in the run it resumed."""
     done = {str(b): why for b, why in recorder.skipped_reasons.items() if why.startswith("passed")}
     wanted = recorder.run_started.get("deploy_steps")
     if not wanted:
         return done
-    passed, failed = {}, set()
+    passed: dict[int, int] = {}
+    failed: set[int] = set()
     for ev in recorder.step_events:
         if ev.get("phase", "deploy") != "deploy" or not ev.get("results"):
             continue  # Given steps (no host was asked) and the rollback
@@ -85,16 +103,30 @@ def done_batches(recorder):
     return done
 
 
-def event_step(entry):
+def event_step(entry: CompactStep) -> JournalStep:
     """A compact step (`compact_step`) as the record's `steps` list shows it while the run goes."""
     return {
         "scenario": entry["scenario_name"],
         "batch": entry["batch"],
-        **{k: entry[k] for k in ("keyword", "text", "location", "status", "duration", "jids", "call", "hosts")},
+        "keyword": entry["keyword"],
+        "text": entry["text"],
+        "location": entry["location"],
+        "status": entry["status"],
+        "duration": entry["duration"],
+        "jids": entry["jids"],
+        "call": entry["call"],
+        "hosts": entry["hosts"],
     }
 
 
-def build(ret, recorder, meta, reports=None, state="finished", compact=None) -> JournalRecord:
+def build(
+    ret: RunReturn | None,
+    recorder: RunRecorder,
+    meta: Mapping[str, Any],
+    reports: dict[str, str] | None = None,
+    state: str = "finished",
+    compact: list[CompactStep] | None = None,
+) -> JournalRecord:
     """The record of a run; `ret` is None while it goes. `meta`: user, runner_jid, pid, args...
 
     `compact`: the step events already made compact (default: `batch_steps(recorder)`).
@@ -102,8 +134,8 @@ def build(ret, recorder, meta, reports=None, state="finished", compact=None) -> 
     ret = ret or {}
     started = recorder.run_started
     compact = batch_steps(recorder) if compact is None else compact
-    finished = recorder.finished or {}
-    record = {
+    finished: RunFinished | dict[str, Any] = recorder.finished or {}
+    record: JournalRecord = {
         "v": FORMAT_VERSION,
         "run_id": recorder.run_id,
         "state": state,
@@ -138,19 +170,23 @@ def build(ret, recorder, meta, reports=None, state="finished", compact=None) -> 
         "left": finished.get("left", {}),
         "rollback": ret.get("rollback", finished.get("rollback")),
         "replaced": finished.get("replaced", {}),
-        "approvals": [{k: a.get(k) for k in ("batch", "approved", "user", "reason")} for a in recorder.approvals],
+        "approvals": [
+            {"batch": a.get("batch"), "approved": a.get("approved"), "user": a.get("user"), "reason": a.get("reason")}
+            for a in recorder.approvals
+        ],
         "waiting": recorder.waiting,
         "duration": ret.get("duration"),
         "reports": reports,
         "summary": ret.get("summary") or _summary(ret, recorder, state),
     }
+    key: Literal["interrupted", "halted"]
     for key in ("interrupted", "halted"):
         if ret.get(key):
             record[key] = ret[key]
     return record
 
 
-def _summary(ret, recorder, state):
+def _summary(ret: RunReturn, recorder: RunRecorder, state: str) -> str:
     if state == "running":
         where = recorder.position
         at = f"at {where['keyword']} {where['text']} ({where['location']})" if where else "before its first step"
@@ -158,7 +194,8 @@ def _summary(ret, recorder, state):
     return f"exit {ret.get('retcode')}: {ret.get('error')}"
 
 
-def interrupted_view(record, why="its process is gone without a final record"):
+# Records read back from the journal are the JSON their writer (any version) put there.
+def interrupted_view(record: dict[str, Any], why: str = "its process is gone without a final record") -> dict[str, Any]:
     """How `history`/`show` present a write-ahead record whose run died: interrupted."""
     where = record.get("position")
     at = f"after {where['keyword']} {where['text']} ({where['location']})" if where else "before its first step"

@@ -9,20 +9,24 @@ and steps after the halt, are <skipped/> with the reason. A run that could not s
 aborted is one testcase with <error>, so a CI server never shows it as green.
 """
 
+from __future__ import annotations
+
 import xml.etree.ElementTree as ET
 
-from .report_view import is_run, scenario_batches
+from ..contracts import RunReturn, Status, StepHost
+from .report_view import BatchView, StepView, is_run, scenario_batches
+from .run_recorder import RunRecorder
 
 
-def _fmt(seconds):
+def _fmt(seconds: float | None) -> str:
     return f"{float(seconds or 0.0):.3f}"
 
 
-def _classname(*parts):
+def _classname(*parts: str | None) -> str:
     return ".".join((p or "unnamed").replace(".", "_") for p in parts)
 
 
-def _testcase(suite, classname, name, location, seconds):
+def _testcase(suite: ET.Element, classname: str, name: str, location: str | None, seconds: float) -> ET.Element:
     attrs = {"classname": classname, "name": name, "time": _fmt(seconds)}
     uri, _, line = (location or "").rpartition(":")
     if uri and line:
@@ -30,7 +34,15 @@ def _testcase(suite, classname, name, location, seconds):
     return ET.SubElement(suite, "testcase", attrs)
 
 
-def _host_case(suite, classname, view, batch, host, result, halt):
+def _host_case(
+    suite: ET.Element,
+    classname: str,
+    view: StepView,
+    batch: BatchView,
+    host: str,
+    result: StepHost,
+    halt: str | None,
+) -> Status | None:
     case = _testcase(suite, classname, f"{view.title} ({view.location}) [{host}]", view.location, view.duration)
     status = result.get("status")
     if status == "failed":
@@ -54,10 +66,12 @@ def _host_case(suite, classname, view, batch, host, result, halt):
     return status
 
 
-def _scenario_cases(suite, ret, recorder, s_index, halt):
+def _scenario_cases(
+    suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None, s_index: int, halt: str | None
+) -> list[Status | None]:
     scenario = ret["scenarios"][s_index]
     classname = _classname(ret.get("feature"), scenario["name"])
-    statuses = []
+    statuses: list[Status | None] = []
     for batch in scenario_batches(ret, recorder, s_index):
         for view in batch.steps:
             if view.context_only:
@@ -72,9 +86,9 @@ def _scenario_cases(suite, ret, recorder, s_index, halt):
     return statuses
 
 
-def _properties(suite, ret, recorder):
+def _properties(suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None) -> None:
     props = ET.SubElement(suite, "properties")
-    values = {
+    values: dict[str, object] = {
         "run_id": ret.get("run_id") or (recorder.run_id if recorder else ""),
         "name": ret.get("name"),
         "retcode": ret.get("retcode"),
@@ -89,7 +103,7 @@ def _properties(suite, ret, recorder):
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
 
 
-def _halt_location(ret):
+def _halt_location(ret: RunReturn) -> str | None:
     for scenario in ret.get("scenarios") or []:
         for step in scenario["steps"]:
             if step["status"] == "failed":
@@ -97,7 +111,7 @@ def _halt_location(ret):
     return None
 
 
-def junit_report(ret, recorder):
+def junit_report(ret: RunReturn, recorder: RunRecorder | None) -> bytes:
     """The JUnit XML document (bytes, UTF-8) for the return data `ret` of one run."""
     root = ET.Element("testsuites", {"name": f"scenario.run {ret.get('name')}"})
     suite = ET.SubElement(
@@ -110,6 +124,7 @@ def junit_report(ret, recorder):
         },
     )
     _properties(suite, ret, recorder)
+    statuses: list[str | None]
     if is_run(ret):
         statuses = []
         for s_index in range(len(ret["scenarios"])):
@@ -129,4 +144,6 @@ def junit_report(ret, recorder):
     suite.attrib.update(counts)
     root.attrib.update(counts)
     ET.indent(root)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    # With an encoding given, tostring returns bytes (typeshed says Any for any encoding).
+    document: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return document + b"\n"

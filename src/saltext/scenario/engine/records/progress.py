@@ -1,18 +1,25 @@
 """Live progress: one line per finished step, per batch and per approval wait, as they happen."""
 
-MARKS = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..contracts import Event, StepFinished
+
+# Keyed by status; a missing one (None) has no mark.
+MARKS: dict[str | None, str] = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
 
 
-def _hosts(hosts, limit=4):
+def _hosts(hosts: list[str], limit: int = 4) -> str:
     """`web1..web30` for a sorted run of hosts, else the first few names."""
     if len(hosts) <= limit:
         return ", ".join(hosts)
     return f"{hosts[0]}..{hosts[-1]}"
 
 
-def _summaries(event):
+def _summaries(event: StepFinished) -> str:
     """`` [web1, web3: 2 states, 1 changed]``: the passed hosts' report lines, hosts grouped by line."""
-    groups = {}
+    groups: dict[str, list[str]] = {}
     for host in event["passed"]:
         line = event["results"][host].get("summary")
         if line:
@@ -25,7 +32,7 @@ def _summaries(event):
     return " [" + "; ".join(parts) + "]"
 
 
-def step_line(event, batches=None):
+def step_line(event: StepFinished, batches: list[list[str]] | None = None) -> str:
     prefix = ""
     if event.get("phase") == "rollback":
         prefix = "[rollback] "
@@ -44,35 +51,34 @@ def step_line(event, batches=None):
     return f"{head}  {tail}"
 
 
-def progress_line(event, batches=None):
+def progress_line(event: Event, batches: list[list[str]] | None = None) -> str | None:
     """The line for one event, or None for events that print nothing."""
-    kind = event["event"]
-    if kind == "step_finished":
+    if event["event"] == "step_finished":
         return step_line(event, batches)
-    if kind == "batch_skipped":
+    if event["event"] == "batch_skipped":
         why = event.get("reason") or "not started"
         why = "not started" if why in ("halted", "interrupted") else why
         return f"- batch {event['batch'] + 1}: {why} ({_hosts(event['hosts'])})"
-    if kind == "batch_started" and event["count"] > 1:
+    if event["event"] == "batch_started" and event["count"] > 1:
         remaining = event["count"] - event["batch"] - 1
         return (
             f"batch {event['batch'] + 1}/{event['count']} ({_hosts(event['hosts'])}), "
             f"{event['elapsed']:.0f}s elapsed, {remaining} batch{'es' if remaining != 1 else ''} to go"
         )
-    if kind == "approval_wanted":
+    if event["event"] == "approval_wanted":
         minutes = event["timeout"] / 60
         return (
             f"waiting up to {minutes:g} min for approval of batch {event['batch'] + 1} "
             f"({len(event['hosts_so_far'])} host(s) so far): {event['approve']}  |  {event['abort']}"
         )
-    if kind == "approval_finished":
+    if event["event"] == "approval_finished":
         return f"approval: {'granted' if event['approved'] else 'refused'} ({event['reason']})"
-    if kind == "rollback_started":
+    if event["event"] == "rollback_started":
         line = f"rolling back on {len(event['hosts'])} host(s): {', '.join(event['hosts']) or '-'}"
         if event["unreachable"]:
             line += f"; not answering, left as they are: {', '.join(event['unreachable'])}"
         return line
-    if kind == "run_finished" and event.get("interrupted"):
+    if event["event"] == "run_finished" and event.get("interrupted"):
         return f"interrupted by {event['interrupted']}: the step in flight was collected, nothing else started"
     return None
 
@@ -80,11 +86,11 @@ def progress_line(event, batches=None):
 class ProgressReporter:
     """Calls `write(line)` for every event worth a line, as it happens."""
 
-    def __init__(self, write):
+    def __init__(self, write: Callable[[str], object]) -> None:
         self.write = write
-        self.batches = None
+        self.batches: list[list[str]] | None = None
 
-    def __call__(self, event):
+    def __call__(self, event: Event) -> None:
         if event["event"] == "run_started":
             self.batches = event["batches"]
             self.write(f"pinned {len(event['pinned'])} host(s) for {event['target']}: {', '.join(event['pinned'])}")

@@ -7,11 +7,27 @@ run would have returned, so the files say what the run's own reports said, and f
 that died they mark everything after its last finished step as skipped.
 """
 
+from __future__ import annotations
+
+from typing import Any, TypedDict, cast
+
+from ..contracts import HostResult, RecordedStep, RunReturn, ScenarioResult, StepResult
 from .result import fold_statuses, summary_line
 from .run_recorder import RunRecorder
 
+# A journal record read back (records/journal.py): JSON its writer put there, so open data; what
+# it gives the report writers is typed.
+Record = dict[str, Any]
 
-def _recorder(record):
+
+class _Totals(TypedDict):
+    """One step's time and jids, summed over the batches."""
+
+    duration: float
+    jids: list[str]
+
+
+def _recorder(record: Record) -> RunRecorder:
     recorder = RunRecorder(run_id=record["run_id"])
     recorder.started_at = record.get("started") or recorder.started_at
     recorder.finished_at = record.get("finished")
@@ -23,19 +39,21 @@ def _recorder(record):
         "batches": record.get("batches", []),
     }
     for step in record.get("batch_steps") or []:
-        event = {**step, "results": {}}
+        # A compact step (journal_record.compact_step) has every key the report writers read of
+        # a step event but the per-host returns, which the journal does not keep.
+        event = cast(RecordedStep, {**step, "results": {}})
         recorder.steps[(step["batch"], step["scenario"], step["step"])] = event
         recorder.step_events.append(event)
     return recorder
 
 
-def _scenarios(record):
+def _scenarios(record: Record) -> list[ScenarioResult]:
     """Every planned scenario and step with per-host verdicts folded over the batches."""
     pinned = record.get("pinned", [])
     rollback_hosts = (record.get("rollback") or {}).get("hosts") or []
-    seen = {}  # (scenario, step) -> {host: {status, reason}}
-    ran = set()
-    meta = {}
+    seen: dict[tuple[int, int], dict[str, HostResult]] = {}  # (scenario, step) -> {host: {status, reason}}
+    ran: set[tuple[int, int]] = set()
+    meta: dict[tuple[int, int], _Totals] = {}
     for event in record.get("batch_steps") or []:
         key = (event["scenario"], event["step"])
         hosts = seen.setdefault(key, {})
@@ -46,10 +64,10 @@ def _scenarios(record):
         info = meta.setdefault(key, {"duration": 0.0, "jids": []})
         info["duration"] += event.get("duration") or 0.0
         info["jids"] += event.get("jids") or []
-    scenarios = []
+    scenarios: list[ScenarioResult] = []
     for s_index, planned in enumerate(record.get("plan") or []):
         hosts_of = rollback_hosts if planned.get("on_failure") else pinned
-        steps = []
+        steps: list[StepResult] = []
         for p_index, step in enumerate(planned["steps"]):
             key = (s_index, p_index)
             info = meta.get(key, {"duration": 0.0, "jids": []})
@@ -60,17 +78,20 @@ def _scenarios(record):
                 if given
                 else fold_statuses([r["status"] for r in per_host.values()])
             )
-            steps.append(
-                {
-                    **{k: step.get(k) for k in ("keyword", "text", "location", "call")},
-                    **({"gate": step["gate"]} if "gate" in step else {}),
-                    "status": status,
-                    "duration": round(info["duration"], 3),
-                    "jids": info["jids"],
-                    "hosts": per_host,
-                }
-            )
-        entry = {
+            result: StepResult = {
+                "keyword": step.get("keyword"),
+                "text": step.get("text"),
+                "location": step.get("location"),
+                "call": step.get("call"),
+                "status": status,
+                "duration": round(info["duration"], 3),
+                "jids": info["jids"],
+                "hosts": per_host,
+            }
+            if "gate" in step:
+                result["gate"] = step["gate"]
+            steps.append(result)
+        entry: ScenarioResult = {
             "name": planned["name"],
             "location": planned["location"],
             "tags": planned.get("tags", []),
@@ -85,30 +106,34 @@ def _scenarios(record):
     return scenarios
 
 
-def run_from_record(record):
+def run_from_record(record: Record) -> tuple[RunReturn, RunRecorder]:
     """(return data, recorder) of a journal record, for records/report_files.write_reports."""
     scenarios = _scenarios(record)
     main = [s for s in scenarios if not s.get("on_failure")]
-    ret = {
-        key: record.get(key)
-        for key in (
-            "retcode",
-            "result",
-            "name",
-            "feature",
-            "uri",
-            "run_id",
-            "target",
-            "pinned",
-            "batches",
-            "failed_hosts",
-            "still_blocked",
-            "not_started",
-            "rollback",
-            "interrupted",
-            "halted",
-        )
-    }
+    # The keys of a RunReturn, as the record has them (None where it has not).
+    ret = cast(
+        RunReturn,
+        {
+            key: record.get(key)
+            for key in (
+                "retcode",
+                "result",
+                "name",
+                "feature",
+                "uri",
+                "run_id",
+                "target",
+                "pinned",
+                "batches",
+                "failed_hosts",
+                "still_blocked",
+                "not_started",
+                "rollback",
+                "interrupted",
+                "halted",
+            )
+        },
+    )
     ret["scenarios"] = scenarios
     ret["approvals"] = record.get("approvals") or []
     ret["duration"] = record.get("duration") or 0.0

@@ -6,19 +6,23 @@ created. Files are written under a temporary name and renamed, so a CI job colle
 directory never reads half a report.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
 
+from ..contracts import RunReturn
 from ..errors import InvalidScenario
 from .cucumber_json import cucumber_report
 from .html_report import html_report
 from .junit_xml import junit_report
+from .run_recorder import RunRecorder
 
 _UNSAFE_STEM = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def check_report_dir(path):
+def check_report_dir(path: object) -> str:
     """The normalised absolute directory, or InvalidScenario (exit 2) naming the problem."""
     if not isinstance(path, str) or not path:
         raise InvalidScenario(f"report_dir must be a non-empty path, not {path!r}")
@@ -33,7 +37,7 @@ def check_report_dir(path):
     return os.path.normpath(path)
 
 
-def report_stem(ret):
+def report_stem(ret: RunReturn) -> str:
     """`<feature-stem>-<run_id>`: the feature file's name without .feature, made filename-safe."""
     source = ret.get("uri") or str(ret.get("name") or "scenario")
     stem = os.path.basename(source)
@@ -42,7 +46,7 @@ def report_stem(ret):
     return f"{stem}-{ret.get('run_id')}"
 
 
-def write_atomic(path, data, mode=0o644):
+def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     """Write `data` (bytes) to a temporary file, fsync it, and rename it over `path`:
     a reader (a CI job, `scenario.history`) sees the old file or the new one, never half."""
     tmp = f"{path}.tmp{os.getpid()}"
@@ -55,7 +59,7 @@ def write_atomic(path, data, mode=0o644):
     os.replace(tmp, path)
 
 
-def write_reports(report_dir, ret, recorder):
+def write_reports(report_dir: str, ret: RunReturn, recorder: RunRecorder | None) -> dict[str, str]:
     """Write `<stem>.cucumber.json`, `<stem>.junit.xml` and `<stem>.html`; return their paths."""
     os.makedirs(report_dir, mode=0o755, exist_ok=True)
     stem = report_stem(ret)

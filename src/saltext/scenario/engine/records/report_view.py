@@ -5,10 +5,14 @@ never disagree with `salt-run scenario.run`; durations and jids per batch come f
 step events a RunRecorder kept.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 
+from ..contracts import HostResult, RollbackInfo, RunReturn, ScenarioResult, Status, StepHost
 from ..errors import RUN_RESULTS
 from .result import fold_statuses
+from .run_recorder import RunRecorder
 
 
 @dataclass
@@ -16,20 +20,20 @@ class StepView:
     keyword: str
     text: str
     location: str
-    status: str  # passed / failed / skipped
+    status: Status
     duration: float  # seconds, this batch only
-    jids: list
-    hosts: dict = field(default_factory=dict)  # host -> {"status", "reason"}; empty for Given steps
+    jids: list[str]
+    hosts: dict[str, StepHost] = field(default_factory=dict)  # empty for Given steps
     context_only: bool = False
 
     @property
-    def title(self):
+    def title(self) -> str:
         return f"{self.keyword} {self.text}"
 
-    def failed_hosts(self):
+    def failed_hosts(self) -> dict[str, str | None]:
         return {h: r.get("reason") for h, r in sorted(self.hosts.items()) if r.get("status") == "failed"}
 
-    def error_message(self):
+    def error_message(self) -> str | None:
         """Every failed host and why, one per line, or None."""
         failed = self.failed_hosts()
         if not failed and self.status != "failed":
@@ -43,19 +47,20 @@ class StepView:
 class BatchView:
     index: int
     count: int
-    hosts: list
+    hosts: list[str]
     started: bool
-    steps: list
+    steps: list[StepView]
 
 
-def _batch_status(per_host):
+def _batch_status(per_host: dict[str, HostResult]) -> Status:
     return fold_statuses([r["status"] for r in per_host.values()])
 
 
-def _groups(ret, scenario):
+def _groups(ret: RunReturn, scenario: ScenarioResult) -> list[tuple[int, list[str], bool]]:
     """(event batch index, hosts, started) per group: the batches, or the rollback's hosts."""
     if scenario.get("on_failure"):
-        hosts = (ret.get("rollback") or {}).get("hosts") or []
+        rollback: RollbackInfo | dict[str, list[str]] = ret.get("rollback") or {}
+        hosts = rollback.get("hosts") or []
         return [(-1, hosts, bool(hosts))]
     not_started = set(ret.get("not_started") or ())
     return [
@@ -63,17 +68,18 @@ def _groups(ret, scenario):
     ]
 
 
-def scenario_batches(ret, recorder, s_index):
+def scenario_batches(ret: RunReturn, recorder: RunRecorder | None, s_index: int) -> list[BatchView]:
     """BatchViews of scenario number `s_index` of a run's return data (one for a rollback)."""
     scenario = ret["scenarios"][s_index]
     groups = _groups(ret, scenario)
-    views = []
+    views: list[BatchView] = []
     for position, (b_index, hosts, started) in enumerate(groups):
-        steps = []
+        steps: list[StepView] = []
         for p_index, step in enumerate(scenario["steps"]):
             event = recorder.step_event(b_index, s_index, p_index) if recorder else None
             # Given steps ask no host anything; an approval step is answered per host.
             context_only = step.get("call") is None and "gate" not in step
+            per_host: dict[str, HostResult]
             if context_only:
                 # Given steps shape the whole run and run once; later batches ran under them.
                 status = step["status"] if started and (position == 0 or step["status"] == "passed") else "skipped"
@@ -97,6 +103,6 @@ def scenario_batches(ret, recorder, s_index):
     return views
 
 
-def is_run(ret):
+def is_run(ret: RunReturn) -> bool:
     """True for the return of a run that executed (any exit but 2/3/4), False when it never started."""
     return ret.get("result") in RUN_RESULTS and "scenarios" in ret

@@ -5,21 +5,51 @@ verdict per pinned host. @on-failure scenarios follow the run's own scenarios, w
 verdict per host they ran on.
 """
 
-from ..contracts import Event, RunReturn
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, TypedDict
+
+from ..contracts import (
+    ApprovalRecord,
+    Event,
+    FailedHost,
+    HostResult,
+    RunFinished,
+    RunReturn,
+    RunStarted,
+    ScenarioResult,
+    Status,
+    StepFinished,
+    StepResult,
+)
 from ..errors import EXIT_FAILED, RESULTS
+from ..running.plan import Plan, PlannedStep
 
 
-def _plural(n, word):
+class _StepMeta(TypedDict):
+    duration: float
+    jids: list[str]
+    ran: bool
+
+
+def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _counts(statuses):
-    order = ("passed", "failed", "skipped")
+def _counts(statuses: list[Status]) -> str:
+    order: tuple[Status, ...] = ("passed", "failed", "skipped")
     parts = [f"{statuses.count(s)} {s}" for s in order if statuses.count(s)]
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def summary_line(scenario_statuses, step_statuses, hosts, duration, extra=()):
+def summary_line(
+    scenario_statuses: list[Status],
+    step_statuses: list[Status],
+    hosts: int,
+    duration: float,
+    extra: Iterable[str] = (),
+) -> str:
     parts = [
         f"{_plural(len(scenario_statuses), 'scenario')}{_counts(scenario_statuses)}",
         f"{_plural(len(step_statuses), 'step')}{_counts(step_statuses)}",
@@ -30,7 +60,7 @@ def summary_line(scenario_statuses, step_statuses, hosts, duration, extra=()):
     return ", ".join(parts)
 
 
-def fold_statuses(statuses):
+def fold_statuses(statuses: Sequence[Status | None]) -> Status:
     """One status for many: failed if any failed, passed if all passed, else skipped."""
     if "failed" in statuses:
         return "failed"
@@ -42,36 +72,42 @@ def fold_statuses(statuses):
 class ResultCollector:
     """Builds the runner's structured return from the events of one run."""
 
-    def __init__(self, plan):
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.started = None
-        self.finished = None
-        self.not_started = []  # hosts of batches skipped because the run halted or was interrupted
-        self.done_earlier = []  # hosts of batches a resumed run found passed
-        self.rollback_hosts = []
-        self.approvals = []
-        self.host_status = {}  # (scenario, step) -> {host: {...}}
-        self.step_meta = {}  # (scenario, step) -> {"duration", "jids", "ran"}
+        self.started: RunStarted | None = None
+        self.finished: RunFinished | None = None
+        self.not_started: list[str] = []  # hosts of batches skipped because the run halted or was interrupted
+        self.done_earlier: list[str] = []  # hosts of batches a resumed run found passed
+        self.rollback_hosts: list[str] = []
+        self.approvals: list[ApprovalRecord] = []
+        self.host_status: dict[tuple[int, int], dict[str, HostResult]] = {}  # (scenario, step) -> {host: {...}}
+        self.step_meta: dict[tuple[int, int], _StepMeta] = {}  # (scenario, step) -> {"duration", "jids", "ran"}
 
     def __call__(self, event: Event) -> None:
-        kind = event["event"]
-        if kind == "run_started":
+        if event["event"] == "run_started":
             self.started = event
-        elif kind == "run_finished":
+        elif event["event"] == "run_finished":
             self.finished = event
-        elif kind == "batch_skipped":
+        elif event["event"] == "batch_skipped":
             if event.get("reason") in (None, "halted", "interrupted"):
                 self.not_started.extend(event["hosts"])
             else:
                 self.done_earlier.extend(event["hosts"])
-        elif kind == "rollback_started":
+        elif event["event"] == "rollback_started":
             self.rollback_hosts = list(event["hosts"])
-        elif kind == "approval_finished":
-            self.approvals.append({k: event.get(k) for k in ("batch", "approved", "user", "reason")})
-        elif kind == "step_finished":
+        elif event["event"] == "approval_finished":
+            self.approvals.append(
+                {
+                    "batch": event.get("batch"),
+                    "approved": event.get("approved"),
+                    "user": event.get("user"),
+                    "reason": event.get("reason"),
+                }
+            )
+        elif event["event"] == "step_finished":
             self._step_finished(event)
 
-    def _step_finished(self, event):
+    def _step_finished(self, event: StepFinished) -> None:
         key = (event["scenario"], event["step"])
         hosts = self.host_status.setdefault(key, {})
         meta = self.step_meta.setdefault(key, {"duration": 0.0, "jids": [], "ran": False})
@@ -92,16 +128,18 @@ class ResultCollector:
                 if res.get("summary"):
                     hosts[host]["summary"] = res["summary"]
 
-    def _step(self, key, pstep, hosts_of_scenario):
+    def _step(self, key: tuple[int, int], pstep: PlannedStep, hosts_of_scenario: list[str]) -> StepResult:
         hosts = self.host_status.get(key, {})
         meta = self.step_meta.get(key, {"duration": 0.0, "jids": [], "ran": False})
+        per_host: dict[str, HostResult]
+        status: Status
         if pstep.context_only:
             per_host = {}
             status = "passed" if meta["ran"] else "skipped"
         else:
             per_host = {h: hosts.get(h, {"status": "skipped"}) for h in hosts_of_scenario}
             status = fold_statuses([v["status"] for v in per_host.values()])
-        data = {
+        data: StepResult = {
             "keyword": pstep.step.keyword,
             "text": pstep.step.text,
             "location": pstep.step.location,
@@ -115,13 +153,13 @@ class ResultCollector:
             data["gate"] = pstep.gate.as_dict()
         return data
 
-    def _scenarios(self, pinned):
-        scenarios = []
+    def _scenarios(self, pinned: list[str]) -> list[ScenarioResult]:
+        scenarios: list[ScenarioResult] = []
         for s_index, ps in enumerate(self.plan.all_scenarios):
             hosts = self.rollback_hosts if ps.rollback else pinned
             steps = [self._step((s_index, i), st, hosts) for i, st in enumerate(ps.steps)]
             statuses = [s["status"] for s in steps]
-            entry = {
+            entry: ScenarioResult = {
                 "name": ps.scenario.name,
                 "location": ps.scenario.location,
                 "tags": list(ps.scenario.tags),
@@ -134,8 +172,8 @@ class ResultCollector:
         return scenarios
 
     @staticmethod
-    def _failed_hosts(scenarios):
-        failed = {}
+    def _failed_hosts(scenarios: list[ScenarioResult]) -> dict[str, FailedHost]:
+        failed: dict[str, FailedHost] = {}
         for scenario in scenarios:
             if scenario.get("on_failure"):
                 continue
@@ -152,15 +190,15 @@ class ResultCollector:
     def result(self) -> RunReturn:
         pinned = self.started["pinned"] if self.started else []
         scenarios = self._scenarios(pinned)
-        finished = self.finished or {}
+        finished: RunFinished | dict[str, Any] = self.finished or {}
         retcode = finished.get("retcode", EXIT_FAILED)
         duration = finished.get("duration", 0.0)
         main = [s for s in scenarios if not s.get("on_failure")]
-        extra = []
+        extra: list[str] = []
         rollback = finished.get("rollback")
         if rollback:
             extra.append(f"{_plural(len(rollback['rolled_back']), 'host')} rolled back")
-        ret = {
+        ret: RunReturn = {
             "retcode": retcode,
             "result": RESULTS.get(retcode, "failed"),
             "name": self.plan.name,
@@ -184,6 +222,7 @@ class ResultCollector:
                 extra,
             ),
         }
+        key: Literal["interrupted", "halted"]
         for key in ("interrupted", "halted"):
             if finished.get(key):
                 ret[key] = finished[key]

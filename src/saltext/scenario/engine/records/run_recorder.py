@@ -6,60 +6,74 @@ goes, where it is and which hosts are blocked, so this keeps the step events in 
 run_started payload, an open approval wait and UTC timestamps.
 """
 
+from __future__ import annotations
+
 import time
 import uuid
 from datetime import datetime, timezone
+from typing import Any
+
+from ..contracts import (
+    ApprovalFinished,
+    ApprovalWanted,
+    Event,
+    Position,
+    RecordedStep,
+    RollbackStarted,
+    RunFinished,
+    RunStarted,
+)
 
 
-def new_run_id(now=None):
+def new_run_id(now: float | None = None) -> str:
     """`YYYYmmddHHMMSS-xxxxxxxx` in UTC; records/journal.py's RUN_ID_RE matches it."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now))
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
-def utc_now():
+def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RunRecorder:
-    def __init__(self, run_id=None):
+    def __init__(self, run_id: str | None = None) -> None:
         self.run_id = run_id or new_run_id()
         self.started_at = utc_now()
-        self.finished_at = None
-        self.run_started = {}
-        self.step_events = []  # step_finished events in the order they happened
-        self.steps = {}  # (batch, scenario, step) -> step_finished event
-        self.skipped_batches = {}  # batch index -> hosts
-        self.skipped_reasons = {}  # batch index -> why it did not run
-        self.waiting = None  # the approval_wanted event of a wait in progress
-        self.approvals = []
-        self.rollback = None  # the rollback_started event
-        self.finished = None  # the run_finished event
-        self.blocked = set()  # as of the last finished step
+        self.finished_at: str | None = None
+        # The run_started event; a run replayed from its journal record has only part of it.
+        self.run_started: RunStarted | dict[str, Any] = {}
+        self.step_events: list[RecordedStep] = []  # step_finished events in the order they happened
+        self.steps: dict[tuple[int, int, int], RecordedStep] = {}  # (batch, scenario, step) -> step_finished event
+        self.skipped_batches: dict[int, list[str]] = {}  # batch index -> hosts
+        self.skipped_reasons: dict[int, str] = {}  # batch index -> why it did not run
+        self.waiting: ApprovalWanted | None = None  # the approval_wanted event of a wait in progress
+        self.approvals: list[ApprovalFinished] = []
+        self.rollback: RollbackStarted | None = None  # the rollback_started event
+        self.finished: RunFinished | None = None  # the run_finished event
+        self.blocked: set[str] = set()  # as of the last finished step
 
-    def __call__(self, event):
-        kind = event.get("event")
-        if kind == "run_started":
+    def __call__(self, event: Event) -> None:
+        if event["event"] == "run_started":
             self.run_started = event
-        elif kind == "step_finished":
+        elif event["event"] == "step_finished":
             self.step_events.append(event)
             self.steps[(event["batch"], event["scenario"], event["step"])] = event
             self._track_blocks(event)
-        elif kind == "batch_skipped":
+        elif event["event"] == "batch_skipped":
             self.skipped_batches[event["batch"]] = list(event["hosts"])
             self.skipped_reasons[event["batch"]] = event.get("reason") or "halted"
-        elif kind == "approval_wanted":
+        elif event["event"] == "approval_wanted":
             self.waiting = event
-        elif kind == "approval_finished":
+        elif event["event"] == "approval_finished":
             self.waiting = None
             self.approvals.append(event)
-        elif kind == "rollback_started":
+        elif event["event"] == "rollback_started":
             self.rollback = event
-        elif kind == "run_finished":
+        elif event["event"] == "run_finished":
             self.finished = event
             self.finished_at = utc_now()
 
-    def _track_blocks(self, event):
+    def _track_blocks(self, event: RecordedStep) -> None:
         effect = (event.get("call") or {}).get("lb_effect")
         for host, res in event.get("results", {}).items():
             if res["ok"] and effect == "block":
@@ -67,19 +81,25 @@ class RunRecorder:
             elif res["ok"] and effect == "unblock":
                 self.blocked.discard(host)
 
-    def finish(self):
+    def finish(self) -> None:
         if self.finished_at is None:
             self.finished_at = utc_now()
 
-    def step_event(self, batch, scenario, step):
+    def step_event(self, batch: int, scenario: int, step: int) -> RecordedStep | None:
         return self.steps.get((batch, scenario, step))
 
     @property
-    def position(self):
+    def position(self) -> Position | None:
         """The last finished (or skipped) step: where a run that died stopped."""
         if not self.step_events:
             return None
         last = self.step_events[-1]
         return {
-            key: last.get(key) for key in ("phase", "batch", "scenario_name", "keyword", "text", "location", "status")
+            "phase": last.get("phase"),
+            "batch": last.get("batch"),
+            "scenario_name": last.get("scenario_name"),
+            "keyword": last.get("keyword"),
+            "text": last.get("text"),
+            "location": last.get("location"),
+            "status": last.get("status"),
         }

@@ -10,8 +10,15 @@ halts: a count, or a percentage of the pinned hosts rounded down. 0, the default
 seed's rule: the first failed host halts the run.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import overload
+
+from ..contracts import Schedule, Size
 from ..parsing.sizes import parse_batch, parse_budget, parse_schedule
 
+# The parsers live in parsing/sizes.py (steps and the reactor read sizes too); kept importable here.
 __all__ = [
     "allowed_failures",
     "batch_size",
@@ -23,7 +30,7 @@ __all__ = [
     "parse_schedule",
 ]
 
-def batch_size(spec, total):
+def batch_size(spec: Size | None, total: int) -> int:
     if spec is None or total == 0:
         return max(total, 1)
     kind, number = spec
@@ -32,7 +39,11 @@ def batch_size(spec, total):
     return number
 
 
-def _as_schedule(spec):
+@overload
+def _as_schedule(spec: Size | Schedule) -> Schedule: ...
+@overload
+def _as_schedule(spec: Size | Schedule | None) -> tuple[Size | None, ...]: ...
+def _as_schedule(spec: Size | Schedule | None) -> tuple[Size | None, ...]:
     if spec is None:
         return (None,)
     if isinstance(spec[0], str):  # one size, ("n", 2)
@@ -40,11 +51,12 @@ def _as_schedule(spec):
     return tuple(spec)
 
 
-def compute_batches(pinned, spec):
+def compute_batches(pinned: Iterable[str], spec: Size | Schedule | None) -> list[list[str]]:
     """The pinned hosts (sorted) cut into batches by a size or a schedule of sizes."""
     hosts = sorted(pinned)
     schedule = _as_schedule(spec)
-    batches, start, index = [], 0, 0
+    batches: list[list[str]] = []
+    start, index = 0, 0
     while start < len(hosts):
         size = batch_size(schedule[min(index, len(schedule) - 1)], len(hosts))
         batches.append(hosts[start : start + size])
@@ -53,14 +65,14 @@ def compute_batches(pinned, spec):
     return batches or [[]]
 
 
-def describe_schedule(spec):
+def describe_schedule(spec: Size | Schedule | None) -> str:
     """`1, 10%, 50%` for messages and plans."""
     if spec is None:
         return "all hosts at once"
     return ", ".join(f"{n}%" if kind == "percent" else str(n) for kind, n in _as_schedule(spec))
 
 
-def allowed_failures(budget, total):
+def allowed_failures(budget: Size | None, total: int) -> int:
     """How many of `total` pinned hosts may fail: a percentage is rounded down."""
     if budget is None:
         return 0
@@ -68,7 +80,7 @@ def allowed_failures(budget, total):
     return total * number // 100 if kind == "percent" else number
 
 
-def describe_budget(budget):
+def describe_budget(budget: Size | None) -> str:
     if budget is None:
         return "0 (halt at the first failed host)"
     kind, number = budget

@@ -1,9 +1,13 @@
 """Discovery, once per run: who answers for the target, checked against what the master knows."""
 
+from __future__ import annotations
+
 import logging
 from dataclasses import dataclass, field
 
+from ..contracts import HostFinder
 from ..errors import DiscoveryError
+from .context import Context
 
 log = logging.getLogger(__name__)
 
@@ -11,12 +15,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class Discovery:
     target: str
-    pinned: list
-    expected: list
-    missing: list = field(default_factory=list)  # known to the master for the target, did not answer
-    warnings: list = field(default_factory=list)
+    pinned: list[str]
+    expected: list[str]
+    missing: list[str] = field(default_factory=list)  # known to the master for the target, did not answer
+    warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, str | list[str]]:
         return {
             "target": self.target,
             "pinned": self.pinned,
@@ -26,7 +30,7 @@ class Discovery:
         }
 
 
-def discover(transport, context):
+def discover(transport: HostFinder, context: Context) -> Discovery:
     target = context.compound
     expected = sorted(set(transport.expected(target)))
     pinned = sorted(set(transport.ping(target)))

@@ -7,26 +7,31 @@ takes the first shared host gets all the shared hosts, and the other stops befor
 changes (exit 4), told who holds them.
 """
 
+from __future__ import annotations
+
 import fcntl
 import json
 import os
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import LockHeld
 
 
-def lease_dir(cachedir):
+def lease_dir(cachedir: str) -> str:
     return os.path.join(cachedir, "scenario", "leases")
 
 
-def _path(cachedir, host):
+def _path(cachedir: str, host: str) -> str:
     # Minion ids are untrusted text: quote them into one safe file name.
     return os.path.join(lease_dir(cachedir), quote(host, safe="") + ".lease")
 
 
-def _holder(fd):
+def _holder(fd: int) -> dict[str, Any]:
     try:
-        return json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        holder: dict[str, Any] = json.loads(os.pread(fd, 4096, 0).decode() or "{}")  # JSON another run wrote
+        return holder
     except (OSError, ValueError):
         return {}
 
@@ -34,14 +39,14 @@ def _holder(fd):
 class HostLeases:
     """Leases of one run. `holder` is what another run is told: run id, feature, pid, user."""
 
-    def __init__(self, cachedir, holder):
+    def __init__(self, cachedir: str, holder: Mapping[str, object]) -> None:
         self.cachedir = cachedir
         self.holder = dict(holder)
-        self.fds = {}
+        self.fds: dict[str, int] = {}
 
-    def acquire(self, hosts):
+    def acquire(self, hosts: Iterable[str]) -> HostLeases:
         os.makedirs(lease_dir(self.cachedir), mode=0o700, exist_ok=True)
-        busy = {}  # (run_id, feature) of a holder -> the hosts it holds that we want
+        busy: dict[tuple[str, str], list[str]] = {}  # (run_id, feature) of a holder -> the hosts it holds that we want
         data = json.dumps(self.holder, sort_keys=True).encode()
         for host in sorted(set(hosts)):
             fd = os.open(_path(self.cachedir, host), os.O_RDWR | os.O_CREAT, 0o600)
@@ -70,7 +75,7 @@ class HostLeases:
             raise LockHeld(f"pinned hosts are leased by another run: {holders}; nothing was changed")
         return self
 
-    def release(self):
+    def release(self) -> None:
         for fd in self.fds.values():
             try:
                 os.ftruncate(fd, 0)
@@ -80,5 +85,5 @@ class HostLeases:
         self.fds = {}
 
     @property
-    def hosts(self):
+    def hosts(self) -> list[str]:
         return sorted(self.fds)

@@ -11,10 +11,15 @@ on it, then `os._exit`: the run registers one that sets its flag and waits (a bo
 for the step in flight, so the run is recorded as interrupted there too.
 """
 
+from __future__ import annotations
+
 import contextlib
 import multiprocessing
 import signal
 import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # How long a process that is shutting down waits for a run's step in flight.
@@ -24,19 +29,19 @@ FINALIZE_WAIT = 120
 class StopFlag:
     """Callable: why the run must stop ("SIGTERM"), or None. `set` works from anywhere."""
 
-    def __init__(self):
-        self.reason = None
+    def __init__(self) -> None:
+        self.reason: str | None = None
 
-    def set(self, reason):
+    def set(self, reason: str) -> None:
         if self.reason is None:
             self.reason = reason
 
-    def __call__(self):
+    def __call__(self) -> str | None:
         return self.reason
 
 
 @contextlib.contextmanager
-def _on_process_exit(flag, wait):
+def _on_process_exit(flag: StopFlag, wait: float) -> Iterator[StopFlag]:
     """In a thread: stop the run, and wait for it, when the process is told to end."""
     process = multiprocessing.current_process()
     register = getattr(process, "register_finalize_method", None)
@@ -46,7 +51,7 @@ def _on_process_exit(flag, wait):
         return
     done = threading.Event()
 
-    def finalize():
+    def finalize() -> None:
         flag.set("the process running it was told to stop (SIGTERM)")
         done.wait(wait)
 
@@ -55,13 +60,13 @@ def _on_process_exit(flag, wait):
         yield flag
     finally:
         done.set()
-        entry = (finalize, (), {})
+        entry: tuple[Callable[[], None], tuple[()], dict[str, Any]] = (finalize, (), {})
         if entry in methods:
             methods.remove(entry)
 
 
 @contextlib.contextmanager
-def stop_on_signals(flag=None, wait=FINALIZE_WAIT):
+def stop_on_signals(flag: StopFlag | None = None, wait: float = FINALIZE_WAIT) -> Iterator[StopFlag]:
     """Yield a StopFlag that SIGTERM/SIGINT set while the block runs."""
     flag = flag or StopFlag()
     if threading.current_thread() is not threading.main_thread():
@@ -69,7 +74,7 @@ def stop_on_signals(flag=None, wait=FINALIZE_WAIT):
             yield flag
         return
 
-    def handler(signum, _frame):
+    def handler(signum: int, _frame: FrameType | None) -> None:
         flag.set(signal.Signals(signum).name)
 
     saved = {sig: signal.signal(sig, handler) for sig in SIGNALS}

@@ -13,17 +13,23 @@ The master option `scenario_step_functions` (list of globs) says which functions
 libraries may call; by default only read-only ones.
 """
 
+from __future__ import annotations
+
 import fnmatch
 import re
+from collections.abc import Callable
+from typing import Any
 
 import yaml
 
 from ... import config
-from ...config import READ_ONLY_FUNCTIONS
+from ...config import READ_ONLY_FUNCTIONS, Settings
+from ..contracts import FeatureSource
 from ..errors import InvalidScenario
 from ..parsing.names import decode
 from .calls import SaltCall, expect_subset, expect_value
-from .registry import StepDef
+from .params import ParamValue
+from .registry import Registry, StepDef
 
 STEPS_DIR = "features/steps"
 FUNCTIONS_OPTION = "scenario_step_functions"
@@ -33,7 +39,9 @@ _FUN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 _KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within", "pipeline"}
 
 
-def _fill(template, params):
+# A library entry is YAML the site wrote: checked key by key (_check_entry), its args and
+# kwargs are any data Salt takes.
+def _fill(template: Any, params: dict[str, ParamValue]) -> Any:
     """Substitute {name} by the (validated) parameter; a whole-string placeholder keeps its type."""
     if isinstance(template, str):
         whole = _PLACEHOLDER_RE.fullmatch(template)
@@ -49,9 +57,9 @@ def _fill(template, params):
     return template
 
 
-def _handler(entry):
+def _handler(entry: dict[str, Any]) -> Callable[..., SaltCall]:
     fun, args, kwargs = entry["function"], entry.get("args") or [], entry.get("kwargs") or {}
-    expect, within = entry.get("expect", None), entry.get("within")
+    expect, within = entry.get("expect"), entry.get("within")
     if isinstance(expect, dict):
         check = expect_subset(expect)
     elif "expect" in entry:
@@ -59,13 +67,13 @@ def _handler(entry):
     else:
         check = None
 
-    def handler(ctx, step, **params):
+    def handler(ctx: object, step: object, **params: ParamValue) -> SaltCall:
         return SaltCall(fun, _fill(args, params), _fill(kwargs, params), check=check, within=within)
 
     return handler
 
 
-def _check_entry(entry, where, allowed):
+def _check_entry(entry: object, where: str, allowed: tuple[str, ...]) -> None:
     if not isinstance(entry, dict):
         raise InvalidScenario("each step must be a mapping with step, kind and function", where)
     unknown = set(entry) - _KEYS
@@ -91,7 +99,7 @@ def _check_entry(entry, where, allowed):
         raise InvalidScenario("within must be a positive number of seconds", where)
 
 
-def load_library(text, uri, allowed):
+def load_library(text: str, uri: str, allowed: tuple[str, ...]) -> list[StepDef]:
     """StepDefs from one YAML library's text."""
     try:
         data = yaml.safe_load(text)
@@ -105,7 +113,7 @@ def load_library(text, uri, allowed):
         return []
     if not isinstance(data, list):
         raise InvalidScenario("a step library is a list of steps (or a mapping with a 'steps' list)", uri)
-    defs = []
+    defs: list[StepDef] = []
     for number, entry in enumerate(data, 1):
         where = f"{uri} (step #{number})"
         _check_entry(entry, where, allowed)
@@ -121,10 +129,10 @@ def load_library(text, uri, allowed):
     return defs
 
 
-def load_libraries(source, registry, opts):
+def load_libraries(source: FeatureSource, registry: Registry, opts: dict[str, Any] | Settings) -> list[str]:
     """Register every `features/steps/*.yaml` the source offers; returns the paths loaded."""
     allowed = config.load(opts).step_functions
-    loaded = []
+    loaded: list[str] = []
     for path in sorted(source.list(STEPS_DIR + "/")):
         if "/" in path[len(STEPS_DIR) + 1 :] or not path.endswith((".yaml", ".yml")):
             continue

@@ -5,12 +5,20 @@ validator and gets a precise message instead of "undefined step") and a converte
 raises ValueError. Anything a shell would need quoted is rejected here.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..contracts import Schedule
 from ..errors import InvalidScenario
 from ..parsing.sizes import parse_schedule
+
+# A parameter as its converter returns it: text, a count, or a batch schedule (None: an
+# optional part of the pattern that the text left out).
+ParamValue = str | int | Schedule | None
 
 _ANY = r".+?"
 _INT = r"[0-9]+"
@@ -44,14 +52,14 @@ _MINION_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,252}$")
 class ParamType:
     name: str
     regex: str
-    convert: object  # callable(str) -> value, raises ValueError(why)
+    convert: Callable[[str], ParamValue]  # raises ValueError(why)
     describe: str
 
 
-def _pattern(regex, what, like=None):
+def _pattern(regex: re.Pattern[str], what: str, like: str | None = None) -> Callable[[str], str]:
     message = f"not a {what} like {like}" if like else f"not a valid {what}"
 
-    def convert(value):
+    def convert(value: str) -> str:
         if not regex.match(value):
             raise ValueError(message)
         return value
@@ -59,41 +67,41 @@ def _pattern(regex, what, like=None):
     return convert
 
 
-def _ip(value):
+def _ip(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
         raise ValueError("not an IPv4 or IPv6 address") from None
 
 
-def _version(value):
+def _version(value: str) -> str:
     m = _VERSION_RE.match(value)
     if not m or m.group(2).startswith("-"):
         raise ValueError("not a version (digits, letters, . + ~ : -, optionally after <, <=, =, >=, >)")
     return value
 
 
-def _int_at_least_1(value):
+def _int_at_least_1(value: str) -> int:
     n = int(value)
     if n < 1:
         raise ValueError("must be at least 1")
     return n
 
 
-def _percent(value):
+def _percent(value: str) -> int:
     n = int(value)
     if not 1 <= n <= 100:
         raise ValueError("must be between 1 and 100")
     return n
 
 
-def _path(value):
+def _path(value: str) -> str:
     if not _PATH_RE.match(value) or "/../" in value + "/" or "//" in value:
         raise ValueError("not an absolute path without '..' (letters, digits, _ . - + @ = /)")
     return value
 
 
-def _pillar_key(value):
+def _pillar_key(value: str) -> str:
     if "." in value and _PILLAR_KEY_RE.match(value.replace(".", ":")):
         raise ValueError(f"nest pillar keys with ':' as pillar.get does ({value.replace('.', ':')}), not '.'")
     if not _PILLAR_KEY_RE.match(value):
@@ -101,14 +109,14 @@ def _pillar_key(value):
     return value
 
 
-def _compound(value):
+def _compound(value: str) -> str:
     value = value.strip()
     if not value or not _COMPOUND_RE.match(value) or value.startswith("-"):
         raise ValueError("not a compound target (letters, digits, _ : @ . * , / - ( ) and spaces)")
     return value
 
 
-def _schedule(value):
+def _schedule(value: str) -> Schedule | None:
     try:
         return parse_schedule(value.strip())
     except InvalidScenario as exc:
@@ -156,7 +164,7 @@ TYPES = {
 }
 
 
-def get(name):
+def get(name: str) -> ParamType:
     try:
         return TYPES[name]
     except KeyError:

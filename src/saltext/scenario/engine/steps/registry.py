@@ -4,12 +4,17 @@ Patterns are compiled to anchored regexes when registered. Ambiguity is caught a
 registration (same pattern twice) and at match time (two definitions match one text).
 """
 
+from __future__ import annotations
+
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import InvalidScenario
+from ..parsing.model import Step
 from . import params as param_types
+from .params import ParamType, ParamValue
 
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}")
 KINDS = ("given", "when", "then")
@@ -19,27 +24,33 @@ KINDS = ("given", "when", "then")
 class StepDef:
     kind: str
     pattern: str
-    handler: object
+    # (context, step, **params) -> the step's action (a SaltCall or an ApprovalGate; None for
+    # Given steps, which only shape the context): running/plan.py calls it.
+    handler: Callable[..., object]
     origin: str = "built-in"
     context_only: bool = False  # built-in Given steps only shape the run; nothing is called
     pipeline: bool = True  # may share a publish with the steps around it (running/pipeline.py)
-    regex: object = field(default=None, repr=False)
-    types: dict = field(default_factory=dict, repr=False)
+    # Set by Registry.add, which compiles the pattern; only registered definitions are matched,
+    # so nothing reads the None a definition starts with.
+    regex: re.Pattern[str] = field(default=None, repr=False)  # type: ignore[arg-type]
+    types: dict[str, ParamType] = field(default_factory=dict, repr=False)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.kind.capitalize()} {self.pattern!r} ({self.origin})"
 
 
 @dataclass(frozen=True)
 class Match:
-    step: object
+    step: Step
     stepdef: StepDef
-    params: dict
+    params: dict[str, ParamValue]
 
 
-def compile_pattern(pattern):
+def compile_pattern(pattern: str) -> tuple[re.Pattern[str], dict[str, ParamType]]:
     """`I update {n} hosts[ at a time]` -> (anchored regex, {param: ParamType})."""
-    out, types, pos, optional = [], {}, 0, False
+    out: list[str] = []
+    types: dict[str, ParamType] = {}
+    pos, optional = 0, False
     for m in re.finditer(r"\{[^}]*\}|\[|\]", pattern):
         out.append(re.escape(pattern[pos : m.start()]))
         token = m.group(0)
@@ -69,16 +80,16 @@ def compile_pattern(pattern):
     return re.compile("^" + "".join(out) + "$"), types
 
 
-def _shape(pattern):
+def _shape(pattern: str) -> str:
     return _PLACEHOLDER_RE.sub("{}", pattern)
 
 
 class Registry:
-    def __init__(self):
-        self.defs = {kind: [] for kind in KINDS}
-        self._shapes = {}
+    def __init__(self) -> None:
+        self.defs: dict[str, list[StepDef]] = {kind: [] for kind in KINDS}
+        self._shapes: dict[tuple[str, str], StepDef] = {}
 
-    def add(self, stepdef):
+    def add(self, stepdef: StepDef) -> StepDef:
         if stepdef.kind not in KINDS:
             raise InvalidScenario(f"step kind must be one of {', '.join(KINDS)}, got {stepdef.kind!r}", stepdef.origin)
         try:
@@ -96,10 +107,10 @@ class Registry:
         self.defs[stepdef.kind].append(stepdef)
         return stepdef
 
-    def all(self):
+    def all(self) -> list[StepDef]:
         return [d for kind in KINDS for d in self.defs[kind]]
 
-    def match(self, step):
+    def match(self, step: Step) -> Match:
         candidates = self.defs[step.kind] if step.kind else self.all()
         found = [(d, m) for d in candidates for m in (d.regex.match(step.text),) if m]
         if len(found) > 1:
@@ -108,7 +119,7 @@ class Registry:
         if not found:
             raise InvalidScenario(self._undefined(step), step.location)
         stepdef, m = found[0]
-        values = {}
+        values: dict[str, ParamValue] = {}
         for name, ptype in stepdef.types.items():
             raw = m.group(name)
             if raw is None:
@@ -123,7 +134,7 @@ class Registry:
                 ) from None
         return Match(step=step, stepdef=stepdef, params=values)
 
-    def _undefined(self, step):
+    def _undefined(self, step: Step) -> str:
         msg = f"undefined step: {step.keyword} {step.text!r}"
         other = [d for kind in KINDS if kind != step.kind for d in self.defs[kind] if d.regex.match(step.text)]
         if other:
