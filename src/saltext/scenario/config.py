@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
     "test.*",
@@ -46,7 +45,6 @@ DEFAULT_GATHER_JOB_TIMEOUT = 2
 # test.ping answers in well under a second; a known host that is down should cost seconds.
 DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
-
 
 
 class InvalidOption(Exception):

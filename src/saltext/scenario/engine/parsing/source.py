@@ -46,4 +46,3 @@ class DirSource:
 
     def close(self):
         pass
-

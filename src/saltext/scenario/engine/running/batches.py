@@ -30,6 +30,7 @@ __all__ = [
     "parse_schedule",
 ]
 
+
 def batch_size(spec: Size | None, total: int) -> int:
     if spec is None or total == 0:
         return max(total, 1)

@@ -29,7 +29,8 @@ from ..records.report_files import write_reports
 from ..records.run_recorder import RunRecorder
 from ..running.approval import FileApprovals
 from ..running.signals import stop_on_signals
-from . import returns, run as engine
+from . import returns
+from . import run as engine
 from .request import Caller, RunRequest
 from .resume import resume_spec
 
@@ -94,7 +95,9 @@ def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> di
     }
 
 
-def _recorded(settings: Settings, request: RunRequest, meta: dict[str, Any], call_engine: Engine, caller: Caller) -> returns.Return:
+def _recorded(
+    settings: Settings, request: RunRequest, meta: dict[str, Any], call_engine: Engine, caller: Caller
+) -> returns.Return:
     """Run `call_engine(listeners, run_id, stop, approvals)` with every record of the run kept."""
     name, report_dir = request.name, request.report_dir
     path = journal_path(settings)

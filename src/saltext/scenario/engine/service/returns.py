@@ -6,7 +6,8 @@ error says why in ``error``. ``finished`` names the outputter that renders them.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 from ... import config
 from ..errors import ScenarioError
@@ -17,12 +18,6 @@ Return = dict[str, Any]
 REFUSALS = (ScenarioError, config.InvalidOption)
 
 
-class Refusal(Protocol):
-    """An exception that carries its exit code (ScenarioError, config.InvalidOption)."""
-
-    retcode: int
-
-
 def error(exc: BaseException, **context: Any) -> Return:
     """The error return of a refusal: its exit code, `context` (e.g. ``name``) and the message."""
     return failure(getattr(exc, "retcode", 1), str(exc), **context)
@@ -31,6 +26,14 @@ def error(exc: BaseException, **context: Any) -> Return:
 def failure(retcode: int, message: str, **context: Any) -> Return:
     """An error return with an explicit exit code (e.g. 1: no such run in the journal)."""
     return {"retcode": retcode, "result": "error", **context, "error": message}
+
+
+def refusing(work: Callable[[], Return], **context: Any) -> Return:
+    """`work()`, or the error return of the refusal it raised (exit code and message)."""
+    try:
+        return work()
+    except REFUSALS as exc:
+        return error(exc, **context)
 
 
 def answer(result: str, **fields: Any) -> Return:

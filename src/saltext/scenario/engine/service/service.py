@@ -20,13 +20,16 @@ from ..records import journal, replay
 from ..records import report_files as files
 from ..records.inflight import records as inflight_records
 from ..records.inflight import runs_dir
-from ..running import approval, react as reactor
+from ..running import approval
+from ..running import react as reactor
 from ..running.compile import compile_sls
-from ..running.prepare import list_features, steps as step_list, validate as validate_plan
+from ..running.prepare import list_features
 from ..running.prepare import plan as plan_run
+from ..running.prepare import steps as step_list
+from ..running.prepare import validate as validate_plan
 from . import recorded_run
 from .request import Caller, RunRequest
-from .returns import REFUSALS, Return, answer, error, failure, finished
+from .returns import REFUSALS, Return, answer, error, failure, finished, refusing
 
 __all__ = [
     "REFUSALS",
@@ -71,9 +74,7 @@ def _serve(opts: dict[str, Any], saltenv: str, timeout: int | None, work: Work, 
 def _serve_with(settings: config.Settings, opts: dict[str, Any], saltenv: str, work: Work, **context: Any) -> Return:
     connected = build_adapters(opts, settings, saltenv)
     try:
-        return finished(work(settings, connected))
-    except REFUSALS as exc:
-        return finished(error(exc, **context))
+        return finished(refusing(lambda: work(settings, connected), **context))
     finally:
         close_quietly(connected.source)
         close_quietly(connected.bus)
@@ -81,10 +82,7 @@ def _serve_with(settings: config.Settings, opts: dict[str, Any], saltenv: str, w
 
 def _journal(opts: dict[str, Any], query: Callable[[str], Return]) -> Return:
     """`query(journal path)`; a bad option, run id or limit is its error return (exit 2)."""
-    try:
-        return finished(query(journal.journal_path(config.load(opts))))
-    except REFUSALS as exc:
-        return finished(error(exc))
+    return finished(refusing(lambda: query(journal.journal_path(config.load(opts)))))
 
 
 def run(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
@@ -136,7 +134,7 @@ def validate(opts: dict[str, Any], request: RunRequest) -> Return:
     )
 
 
-def compile(opts: dict[str, Any], request: RunRequest) -> Return:  # noqa: A001 - the runner's name
+def compile(opts: dict[str, Any], request: RunRequest) -> Return:
     """scenario.compile: the orchestrate SLS of the request, on the hosts pinned now."""
     words = ["salt-run scenario.compile", str(request.name)]
     for key in ("scenario", "tags", "batch", "timeout"):
@@ -230,9 +228,7 @@ def _decide(opts: dict[str, Any], run_id: Any, approve: bool, user: str, reason:
         for record, alive in inflight_records(path):
             if record.get("run_id") == run_id:
                 if not alive:
-                    raise InvalidScenario(
-                        f"run {run_id} is not running any more (interrupted); nothing to approve"
-                    )
+                    raise InvalidScenario(f"run {run_id} is not running any more (interrupted); nothing to approve")
                 waiting = record.get("waiting")
                 break
         else:
