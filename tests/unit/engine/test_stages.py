@@ -7,7 +7,6 @@ only (no import at run time, no cycle) and are not counted.
 """
 
 import ast
-from pathlib import Path
 
 import pytest
 

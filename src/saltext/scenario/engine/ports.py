@@ -1,6 +1,7 @@
 """The seams between the engine and the world outside it, as ``typing.Protocol`` classes.
 
-Stage 0: every stage may import this module, and it imports nothing of the engine. The Salt
+Stage 0: every stage may import this module, and it imports nothing of the engine but the
+contracts (whose ``FeatureSource`` and ``HostFinder`` the seams here build on). The Salt
 implementations are in ``adapters.py`` (the only engine module that imports salt); the unit
 tests pass a directory source and a fake fleet through the same seams.
 """
@@ -10,20 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from .contracts import FeatureSource, HostFinder
+
+__all__ = ["CallSpec", "EventBus", "FeatureSource", "HostFinder", "Reply", "Transport", "close_quietly"]
+
 # One host's answer to one call: {"ret", "retcode", "failed"} (and "why" when the master is to blame).
 Reply = dict[str, Any]
 # A call as data: (function, positional arguments, keyword arguments).
 CallSpec = tuple[str, Sequence[Any], dict[str, Any]]
-
-
-class FeatureSource(Protocol):
-    """Where feature files and step libraries come from; paths are relative to the root."""
-
-    def read(self, path: str) -> bytes: ...
-
-    def list(self, prefix: str) -> list[str]: ...
-
-    def close(self) -> None: ...
 
 
 class EventBus(Protocol):
@@ -32,15 +27,11 @@ class EventBus(Protocol):
     def fire(self, data: dict[str, Any], tag: str) -> None: ...
 
 
-class Transport(EventBus, Protocol):
+class Transport(HostFinder, EventBus, Protocol):
     """Discovery and calls on pinned hosts; every requested host is in every answer.
 
     A transport may hold connections: whoever opens one closes it with ``close_quietly``.
     """
-
-    def expected(self, target: str) -> list[str]: ...
-
-    def ping(self, target: str) -> list[str]: ...
 
     def minion_data(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 

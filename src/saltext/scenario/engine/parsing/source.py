@@ -4,13 +4,15 @@ A source offers read(path) -> bytes and list(prefix) -> [paths], paths relative 
 (``ports.FeatureSource``); the master's Salt fileserver source is in ``adapters.py``.
 """
 
+from __future__ import annotations
+
 import os
 
 from ..errors import InvalidScenario
 from .names import MAX_FEATURE_BYTES
 
 
-def read_limited(local, path, limit):
+def read_limited(local: str, path: str, limit: int) -> bytes:
     """The file's bytes, or InvalidScenario when it is over `limit` bytes (named by `path`)."""
     size = os.path.getsize(local)
     if size > limit:
@@ -20,23 +22,23 @@ def read_limited(local, path, limit):
 
 
 class DirSource:
-    def __init__(self, root, limit=MAX_FEATURE_BYTES):
+    def __init__(self, root: str | os.PathLike[str], limit: int = MAX_FEATURE_BYTES) -> None:
         self.root = os.path.realpath(root)
         self.limit = limit
 
-    def _local(self, path):
+    def _local(self, path: str) -> str:
         local = os.path.realpath(os.path.join(self.root, path))
         if not local.startswith(self.root + os.sep):
             raise InvalidScenario("path leaves the file root", path)
         return local
 
-    def read(self, path):
+    def read(self, path: str) -> bytes:
         local = self._local(path)
         if not os.path.isfile(local):
             raise InvalidScenario("no such file", path)
         return read_limited(local, path, self.limit)
 
-    def list(self, prefix):
+    def list(self, prefix: str) -> list[str]:
         base = self._local(prefix.rstrip("/") or ".") if prefix.strip("/") else self.root
         out = []
         for dirpath, _dirs, files in os.walk(base):
@@ -44,5 +46,5 @@ class DirSource:
                 out.append(os.path.relpath(os.path.join(dirpath, name), self.root))
         return sorted(out)
 
-    def close(self):
+    def close(self) -> None:
         pass

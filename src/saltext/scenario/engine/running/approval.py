@@ -49,7 +49,7 @@ class FileApprovals:
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
 
-    def _take(self, run_id, batch):
+    def _take(self, run_id: str, batch: int) -> Decision | None:
         path = _path(self.runs_dir, run_id)
         try:
             with open(path, encoding="utf-8") as handle:
@@ -65,7 +65,7 @@ class FileApprovals:
         why = answer.get("reason") or "no reason given"
         return Decision(False, user, f"aborted by {user}: {why}")
 
-    def wait(self, run_id, batch, hosts, timeout, stopped):
+    def wait(self, run_id: str, batch: int, hosts: list[str], timeout: int, stopped: Callable[[], object]) -> Decision:
         deadline = self.clock() + timeout
         while True:
             decision = self._take(run_id, batch)

@@ -79,12 +79,13 @@ def _publishes(plan: Plan) -> int:
 def validate(settings: Settings, request: RunRequest, source: FeatureSource) -> Result:
     """Parse and match only; no minion is contacted."""
     plan = prepare(settings, request, source)
+    feature: Any = plan.feature  # parsing/model.py:Feature
     return {
         "retcode": EXIT_PASSED,
         "result": "valid",
         "name": request.name,
-        "uri": plan.feature.uri,
-        "feature": plan.feature.name,
+        "uri": feature.uri,
+        "feature": feature.name,
         "target": plan.target,
         "batch": plan.batch,
         "scenarios": describe_steps(plan),
@@ -97,13 +98,14 @@ def plan_result(plan: Plan, found: Discovery) -> Result:
     batches = compute_batches(found.pinned, plan.batch)
     calls = sum(1 for ps in plan.scenarios for st in ps.steps if st.call)
     allowed = allowed_failures(plan.budget, len(found.pinned))
+    feature: Any = plan.feature  # parsing/model.py:Feature
     return {
         "retcode": EXIT_PASSED,
         "result": "plan",
         "test": True,
         "name": plan.name,
-        "uri": plan.feature.uri,
-        "feature": plan.feature.name,
+        "uri": feature.uri,
+        "feature": feature.name,
         "target": plan.target,
         "pinned": found.pinned,
         "expected": found.expected,

@@ -102,7 +102,8 @@ def _describe(data: Any) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     sender = data.get("id") if isinstance(data.get("id"), str) else None
-    payload = data.get("data") if isinstance(data.get("data"), dict) else {}
+    raw = data.get("data")
+    payload: dict[Any, Any] = raw if isinstance(raw, dict) else {}
     name = payload.get("scenario") if isinstance(payload.get("scenario"), str) else None
     return (sender or "")[:128] or None, (name or "")[:200] or None
 

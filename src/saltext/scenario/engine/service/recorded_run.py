@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from ...config import Settings
+from ..contracts import Event, RunReturn
 from ..errors import EXIT_INTERRUPTED, InvalidScenario, ScenarioError
 from ..ports import FeatureSource, Transport
 from ..records import journal_record
@@ -60,7 +61,7 @@ class WriteAhead:
             self.encoded["batch_steps"].append(encode(entry))
             self.encoded["steps"].append(encode(journal_record.event_step(entry)))
 
-    def __call__(self, event: dict[str, Any]) -> None:
+    def __call__(self, event: Event) -> None:
         if event.get("event") not in _WRITE_ON:
             return
         if not self.opened:
@@ -68,7 +69,7 @@ class WriteAhead:
             self.opened = True
         self._encode_new_steps()
         # The same record as journal_record.build(None, ..., state="running"), its step lists spliced in.
-        head = journal_record.build(None, self.recorder, self.meta, state="running", compact=[])
+        head = cast(dict[str, Any], journal_record.build(None, self.recorder, self.meta, state="running", compact=[]))
         for key in _PER_STEP:
             del head[key]
         self.file.write_text(with_lists(head, self.encoded))
@@ -116,13 +117,13 @@ def _recorded(
     reports = None
     if report_dir is not None:
         try:
-            reports = ret["reports"] = write_reports(report_dir, ret, recorder)
+            reports = ret["reports"] = write_reports(report_dir, cast(RunReturn, ret), recorder)
         except OSError as exc:
             # The deployment already happened; a report that cannot be written must not hide its verdict.
             log.error("scenario %s run %s: cannot write reports to %s: %s", name, recorder.run_id, report_dir, exc)
             ret.setdefault("warnings", []).append(f"reports not written to {report_dir}: {exc}")
     try:
-        append(path, journal_record.build(ret, recorder, meta, reports))
+        append(path, journal_record.build(cast(RunReturn, ret), recorder, meta, reports))
     except (OSError, InvalidScenario) as exc:
         log.error("scenario %s run %s: journal record not written: %s", name, recorder.run_id, exc)
         ret.setdefault("warnings", []).append(f"journal record not written: {exc}")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...config import Settings
+from ..contracts import Event
 from ..errors import DiscoveryError, InvalidScenario, ScenarioError
 from ..ports import FeatureSource, Transport, close_quietly
 from ..records.bus import BusReporter, event_tag
@@ -30,11 +31,11 @@ from .resume import Resume
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[dict[str, Any]], Any]
+Listener = Callable[[Event], object]
 
 
 def _emitter(reporters: list[Listener], collector: ResultCollector) -> Listener:
-    def emit(event: dict[str, Any]) -> None:
+    def emit(event: Event) -> None:
         for reporter in reporters:
             try:
                 reporter(event)
@@ -87,9 +88,10 @@ def run(
             return plan(settings, request, source, transport_factory)
         run_id = run_id or new_run_id()
         the_plan = prepare(settings, request, source)
-        if resume is not None and resume.feature_sha256 != the_plan.feature.sha256 and not resume.force:
+        feature: Any = the_plan.feature  # parsing/model.py:Feature
+        if resume is not None and resume.feature_sha256 != feature.sha256 and not resume.force:
             raise InvalidScenario(
-                f"the feature {the_plan.feature.uri} changed since run {resume.run_id}; "
+                f"the feature {feature.uri} changed since run {resume.run_id}; "
                 "resume with force=True to run the new text on the same hosts"
             )
         lock = ScenarioLock(settings.cachedir, name).acquire()
@@ -118,7 +120,7 @@ def run(
             # Only when our signal handlers could not be installed (not the main thread):
             # the step in flight is lost, but the run is recorded as interrupted, never as 0.
             executor.abort(f"{type(exc).__name__} during a step")
-        result: returns.Return = collector.result()
+        result: returns.Return = dict(collector.result())
         result["warnings"] = result["warnings"] + found.warnings
         result["missing"] = found.missing
         if resume is not None:
