@@ -28,10 +28,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from saltext.scenario.engine import api  # noqa: E402
+from saltext.scenario import config  # noqa: E402
 from saltext.scenario.engine.parsing.source import DirSource  # noqa: E402
 from saltext.scenario.engine.records.html_report import html_report  # noqa: E402
 from saltext.scenario.engine.records.run_recorder import RunRecorder  # noqa: E402
+from saltext.scenario.engine.service import run as engine  # noqa: E402
+from saltext.scenario.engine.service.request import RunRequest  # noqa: E402
 from tests.support import chromium  # noqa: E402
 from tests.support.fake_fleet import FakeFleet, FakeHost  # noqa: E402
 from tests.support.sites import copy_site  # noqa: E402
@@ -45,12 +47,11 @@ def fake_run(root, size, batch):
     recorder = RunRecorder()  # what recorded_run.run does, minus the journal
     opts = {"cachedir": str(root / "cache"), "scenario_lb_address": "198.51.100.10"}
     source = DirSource(copy_site(root))
-    ret = api.run(
-        opts,
-        "update_website",
+    ret = engine.run(
+        config.load(opts),
+        RunRequest.from_args("update_website", batch=batch),
         source,
         lambda: FakeFleet(hosts),
-        batch=batch,
         listeners=[recorder],
         run_id=recorder.run_id,
     )
