@@ -41,7 +41,7 @@ def _finish(ret):
 
 def _refused(exc, name=None):
     """A bad argument: exit 2 before anything ran (the service builds the dict)."""
-    return _finish(_service.error(exc, name=name))
+    return _finish(_service.refused(exc, name=name))
 
 
 def _caller(progress=None):

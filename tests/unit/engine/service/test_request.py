@@ -87,6 +87,7 @@ def runner(tmp_path, monkeypatch):
 def test_the_runner_refuses_a_bad_timeout_before_anything_runs(runner, func):
     ret = getattr(runner, func)("update_website", timeout="soon")
     assert ret["retcode"] == 2 and runner.__context__["retcode"] == 2 and "timeout='soon'" in ret["error"]
+    assert ret["outputter"] == "scenario"
     assert runner.fleet.calls == [] and runner.fleet.events == []
 
 

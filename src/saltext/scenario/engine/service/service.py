@@ -44,6 +44,7 @@ __all__ = [
     "list_",
     "plan",
     "react",
+    "refused",
     "report",
     "resume",
     "run",
@@ -78,6 +79,11 @@ def _serve_with(settings: config.Settings, opts: dict[str, Any], saltenv: str, w
     finally:
         close_quietly(connected.source)
         close_quietly(connected.bus)
+
+
+def refused(exc: BaseException, **context: Any) -> Return:
+    """The finished error return of a request the runner could not build (a bad argument: exit 2)."""
+    return finished(error(exc, **context))
 
 
 def _journal(opts: dict[str, Any], query: Callable[[str], Return]) -> Return:
