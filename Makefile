@@ -20,7 +20,7 @@ DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic nagios-nrpe-ser
 # What the tests need besides: nft for lbgate's nftables backend, conntrack for the drain,
 # haproxy for the HAProxy sandbox, check_nrpe for nrpe.query, and headless chromium with a
 # font for the HTML report's browser test.
-TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core
+TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core prometheus
 # salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
 # $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
 PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)

@@ -3,8 +3,10 @@
 All tiers: ``paths`` (REPO, TESTS, UNIT_DATA).
 Unit tier: ``fake_dunders`` (a Salt loader module with fake ``__salt__``/``__opts__``/``__context__``),
 ``fake_pkg``, ``fake_firewalls``, ``fake_nrpe``, ``fake_fleet`` (the engine's transport), ``sites``
-(feature directories made from tests/unit/data/site), ``report_checks``.
+(feature directories made from tests/unit/data/site), ``report_checks``, ``http_receiver`` (a
+loopback HTTP(S) server on an ephemeral port: webhooks, a fake Prometheus or salt-api).
 Functional tier: ``salt_loaders``, ``netns_minion`` (loaders inside a network namespace),
-``private_package_root`` (real dpkg/apt in a private mount namespace), ``firewall_view``.
+``private_package_root`` (real dpkg/apt in a private mount namespace), ``firewall_view``,
+``prometheus_server`` (Debian's prometheus on a free loopback port, stopped by its pid).
 Integration tier: ``scenario_cli`` (salt-run scenario.* in a sandbox), ``master_bus``, ``report_checks``.
 """

@@ -14,8 +14,10 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from .redact import shown_url
 
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
@@ -45,6 +47,7 @@ DEFAULT_GATHER_JOB_TIMEOUT = 2
 # test.ping answers in well under a second; a known host that is down should cost seconds.
 DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
+DEFAULT_PROMETHEUS_TIMEOUT = 5
 
 
 class InvalidOption(Exception):
@@ -83,6 +86,19 @@ def _absolute_path(value: Any) -> str:
     return value
 
 
+def _http_url(value: Any) -> str:
+    # The URL itself is not repeated: it may hold a secret.
+    if not isinstance(value, str) or not re.match(r"^https?://[^/?#\s]+", value) or any(c.isspace() for c in value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _secret(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
 def _string_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
     def check(value: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
@@ -96,6 +112,75 @@ def _string_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[s
     return check
 
 
+# -- the webhooks of scenario_notify (records/notify.py posts to them) ----------------------------
+KINDS = ("started", "batch", "approval", "halted", "finished")
+FORMATS = ("slack", "json")
+REFERENCES = ("sdb://", "pillar:")
+DEFAULT_NOTIFY_TIMEOUT = 3
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One entry of ``scenario_notify``; its repr never holds the URL's secret parts."""
+
+    number: int  # 1-based, as the warnings name it
+    url: str = field(repr=False)
+    kinds: tuple[str, ...] = KINDS
+    format: str = "json"
+
+    @property
+    def is_reference(self) -> bool:
+        return self.url.startswith(REFERENCES)
+
+    @property
+    def shown(self) -> str:
+        if self.is_reference:
+            return self.url.split(":", 1)[0] + ":…"
+        return shown_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Webhook(#{self.number} {self.shown}, {'/'.join(self.kinds)}, {self.format})"
+
+
+def webhooks(value: Any) -> tuple[Webhook, ...]:
+    """The checker of ``scenario_notify``: a ValueError names the bad entry (never its URL's secrets)."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("must be a list of webhooks, each {url, events, format}")
+    return tuple(_webhook(number, entry) for number, entry in enumerate(value, 1))
+
+
+def _webhook(number: int, entry: Any) -> Webhook:
+    where = f"webhook {number}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be a mapping with url, events and format")
+    unknown = sorted(str(k) for k in entry if k not in ("url", "events", "format"))
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: url, events, format)")
+    url = entry.get("url")
+    if not isinstance(url, str) or not (url.startswith(("http://", "https://", *REFERENCES))):
+        raise ValueError(f"{where}: url must be an http(s):// URL, an sdb:// reference or pillar:<key>")
+    if url.startswith(("http://", "https://")) and shown_url(url).startswith("<"):
+        raise ValueError(f"{where}: url is malformed")
+    events = entry.get("events", list(KINDS))
+    if isinstance(events, str):
+        events = [events]
+    if not isinstance(events, list) or not events:
+        raise ValueError(f"{where} ({_shown(url)}): events must be a non-empty list of {', '.join(KINDS)}")
+    for kind in events:
+        if kind not in KINDS:
+            raise ValueError(f"{where} ({_shown(url)}): unknown event {kind!r} (known: {', '.join(KINDS)})")
+    fmt = entry.get("format", "json")
+    if fmt not in FORMATS:
+        raise ValueError(f"{where} ({_shown(url)}): format must be slack or json, not {fmt!r}")
+    return Webhook(number, url, tuple(k for k in KINDS if k in events), fmt)
+
+
+def _shown(url: str) -> str:
+    return url.split(":", 1)[0] + ":…" if url.startswith(REFERENCES) else shown_url(url)
+
+
 @dataclass(frozen=True)
 class Option:
     name: str
@@ -103,6 +188,7 @@ class Option:
     check: Callable[[Any], Any]
     doc: str
     shown_default: str = ""  # how the README shows a default computed from other options
+    secret: bool = False  # its value is never in a message (tokens, passwords, webhook URLs)
 
     @property
     def key(self) -> str:
@@ -165,6 +251,59 @@ OPTIONS: tuple[Option, ...] = (
         "Minion ids (globs) whose reactor events are accepted.",
         "`[]`: none",
     ),
+    Option(
+        "scenario_prometheus_url",
+        None,
+        _http_url,
+        "Prometheus for metric steps (`/api/v1/query` is appended); http:// or https://.",
+        "unset: metric steps are refused",
+        secret=True,
+    ),
+    Option(
+        "scenario_prometheus_token",
+        None,
+        _secret,
+        "Bearer token for Prometheus (never printed); or the user and password below.",
+        "unset",
+        secret=True,
+    ),
+    Option("scenario_prometheus_user", None, _secret, "Basic-auth user for Prometheus.", "unset"),
+    Option(
+        "scenario_prometheus_password",
+        None,
+        _secret,
+        "Basic-auth password for Prometheus (never printed).",
+        "unset",
+        secret=True,
+    ),
+    Option(
+        "scenario_prometheus_ca",
+        None,
+        _absolute_path,
+        "CA file (PEM) that Prometheus' https certificate is checked against.",
+        "the system's CAs",
+    ),
+    Option(
+        "scenario_prometheus_timeout",
+        DEFAULT_PROMETHEUS_TIMEOUT,
+        seconds,
+        "Seconds each Prometheus query may take (the request's and Prometheus' own timeout).",
+    ),
+    Option(
+        "scenario_notify",
+        (),
+        webhooks,
+        "Webhooks told of a run: a list of `{url, events: [started, batch, approval, halted, finished], "
+        "format: slack|json}`; `url` may be `sdb://...` or `pillar:key` (never printed).",
+        "`[]`: none",
+        secret=True,
+    ),
+    Option(
+        "scenario_notify_timeout",
+        DEFAULT_NOTIFY_TIMEOUT,
+        seconds,
+        "Seconds each webhook POST may take (2 tries; a failure is a warning, never a verdict).",
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -182,6 +321,14 @@ class Settings:
     step_functions: tuple[str, ...] = READ_ONLY_FUNCTIONS
     reactor_allow: tuple[str, ...] = ()
     reactor_senders: tuple[str, ...] = ()
+    prometheus_url: str | None = field(default=None, repr=False)
+    prometheus_token: str | None = field(default=None, repr=False)
+    prometheus_user: str | None = None
+    prometheus_password: str | None = field(default=None, repr=False)
+    prometheus_ca: str | None = None
+    prometheus_timeout: int = DEFAULT_PROMETHEUS_TIMEOUT
+    notify: tuple[Webhook, ...] = ()
+    notify_timeout: int = DEFAULT_NOTIFY_TIMEOUT
 
     def with_timeout(self, timeout: Any) -> Settings:
         """These settings with a runner's ``timeout=`` argument applied (checked like the option)."""
@@ -209,7 +356,8 @@ def _value(opts: dict[str, Any], option: Option) -> Any:
     try:
         return option.check(raw)
     except ValueError as exc:
-        raise InvalidOption(f"master option {option.name}={raw!r}: {exc}") from None
+        shown = option.name if option.secret else f"{option.name}={raw!r}"
+        raise InvalidOption(f"master option {shown}: {exc}") from None
 
 
 def load(opts: dict[str, Any] | Settings) -> Settings:
@@ -238,6 +386,14 @@ def load(opts: dict[str, Any] | Settings) -> Settings:
         step_functions=tuple(values["step_functions"]),
         reactor_allow=tuple(values["reactor_allow"]),
         reactor_senders=tuple(values["reactor_senders"]),
+        prometheus_url=values["prometheus_url"],
+        prometheus_token=values["prometheus_token"],
+        prometheus_user=values["prometheus_user"],
+        prometheus_password=values["prometheus_password"],
+        prometheus_ca=values["prometheus_ca"],
+        prometheus_timeout=values["prometheus_timeout"],
+        notify=tuple(values["notify"]),
+        notify_timeout=values["notify_timeout"],
     )
 
 

@@ -19,19 +19,23 @@ from gherkin.parser import Parser
 from gherkin.pickles.compiler import Compiler, GherkinDocumentWithURI
 
 from ..errors import InvalidScenario
+from ..gates.template import NAMES as METRIC_NAMES
 from .model import Feature, Scenario, Step
 from .tags import compile_tags
 
 log = logging.getLogger(__name__)
 
 _JINJA_RE = re.compile(r"\{\{|\{%|\{#")
+# A metric step's query names the batch's values as {{ hosts }} ... (gates/template.py): the
+# engine fills those in, they are not Jinja. Anything else in {{ }} is still refused here.
+_METRIC_PLACEHOLDER_RE = re.compile(r"\{\{\s*(?:" + "|".join(METRIC_NAMES) + r")\s*\}\}")
 _KIND = {"Context": ("given", "Given"), "Action": ("when", "When"), "Outcome": ("then", "Then")}
 IMPLICIT_BACKGROUND_WARNING = "steps under Feature: treated as Background"
 
 
 def _refuse_jinja(text: str, uri: str) -> None:
     for number, line in enumerate(text.splitlines(), 1):
-        if _JINJA_RE.search(line):
+        if _JINJA_RE.search(_METRIC_PLACEHOLDER_RE.sub("", line)):
             raise InvalidScenario("Jinja is not allowed in feature files (they are never rendered)", f"{uri}:{number}")
 
 

@@ -125,6 +125,33 @@ def _schedule(value: str) -> Schedule | None:
 
 _grain = _pattern(_GRAIN_RE, "grain match", like="roles:dev_server")
 
+
+def _number(value):
+    # Plain decimals (0.05, 5, 1e-3): what a threshold is written as; no inf or nan.
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", value):
+        raise ValueError("not a number like 0.05 or 250")
+    return float(value)
+
+
+def _promql(value):
+    if not value.strip():
+        raise ValueError("empty query")
+    return value
+
+
+def _duration(value):
+    # "20 seconds", "1 minute": matched exactly by the type's regex; in seconds.
+    count, unit = value.split()
+    seconds = int(count) * (60 if unit.startswith("minute") else 1)
+    if not 1 <= seconds <= 24 * 3600:
+        raise ValueError("must be between 1 second and 24 hours")
+    return seconds
+
+
+def _failure_count(value):
+    return int(value.split()[0])
+
+
 TYPES = {
     t.name: t
     for t in [
@@ -160,6 +187,12 @@ TYPES = {
         ParamType("int", _INT, _int_at_least_1, "count"),
         ParamType("percent", _INT, _percent, "percentage"),
         ParamType("schedule", r"[0-9%, ]+?", _schedule, "batch schedule like 1, 10%, 50%"),
+        # Metric gates (engine/gates/steps.py)
+        ParamType("number", _ANY, _number, "number"),
+        ParamType("promql", _ANY, _promql, "PromQL query"),
+        ParamType("comparison", "below|above|at most|at least", str, "comparison"),
+        ParamType("duration", r"[0-9]+ (?:seconds?|minutes?)", _duration, "duration like 20 seconds"),
+        ParamType("failure_count", r"[0-9]+ failures?", _failure_count, "number of failures"),
     ]
 }
 
