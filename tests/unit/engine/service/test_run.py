@@ -1,4 +1,4 @@
-"""The engine's entry points end to end with a feature directory and a fake fleet."""
+"""The engine's run, plan, validate, list and steps end to end with a feature directory and a fake fleet."""
 
 import shutil
 
