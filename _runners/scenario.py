@@ -1,9 +1,12 @@
 """
 Test-driven deployment: run Gherkin features across a pinned fleet.
 
-Thin: arguments -> saltext.scenario.engine -> a dict with ``retcode``. Exit codes:
-0 passed, 1 a step failed, 2 invalid scenario or arguments (nothing ran),
-3 discovery shortfall (nothing ran), 4 another run of the scenario holds the lock.
+Thin: arguments -> a checked request -> the engine's front door
+(``saltext.scenario.engine.service``) -> a dict with ``retcode``. Exit codes:
+0 passed, 1 a step failed and the run halted, 2 invalid scenario or arguments (nothing ran),
+3 discovery shortfall (nothing ran), 4 another run holds the feature's lock or a lease on a
+pinned host (nothing ran), 5 finished within the failure budget, 6 interrupted by
+SIGTERM/SIGINT.
 
 Features come from the master's fileserver: ``update_website`` is
 ``salt://features/update_website.feature``.
@@ -17,13 +20,7 @@ __virtualname__ = "scenario"
 __func_alias__ = {"list_": "list"}
 
 try:
-    from saltext.scenario import config as _config
-    from saltext.scenario.engine import api as _api
-    from saltext.scenario.engine.errors import RUN_RESULTS as _RUN_RESULTS
-    from saltext.scenario.engine.parsing.source import FileserverSource as _FileserverSource
-    from saltext.scenario.engine.records import journal as _journal
-    from saltext.scenario.engine.records import recorded_run as _recorded
-    from saltext.scenario.engine.running.transport import SaltTransport as _SaltTransport
+    from saltext.scenario.engine.service import service as _service
 
     _IMPORT_ERROR = None
 except ImportError as exc:  # the engine (and gherkin-official) must be installed on the master
@@ -39,8 +36,17 @@ def __virtual__():
 def _finish(ret):
     # salt-run exits with the returned retcode; orchestrate's salt.runner state reads __context__.
     __context__["retcode"] = ret["retcode"]
-    ret.setdefault("outputter", "scenario")
     return ret
+
+
+def _refused(exc, name=None):
+    """A bad argument: exit 2 before anything ran (the service builds the dict)."""
+    return _finish(_service.refused(exc, name=name))
+
+
+def _caller(progress=None):
+    # Salt injects __user__ and __jid__ into this module's globals; read them once per call.
+    return _service.Caller(globals().get("__user__"), globals().get("__jid__"), progress)
 
 
 def _progress(line):
@@ -71,23 +77,6 @@ def _printing_progress():
         return False
     opts = owner.opts
     return not opts.get("quiet") and not opts.get("async") and opts.get("output") in (None, "", "scenario")
-
-
-def _call(saltenv, func, timeout=None):
-    """``func(source, settings, transport_factory)``, finished; bad master options are exit 2.
-
-    The master's ``scenario_*`` options are read once per call, by config.py, with the
-    caller's ``timeout=`` applied.
-    """
-    try:
-        settings = _config.load(__opts__).with_timeout(timeout)
-    except _config.InvalidScenario as exc:
-        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    source = _FileserverSource(__opts__, saltenv=saltenv)
-    try:
-        return _finish(func(source, settings, lambda: _SaltTransport(__opts__, settings)))
-    finally:
-        source.close()
 
 
 def run(
@@ -152,65 +141,21 @@ def run(
         salt-run scenario.run update_website batch="1,10%,50%" max_failures=2%
         salt-run scenario.run update_website tags="@web and not @slow" test=True
     """
+    try:
+        request = _service.RunRequest.from_args(
+            name, scenario, tags, test, batch, timeout, saltenv, report_dir, max_failures
+        )
+    except _service.REFUSALS as exc:
+        return _refused(exc, name)
     printing, fired = _printing_progress(), []
 
     def progress(line):
         if _progress(line):
             fired.append(line)
 
-    ret = _run(
-        name,
-        progress,
-        globals().get("__user__"),
-        globals().get("__jid__"),
-        scenario=scenario,
-        tags=tags,
-        test=test,
-        batch=batch,
-        timeout=timeout,
-        saltenv=saltenv,
-        report_dir=report_dir,
-        max_failures=max_failures,
-    )
-    if printing and fired and ret.get("result") in _RUN_RESULTS:
-        # salt-run printed every step as it finished: the outputter shows the outcome only.
-        ret["streamed"] = True
-    return ret
-
-
-def _run(
-    name,
-    progress,
-    user,
-    runner_jid,
-    scenario=None,
-    tags=None,
-    test=False,
-    batch=None,
-    timeout=None,
-    saltenv="base",
-    report_dir=None,
-    max_failures=None,
-):
-    return _call(
-        saltenv,
-        lambda src, settings, transport: _recorded.run(
-            settings,
-            name,
-            src,
-            transport,
-            scenario=scenario,
-            tags=tags,
-            batch=batch,
-            max_failures=max_failures,
-            test=bool(test),
-            progress=progress,
-            report_dir=report_dir,
-            user=user,
-            runner_jid=runner_jid,
-        ),
-        timeout,
-    )
+    ret = _service.run(__opts__, request, _caller(progress))
+    # When salt-run printed every step as it finished, the outputter shows the outcome only.
+    return _finish(_service.streamed(ret) if printing and fired else ret)
 
 
 def resume(run_id, force=False, timeout=None, saltenv="base", report_dir=None):
@@ -236,22 +181,13 @@ def resume(run_id, force=False, timeout=None, saltenv="base", report_dir=None):
         salt-run scenario.resume 20261128153000-1a2b3c4d
         salt-run scenario.resume 20261128153000-1a2b3c4d force=True
     """
-    user, jid = globals().get("__user__"), globals().get("__jid__")
-    return _call(
-        saltenv,
-        lambda src, settings, transport: _recorded.resume(
-            settings,
-            run_id,
-            src,
-            transport,
-            force=force is True or str(force).lower() == "true",
-            report_dir=report_dir,
-            user=user,
-            runner_jid=jid,
-            progress=_progress,
-        ),
-        timeout,
-    )
+    try:
+        request = _service.RunRequest.from_args(
+            None, timeout=timeout, saltenv=saltenv, report_dir=report_dir, resumes=run_id, force=force
+        )
+    except _service.REFUSALS as exc:
+        return _refused(exc)
+    return _finish(_service.resume(__opts__, request, _caller(_progress)))
 
 
 def active():
@@ -265,37 +201,7 @@ def active():
 
         salt-run scenario.active
     """
-    try:
-        runs = _journal.active(_journal.journal_path(__opts__))
-    except _journal.InvalidScenario as exc:
-        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    rows = [
-        {
-            "run_id": r.get("run_id"),
-            "name": r.get("name"),
-            "user": r.get("user"),
-            "pid": r.get("pid"),
-            "started": r.get("started"),
-            "step": r.get("position"),
-            "waiting": r.get("waiting"),
-            "leased": r.get("pinned", []),
-        }
-        for r in runs
-    ]
-    return _finish({"retcode": 0, "result": "active", "runs": rows})
-
-
-def _decide(run_id, approve, reason=None):
-    from saltext.scenario.engine.running import approval as _approval
-
-    try:
-        _journal.check_run_id(run_id)
-        answer = _approval.decide(
-            _journal.journal_path(__opts__), run_id, approve, globals().get("__user__") or "?", reason
-        )
-    except _journal.InvalidScenario as exc:
-        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    return _finish({"retcode": 0, "result": "decided", **answer})
+    return _finish(_service.active(__opts__))
 
 
 def approve(run_id):
@@ -311,7 +217,7 @@ def approve(run_id):
         salt-run scenario.active
         salt-run scenario.approve 20261128153000-1a2b3c4d
     """
-    return _decide(run_id, True)
+    return _finish(_service.approve(__opts__, run_id, _caller()))
 
 
 def abort(run_id, reason=None):
@@ -326,7 +232,7 @@ def abort(run_id, reason=None):
 
         salt-run scenario.abort 20261128153000-1a2b3c4d reason="canary error rate too high"
     """
-    return _decide(run_id, False, reason)
+    return _finish(_service.abort(__opts__, run_id, _caller(), reason))
 
 
 def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base", max_failures=None):
@@ -342,13 +248,13 @@ def plan(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base
         salt-run scenario.plan update_website
         salt-run scenario.plan roll_out batch="1,10%,50%" max_failures=2%
     """
-    return _call(
-        saltenv,
-        lambda src, settings, transport: _api.plan(
-            settings, name, src, transport, scenario=scenario, tags=tags, batch=batch, max_failures=max_failures
-        ),
-        timeout,
-    )
+    try:
+        request = _service.RunRequest.from_args(
+            name, scenario, tags, batch=batch, timeout=timeout, saltenv=saltenv, max_failures=max_failures
+        )
+    except _service.REFUSALS as exc:
+        return _refused(exc, name)
+    return _finish(_service.plan(__opts__, request))
 
 
 def validate(name, scenario=None, tags=None, batch=None, saltenv="base"):
@@ -362,10 +268,11 @@ def validate(name, scenario=None, tags=None, batch=None, saltenv="base"):
 
         salt-run scenario.validate update_website
     """
-    return _call(
-        saltenv,
-        lambda src, settings, _transport: _api.validate(settings, name, src, scenario=scenario, tags=tags, batch=batch),
-    )
+    try:
+        request = _service.RunRequest.from_args(name, scenario, tags, batch=batch, saltenv=saltenv)
+    except _service.REFUSALS as exc:
+        return _refused(exc, name)
+    return _finish(_service.validate(__opts__, request))
 
 
 def list_(saltenv="base"):
@@ -378,7 +285,7 @@ def list_(saltenv="base"):
 
         salt-run scenario.list
     """
-    return _call(saltenv, lambda src, _settings, _transport: _api.list_features(src))
+    return _finish(_service.list_(__opts__, saltenv))
 
 
 def steps(saltenv="base"):
@@ -392,7 +299,7 @@ def steps(saltenv="base"):
 
         salt-run scenario.steps
     """
-    return _call(saltenv, lambda src, settings, _transport: _api.steps(settings, src))
+    return _finish(_service.steps(__opts__, saltenv))
 
 
 def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="base"):
@@ -413,41 +320,11 @@ def compile(name, scenario=None, tags=None, batch=None, timeout=None, saltenv="b
         salt-run scenario.compile update_website > orch/update_website.sls
         salt-run state.orchestrate orch.update_website
     """
-    from saltext.scenario.engine.running.compile import compile_sls
-
-    command = " ".join(
-        ["salt-run scenario.compile", str(name)]
-        + [
-            f"{k}={v}"
-            for k, v in (("scenario", scenario), ("tags", tags), ("batch", batch), ("timeout", timeout))
-            if v is not None
-        ]
-    )
-    return _call(
-        saltenv,
-        lambda src, settings, transport: compile_sls(
-            settings,
-            name,
-            src,
-            transport,
-            scenario=scenario,
-            tags=tags,
-            batch=batch,
-            timeout=timeout,
-            command=command,
-        ),
-        timeout,
-    )
-
-
-def _fire_master(data, tag):
     try:
-        import salt.utils.event
-
-        with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as event:
-            event.fire_event(data, tag)
-    except Exception as exc:  # noqa: BLE001 - best effort: the bus must not fail a run
-        log.warning("could not fire %s on the master bus: %s", tag, exc)
+        request = _service.RunRequest.from_args(name, scenario, tags, batch=batch, timeout=timeout, saltenv=saltenv)
+    except _service.REFUSALS as exc:
+        return _refused(exc, name)
+    return _finish(_service.compile(__opts__, request))
 
 
 def react(tag=None, data=None):
@@ -470,20 +347,13 @@ def react(tag=None, data=None):
         # by hand on the master, for a test:
         salt-run scenario.react tag=scenario/request data='{"id": "web1", "data": {"scenario": "update_website"}}'
     """
-    from saltext.scenario.engine.running import react as _react
-
     # The reactor runs runner reactions side by side in threads of one process, and Salt injects
     # __jid_event__, __jid__ and __user__ into this module's globals, shared by those threads. A
     # long run firing progress on the global __jid_event__ drives another reaction's event loop
     # from the wrong thread; Salt then fails that reaction before it calls us, and its request is
     # lost (seen in bursts of 60 requests). So a reactor-started run reads the globals once, here,
     # and reports progress to the log and its own saltext/scenario/<run_id>/... events only.
-    user, jid = globals().get("__user__"), globals().get("__jid__")
-    return _finish(
-        _react.react(
-            __opts__, tag, data, lambda name, batch: _run(name, log.info, user, jid, batch=batch), _fire_master
-        )
-    )
+    return _finish(_service.react(__opts__, tag, data, _caller(log.info)))
 
 
 def history(name=None, limit=20):
@@ -505,19 +375,7 @@ def history(name=None, limit=20):
         salt-run scenario.history
         salt-run scenario.history name=update_website limit=5
     """
-    try:
-        runs, warnings = _journal.history(_journal.journal_path(__opts__), name=name, limit=limit)
-    except _journal.InvalidScenario as exc:
-        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    return _finish(
-        {
-            "retcode": 0,
-            "result": "history",
-            "runs": runs,
-            "warnings": warnings,
-            "lines": [_journal.history_line(r) for r in runs],
-        }
-    )
+    return _finish(_service.history(__opts__, name, limit))
 
 
 def report(run_id, dir=None):
@@ -533,22 +391,7 @@ def report(run_id, dir=None):
 
         salt-run scenario.report 20261128153000-1a2b3c4d dir=/srv/reports
     """
-    from saltext.scenario.engine.records import replay as _replay
-    from saltext.scenario.engine.records import report_files as _files
-
-    try:
-        directory = _files.check_report_dir(dir)
-        record, warnings = _journal.find(_journal.journal_path(__opts__), run_id)
-    except _journal.InvalidScenario as exc:
-        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    if record is None:
-        return _finish({"retcode": 1, "result": "error", "error": f"no run {run_id} in the journal"})
-    ret, recorder = _replay.run_from_record(record)
-    try:
-        paths = _files.write_reports(directory, ret, recorder)
-    except OSError as exc:
-        return _finish({"retcode": 1, "result": "error", "error": f"cannot write the reports to {directory}: {exc}"})
-    return _finish({"retcode": 0, "result": "reports", "run_id": run_id, "reports": paths, "warnings": warnings})
+    return _finish(_service.report(__opts__, run_id, dir))
 
 
 def show(run_id):
@@ -565,10 +408,4 @@ def show(run_id):
 
         salt-run scenario.show 20261125031500-1a2b3c4d
     """
-    try:
-        record, warnings = _journal.find(_journal.journal_path(__opts__), run_id)
-    except _journal.InvalidScenario as exc:
-        return _finish({"retcode": exc.retcode, "result": "error", "error": str(exc)})
-    if record is None:
-        return _finish({"retcode": 1, "result": "error", "error": f"no run {run_id} in the journal"})
-    return _finish({"retcode": 0, "result": "record", "record": record, "warnings": warnings})
+    return _finish(_service.show(__opts__, run_id))

@@ -3,7 +3,8 @@
 Run inside the master's network namespace:
     python bench/dead_engine.py MASTER_CONFIG FEATURE TIMEOUT
 It runs FEATURE through the same engine entry point and transport as `salt-run scenario.run`
-(api.run, FileserverSource, SaltTransport with the master's settings and timeout=TIMEOUT). Once the hosts are pinned it
+(service/run.py:run, FileserverSource, SaltTransport with the master's settings and
+timeout=TIMEOUT). Once the hosts are pinned it
 prints READY and waits for a line on stdin: the caller stops a minion, then answers. It prints
 one JSON line: the first call step's status, failed hosts and reasons, the engine's own step
 duration, and the seconds from the answer to that step's verdict.
@@ -16,9 +17,9 @@ import time
 import salt.config
 
 from saltext.scenario import config
-from saltext.scenario.engine import api
-from saltext.scenario.engine.parsing.source import FileserverSource
-from saltext.scenario.engine.running.transport import SaltTransport
+from saltext.scenario.engine.adapters import FileserverSource, SaltTransport
+from saltext.scenario.engine.service import run as engine
+from saltext.scenario.engine.service.request import RunRequest
 
 
 def main(master_config, feature, timeout):
@@ -49,7 +50,7 @@ def main(master_config, feature, timeout):
 
     source = FileserverSource(opts)
     try:
-        result = api.run(settings, feature, source, transport, listeners=[listener])
+        result = engine.run(settings, RunRequest.from_args(feature), source, transport, listeners=[listener])
     finally:
         source.close()
     print(

@@ -3,7 +3,7 @@
     .venv/bin/python bench/engine_cost.py [--hosts 100,1000,5000] [--repeat 3] [--profile N]
                                           [--out bench/RESULTS.md]
 
-No daemons. Each run goes the runner's way (`records/recorded_run.py:run`, as `salt-run
+No daemons. Each run goes the runner's way (`service/recorded_run.py:run`, as `salt-run
 scenario.run` calls it): plan, discovery, leases, then `Executor.run` with everything a real
 run attaches (ResultCollector, BusReporter, RunRecorder, the write-ahead listener WriteAhead,
 ProgressReporter), then the journal record. The transport is `InstantFleet`: every host
@@ -35,10 +35,12 @@ import parseplan
 import sections
 
 from saltext.scenario import config
-from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.records import recorded_run
 from saltext.scenario.engine.running.execute import Executor
+from saltext.scenario.engine.running.prepare import prepare
+from saltext.scenario.engine.service import recorded_run
+from saltext.scenario.engine.service import run as engine
+from saltext.scenario.engine.service.request import Caller, RunRequest
 from saltext.scenario.testing.fake_fleet import FakeFleet, FakeHost
 
 HERE = Path(__file__).resolve().parent
@@ -123,7 +125,7 @@ class TimedExecutor(Executor):
 
 
 def call_steps(source, feature):
-    plan = api.prepare({}, feature, source)
+    plan = prepare(config.load({}), RunRequest.from_args(feature), source)
     return sum(1 for sc in plan.scenarios for st in sc.steps if st.call is not None)
 
 
@@ -137,15 +139,17 @@ def one_run(hosts, source, feature):
     lines = []
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as cachedir:
         settings = config.load({"cachedir": cachedir})
-        saved = api.Executor, recorded_run.WriteAhead
-        api.Executor, recorded_run.WriteAhead = TimedExecutor, TimedWriteAhead
+        saved = engine.Executor, recorded_run.WriteAhead
+        engine.Executor, recorded_run.WriteAhead = TimedExecutor, TimedWriteAhead
         TimedWriteAhead.spent = 0.0
         try:
             t0 = time.perf_counter()
-            ret = recorded_run.run(settings, feature, source, lambda: fleet, progress=lines.append)
+            ret = recorded_run.run(
+                settings, RunRequest.from_args(feature), source, lambda: fleet, Caller(progress=lines.append)
+            )
             whole = time.perf_counter() - t0
         finally:
-            api.Executor, recorded_run.WriteAhead = saved
+            engine.Executor, recorded_run.WriteAhead = saved
     if ret.get("retcode") != 0:
         raise RuntimeError(f"{hosts} hosts: the run did not pass: {ret.get('error') or ret.get('summary')}")
     return {

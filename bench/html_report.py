@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from saltext.scenario.engine import api
+from saltext.scenario import config
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records.html_report import html_report
 from saltext.scenario.engine.records.run_recorder import RunRecorder
+from saltext.scenario.engine.service import run as engine
+from saltext.scenario.engine.service.request import RunRequest
 from saltext.scenario.testing import chromium
 from saltext.scenario.testing.fake_fleet import FakeFleet, FakeHost
 
@@ -43,12 +45,11 @@ def fake_run(root, size, batch):
     recorder = RunRecorder()  # what recorded_run.run does, minus the journal
     opts = {"cachedir": str(root / "cache"), "scenario_lb_address": "198.51.100.10"}
     source = DirSource(str(REPO))  # the shipped features/update_website.feature
-    ret = api.run(
-        opts,
-        "update_website",
+    ret = engine.run(
+        config.load(opts),
+        RunRequest.from_args("update_website", batch=batch),
         source,
         lambda: FakeFleet(hosts),
-        batch=batch,
         listeners=[recorder],
         run_id=recorder.run_id,
     )

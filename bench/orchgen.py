@@ -12,13 +12,16 @@ functions with the same arguments.
 
 import yaml
 
-from saltext.scenario.engine import api
+from saltext.scenario import config
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.running.prepare import validate
+from saltext.scenario.engine.service.request import RunRequest
+from saltext.scenario.engine.service.returns import refusing
 
 
 def feature_calls(repo_root, feature):
     """[{"text", "fun", "args", "kwargs", "within"}] of the feature's When/Then steps, and its target."""
-    result = api.validate({}, feature, DirSource(repo_root))
+    result = refusing(lambda: validate(config.load({}), RunRequest.from_args(feature), DirSource(repo_root)))
     if result["retcode"] != 0:
         raise RuntimeError(f"{feature}: not valid: {result.get('error')}")
     calls = []

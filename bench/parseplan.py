@@ -1,6 +1,6 @@
 """Parse + match + plan of a generated 500-step feature, in-process, no minion, no discovery.
 
-The entry point is the engine's `api.prepare` (what scenario.run/validate/plan do before any
+The entry point is the engine's `running/prepare.py:prepare` (what scenario.run/validate/plan do before any
 Salt call): read the file, parse it with gherkin-official, build the step registry, match
 every step, build the plan. Median of many repetitions, after one warm-up.
 """
@@ -10,9 +10,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from saltext.scenario.engine import api
+from saltext.scenario import config
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.running.prepare import prepare
+from saltext.scenario.engine.service.request import RunRequest
 
 BACKGROUND = [
     "Given the load balancer has ip address 198.51.100.10",
@@ -58,10 +60,10 @@ def measure(steps=500, repeat=50):
         text = feature_text(steps)
         path.write_text(text)
         source = DirSource(root)
-        plan = api.prepare({}, "generated", source)
+        plan = prepare(config.load({}), RunRequest.from_args("generated"), source)
         if plan.step_count() != steps:
             raise RuntimeError(f"generated feature planned {plan.step_count()} steps, not {steps}")
-        total = _median_ms(lambda: api.prepare({}, "generated", source), repeat)
+        total = _median_ms(lambda: prepare(config.load({}), RunRequest.from_args("generated"), source), repeat)
         parse = _median_ms(lambda: parse_feature(text, "features/generated.feature"), repeat)
     return {"steps": steps, "repeat": repeat, "prepare_ms": total, "parse_only_ms": parse}
 

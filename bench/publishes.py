@@ -1,13 +1,15 @@
 """A's publishes, from the engine's own plan: what C2 (fused_floor.py) sends.
 
-`api.prepare` plans the feature as `scenario.run` does, and `pipeline.py` groups a When with
+`running/prepare.py:prepare` plans the feature as `scenario.run` does, and `pipeline.py` groups a When with
 the read-only Then steps after it (`PlannedScenario.groups`, each fused call's
 `PlannedScenario.publish_fun`). Reading the groups from there, not from a copy, keeps C2 in step with the
 engine: when the engine fuses differently, so does C2.
 """
 
-from saltext.scenario.engine import api
+from saltext.scenario import config
 from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.running.prepare import prepare
+from saltext.scenario.engine.service.request import RunRequest
 
 
 def _call(pscenario, index):
@@ -31,7 +33,7 @@ def feature_publishes(repo_root, feature, opts=None):
     Refuses steps a raw loop cannot stand in for (approval gates, calls on another minion,
     rollback steps): C2 would then not be the same work as A.
     """
-    plan = api.prepare(opts or {}, feature, DirSource(repo_root))
+    plan = prepare(config.load(opts or {}), RunRequest.from_args(feature), DirSource(repo_root))
     publishes = []
     for pscenario in plan.scenarios:
         for group in pscenario.groups:

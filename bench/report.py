@@ -295,7 +295,8 @@ def _parse(add, parse):
     med, lo, hi = parse["prepare_ms"]
     pmed, plo, phi = parse["parse_only_ms"]
     add(
-        f"`engine.api.prepare` (read, gherkin parse, registry, match, plan) of a generated {parse['steps']}-step "
+        f"`running/prepare.py:prepare` (read, gherkin parse, registry, match, plan) of a generated "
+        f"{parse['steps']}-step "
         f"feature, in-process: median **{med} ms** ({lo}–{hi}) over {parse['repeat']} repetitions; "
         f"of which gherkin parsing alone {pmed} ms ({plo}–{phi}). Target < {TARGETS['parse_ms']:.0f} ms: "
         f"{_verdict(med < TARGETS['parse_ms'])}."

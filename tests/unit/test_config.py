@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from saltext.scenario import config
-from saltext.scenario.engine.errors import EXIT_INVALID, InvalidScenario
+from saltext.scenario.engine.errors import EXIT_INVALID
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -32,7 +32,7 @@ def test_master_timeout_is_the_fallback_and_discovery_follows_it():
 def test_runner_timeout_argument_applies_over_the_options():
     settings = config.load({"cachedir": "/c", "scenario_timeout": 30}).with_timeout("7")
     assert settings.timeout == 7
-    with pytest.raises(InvalidScenario, match=r"timeout='soon'"):
+    with pytest.raises(config.InvalidOption, match=r"timeout='soon'"):
         config.load({"cachedir": "/c"}).with_timeout("soon")
 
 
@@ -67,7 +67,7 @@ def test_values_are_normalised():
     ],
 )
 def test_a_bad_value_is_an_error_naming_the_option(option, value, why):
-    with pytest.raises(InvalidScenario) as caught:
+    with pytest.raises(config.InvalidOption) as caught:
         config.load({"cachedir": "/c", option: value})
     assert caught.value.retcode == EXIT_INVALID
     assert str(caught.value).startswith(f"master option {option}=")

@@ -4,8 +4,8 @@ line numbers: the examples may change freely as long as they stay valid."""
 
 import pytest
 
-from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
+from tests.support import engine_calls as api
 from tests.support.paths import REPO
 
 SHIPPED = sorted(p.stem for p in (REPO / "features").glob("*.feature"))

@@ -1,8 +1,9 @@
 """Every master option the extension reads, with its default, its check and one line of doc.
 
 The options are read here and nowhere else: ``load(opts)`` turns the master's opts into a
-frozen ``Settings`` once per runner call, and a bad value is an ``InvalidScenario`` (exit 2)
-naming the option, before anything runs. The README's option table is ``options_table()``
+frozen ``Settings`` once per runner call, and a bad value is an ``InvalidOption`` (exit 2)
+naming the option, before anything runs. This module imports nothing from the engine: every
+engine stage may import it. The README's option table is ``options_table()``
 (a unit test keeps the two equal).
 """
 
@@ -16,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.errors import InvalidScenario
-from .engine.records.notify import DEFAULT_NOTIFY_TIMEOUT, Webhook, webhooks
+from .redact import shown_url
 
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
@@ -49,12 +49,20 @@ DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
 DEFAULT_PROMETHEUS_TIMEOUT = 5
 
+
+class InvalidOption(Exception):
+    """A master option (or a runner's ``timeout=``) with a bad value: nothing ran (exit 2)."""
+
+    retcode = 2
+
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
 _URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]+)?/?$")
 
 
-def _seconds(value: Any) -> int:
+def seconds(value: Any) -> int:
+    """A whole number of seconds from 1 to MAX_SECONDS; ValueError says what is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError("must be a number of seconds")
     try:
@@ -117,8 +125,8 @@ def _key_prefix(value: Any) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _string_list(pattern: re.Pattern, what: str) -> Callable[[Any], tuple]:
-    def check(value: Any) -> tuple:
+def _string_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
             raise ValueError(f"must be a list of {what}")
@@ -128,6 +136,75 @@ def _string_list(pattern: re.Pattern, what: str) -> Callable[[Any], tuple]:
         return tuple(items)
 
     return check
+
+
+# -- the webhooks of scenario_notify (records/notify.py posts to them) ----------------------------
+KINDS = ("started", "batch", "approval", "halted", "finished")
+FORMATS = ("slack", "json")
+REFERENCES = ("sdb://", "pillar:")
+DEFAULT_NOTIFY_TIMEOUT = 3
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """One entry of ``scenario_notify``; its repr never holds the URL's secret parts."""
+
+    number: int  # 1-based, as the warnings name it
+    url: str = field(repr=False)
+    kinds: tuple[str, ...] = KINDS
+    format: str = "json"
+
+    @property
+    def is_reference(self) -> bool:
+        return self.url.startswith(REFERENCES)
+
+    @property
+    def shown(self) -> str:
+        if self.is_reference:
+            return self.url.split(":", 1)[0] + ":…"
+        return shown_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Webhook(#{self.number} {self.shown}, {'/'.join(self.kinds)}, {self.format})"
+
+
+def webhooks(value: Any) -> tuple[Webhook, ...]:
+    """The checker of ``scenario_notify``: a ValueError names the bad entry (never its URL's secrets)."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("must be a list of webhooks, each {url, events, format}")
+    return tuple(_webhook(number, entry) for number, entry in enumerate(value, 1))
+
+
+def _webhook(number: int, entry: Any) -> Webhook:
+    where = f"webhook {number}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where} must be a mapping with url, events and format")
+    unknown = sorted(str(k) for k in entry if k not in ("url", "events", "format"))
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: url, events, format)")
+    url = entry.get("url")
+    if not isinstance(url, str) or not (url.startswith(("http://", "https://", *REFERENCES))):
+        raise ValueError(f"{where}: url must be an http(s):// URL, an sdb:// reference or pillar:<key>")
+    if url.startswith(("http://", "https://")) and shown_url(url).startswith("<"):
+        raise ValueError(f"{where}: url is malformed")
+    events = entry.get("events", list(KINDS))
+    if isinstance(events, str):
+        events = [events]
+    if not isinstance(events, list) or not events:
+        raise ValueError(f"{where} ({_shown(url)}): events must be a non-empty list of {', '.join(KINDS)}")
+    for kind in events:
+        if kind not in KINDS:
+            raise ValueError(f"{where} ({_shown(url)}): unknown event {kind!r} (known: {', '.join(KINDS)})")
+    fmt = entry.get("format", "json")
+    if fmt not in FORMATS:
+        raise ValueError(f"{where} ({_shown(url)}): format must be slack or json, not {fmt!r}")
+    return Webhook(number, url, tuple(k for k in KINDS if k in events), fmt)
+
+
+def _shown(url: str) -> str:
+    return url.split(":", 1)[0] + ":…" if url.startswith(REFERENCES) else shown_url(url)
 
 
 @dataclass(frozen=True)
@@ -155,21 +232,21 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_timeout",
         None,
-        _seconds,
+        seconds,
         "Seconds each step waits for its hosts before asking whether the job still runs.",
         f"the master's `timeout`, else {DEFAULT_TIMEOUT}",
     ),
     Option(
         "scenario_discovery_timeout",
         None,
-        _seconds,
+        seconds,
         "Seconds discovery's `test.ping` waits for the target's hosts.",
         f"the step timeout, at most {DEFAULT_DISCOVERY_TIMEOUT}",
     ),
     Option(
         "scenario_gather_job_timeout",
         DEFAULT_GATHER_JOB_TIMEOUT,
-        _seconds,
+        seconds,
         "Seconds Salt's `find_job` waits before a silent host counts as 'no response'.",
     ),
     Option(
@@ -235,7 +312,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_prometheus_timeout",
         DEFAULT_PROMETHEUS_TIMEOUT,
-        _seconds,
+        seconds,
         "Seconds each Prometheus query may take (the request's and Prometheus' own timeout).",
     ),
     Option(
@@ -250,7 +327,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_notify_timeout",
         DEFAULT_NOTIFY_TIMEOUT,
-        _seconds,
+        seconds,
         "Seconds each webhook POST may take (2 tries; a failure is a warning, never a verdict).",
     ),
     Option(
@@ -285,7 +362,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_store_ttl",
         30,
-        _seconds,
+        seconds,
         "Seconds a run's etcd lease lives without keepalive: a dead run's claims go, and it shows as "
         "interrupted, within this time.",
     ),
@@ -303,9 +380,9 @@ class Settings:
     discovery_timeout: int = DEFAULT_DISCOVERY_TIMEOUT
     gather_job_timeout: int = DEFAULT_GATHER_JOB_TIMEOUT
     journal: str = ""
-    step_functions: tuple = READ_ONLY_FUNCTIONS
-    reactor_allow: tuple = ()
-    reactor_senders: tuple = ()
+    step_functions: tuple[str, ...] = READ_ONLY_FUNCTIONS
+    reactor_allow: tuple[str, ...] = ()
+    reactor_senders: tuple[str, ...] = ()
     prometheus_url: str | None = field(default=None, repr=False)
     prometheus_token: str | None = field(default=None, repr=False)
     prometheus_user: str | None = None
@@ -330,10 +407,10 @@ class Settings:
         if timeout in (None, ""):
             return self
         try:
-            seconds = _seconds(timeout)
+            checked = seconds(timeout)
         except ValueError as exc:
-            raise InvalidScenario(f"timeout={timeout!r}: {exc}") from None
-        return _replace(self, timeout=seconds, discovery_timeout=min(seconds, self.discovery_timeout))
+            raise InvalidOption(f"timeout={timeout!r}: {exc}") from None
+        return _replace(self, timeout=checked, discovery_timeout=min(checked, self.discovery_timeout))
 
     def allows_function(self, fun: str) -> bool:
         return any(fnmatch.fnmatchcase(fun, glob) for glob in self.step_functions)
@@ -344,7 +421,7 @@ def _replace(settings: Settings, **changes: Any) -> Settings:
     return Settings(**values)
 
 
-def _value(opts: dict, option: Option) -> Any:
+def _value(opts: dict[str, Any], option: Option) -> Any:
     raw = opts.get(option.name)
     if raw is None or raw == "":
         return option.default
@@ -352,11 +429,11 @@ def _value(opts: dict, option: Option) -> Any:
         return option.check(raw)
     except ValueError as exc:
         shown = option.name if option.secret else f"{option.name}={raw!r}"
-        raise InvalidScenario(f"master option {shown}: {exc}") from None
+        raise InvalidOption(f"master option {shown}: {exc}") from None
 
 
-def load(opts: dict | Settings) -> Settings:
-    """The Settings of a master's opts; InvalidScenario names the first bad option."""
+def load(opts: dict[str, Any] | Settings) -> Settings:
+    """The Settings of a master's opts; InvalidOption names the first bad option."""
     if isinstance(opts, Settings):
         return opts
     cachedir = opts.get("cachedir") or ""
@@ -364,9 +441,9 @@ def load(opts: dict | Settings) -> Settings:
     master_timeout = opts.get("timeout")
     if values["timeout"] is None:
         try:
-            values["timeout"] = _seconds(master_timeout) if master_timeout else DEFAULT_TIMEOUT
+            values["timeout"] = seconds(master_timeout) if master_timeout else DEFAULT_TIMEOUT
         except ValueError as exc:
-            raise InvalidScenario(f"master option timeout={master_timeout!r}: {exc}") from None
+            raise InvalidOption(f"master option timeout={master_timeout!r}: {exc}") from None
     if values["discovery_timeout"] is None:
         values["discovery_timeout"] = min(values["timeout"], DEFAULT_DISCOVERY_TIMEOUT)
     if values["journal"] is None:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
+from tests.support import engine_calls as api
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.sites import copy_site
@@ -138,12 +138,12 @@ def test_outcome_names_halts_interrupts_and_the_rollback(out, run_ret):
 
 
 def test_show_renders_the_journal_record_as_a_tree_with_every_host(out, tmp_path):
-    from saltext.scenario.engine.records import journal, recorded_run
+    from saltext.scenario.engine.records import journal
 
     copy_site(tmp_path)
     opts = {"cachedir": str(tmp_path / "c")}
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2", available=["4.2.5-1"]), FakeHost("web3")])
-    ret = recorded_run.run(opts, "update_website", DirSource(tmp_path), lambda: fleet, user="alice", batch="2")
+    ret = api.recorded_run(opts, "update_website", DirSource(tmp_path), lambda: fleet, user="alice", batch="2")
     record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
     text = out.output({"retcode": 0, "result": "record", "record": record, "warnings": []})
     lines = text.splitlines()
@@ -167,12 +167,12 @@ def test_show_renders_the_journal_record_as_a_tree_with_every_host(out, tmp_path
 
 
 def test_show_of_a_run_that_could_not_start(out, tmp_path):
-    from saltext.scenario.engine.records import journal, recorded_run
+    from saltext.scenario.engine.records import journal
 
     copy_site(tmp_path)
     opts = {"cachedir": str(tmp_path / "c")}
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2")], dead=["web2"])
-    ret = recorded_run.run(opts, "update_website", DirSource(tmp_path), lambda: fleet)
+    ret = api.recorded_run(opts, "update_website", DirSource(tmp_path), lambda: fleet)
     record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
     text = out.output({"retcode": 0, "result": "record", "record": record, "warnings": ["w1"]})
     assert f"ERROR (exit 3): {ret['error']}" in text and "warning: w1" in text

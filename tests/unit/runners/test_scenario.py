@@ -2,7 +2,7 @@
 
 import pytest
 
-from saltext.scenario.engine.parsing.source import DirSource
+from tests.support import engine_calls
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import default_fleet
 from tests.support.sites import copy_site
@@ -21,8 +21,7 @@ def runner(tmp_path, monkeypatch):
         def fire_event(self, data, tag):
             progress.append((tag, data))
 
-    monkeypatch.setattr(mod, "_FileserverSource", lambda opts, saltenv: DirSource(site), raising=True)
-    monkeypatch.setattr(mod, "_SaltTransport", lambda opts, timeout: fleet, raising=True)
+    engine_calls.fake_salt(monkeypatch, site, fleet)
     mod.__jid_event__ = JidEvent()
     mod.fleet, mod.progress, mod.site = fleet, progress, site
     return mod

@@ -34,7 +34,7 @@ RUN_RESULTS = frozenset(RESULTS.values())
 class ScenarioError(Exception):
     """Base: a run that could not start. `retcode` is the runner's exit code."""
 
-    retcode = EXIT_INVALID
+    retcode: int = EXIT_INVALID
 
     def __init__(self, message: str, location: str | None = None) -> None:
         self.message = message

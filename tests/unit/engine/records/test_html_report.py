@@ -6,7 +6,6 @@ from pathlib import Path
 
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.records import recorded_run
 from saltext.scenario.engine.records.html_report import OPEN_UP_TO, html_report
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.records.run_recorder import RunRecorder
@@ -14,6 +13,7 @@ from saltext.scenario.engine.running.execute import Decision, Executor
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support import engine_calls
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.html_grid import counts, deploy_cells, expected_cells, read_grid
 from tests.support.sites import copy_site
@@ -78,7 +78,7 @@ def _gated_run(hosts):
 def _fake_run(tmp_path, hosts, batch=None, name="update_website"):
     site = copy_site(tmp_path / "site")
     opts = {"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
-    ret = recorded_run.run(
+    ret = engine_calls.recorded_run(
         opts, name, DirSource(site), lambda: FakeFleet(hosts), report_dir=str(tmp_path / "r"), batch=batch
     )
     return ret, Path(ret["reports"]["html"]).read_text(encoding="utf-8")
@@ -193,7 +193,9 @@ def test_run_that_could_not_start_shows_the_error_and_no_grid(tmp_path):
     site = copy_site(tmp_path / "site")
     opts = {"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2")], dead=["web2"])
-    ret = recorded_run.run(opts, "update_website", DirSource(site), lambda: fleet, report_dir=str(tmp_path / "r"))
+    ret = engine_calls.recorded_run(
+        opts, "update_website", DirSource(site), lambda: fleet, report_dir=str(tmp_path / "r")
+    )
     assert ret["retcode"] == 3
     page = Path(ret["reports"]["html"]).read_text(encoding="utf-8")
     grid = read_grid(page)

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from saltext.scenario import config
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.records import journal, recorded_run
+from saltext.scenario.engine.records import journal
+from tests.support import engine_calls
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 from tests.support.sites import SITE
@@ -80,7 +82,7 @@ def test_show_validates_the_run_id(tmp_path, bad):
 def test_journal_path_from_cachedir_or_option(tmp_path):
     assert journal.journal_path({"cachedir": "/c"}) == "/c/scenario/journal.jsonl"
     assert journal.journal_path({"cachedir": "/c", "scenario_journal": "/var/log/j.jsonl"}) == "/var/log/j.jsonl"
-    with pytest.raises(InvalidScenario):
+    with pytest.raises(config.InvalidOption):
         journal.journal_path({"cachedir": "/c", "scenario_journal": "rel/j.jsonl"})
 
 
@@ -94,9 +96,11 @@ def site(tmp_path):
 def test_every_run_gets_a_record_matching_its_return(site, tmp_path):
     opts = {"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2", available=("4.2.5-1",)), FakeHost("web3")])
-    ret = recorded_run.run(opts, "update_website", DirSource(site), lambda: fleet, user="alice", runner_jid="j1")
-    bad = recorded_run.run(opts, "../x", DirSource(site), lambda: fleet)
-    test = recorded_run.run(opts, "update_website", DirSource(site), lambda: fleet, test=True)
+    ret = engine_calls.recorded_run(
+        opts, "update_website", DirSource(site), lambda: fleet, user="alice", runner_jid="j1"
+    )
+    bad = engine_calls.recorded_run(opts, "../x", DirSource(site), lambda: fleet)
+    test = engine_calls.recorded_run(opts, "update_website", DirSource(site), lambda: fleet, test=True)
     assert (ret["retcode"], bad["retcode"], test["result"]) == (1, 2, "plan")
     path = journal.journal_path(opts)
     lines = Path(path).read_text().splitlines()
@@ -119,8 +123,7 @@ def runner(tmp_path, monkeypatch, site):
     mod = load(
         "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
     )
-    monkeypatch.setattr(mod, "_FileserverSource", lambda opts, saltenv: DirSource(site), raising=True)
-    monkeypatch.setattr(mod, "_SaltTransport", lambda opts, timeout: default_fleet(), raising=True)
+    engine_calls.fake_salt(monkeypatch, site, default_fleet())
     return mod
 
 

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from saltext.scenario import config
-from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.records.notify import TRIES, Notifier, Webhook, webhooks
 from tests.support.http_receiver import Receiver, closed_port, elapsed, silent_port
 
@@ -209,7 +208,7 @@ def test_the_option_is_checked_naming_the_bad_entry_never_its_url():
         ("https://x.example/SECRET", "webhook 2 must be a mapping"),
     ]
     for entry, why in bad:
-        with pytest.raises(InvalidScenario) as err:
+        with pytest.raises(config.InvalidOption) as err:
             config.load({"scenario_notify": [{"url": "https://ok.example/"}, entry]})
         assert why in str(err.value) and "SECRET" not in str(err.value), str(err.value)
 
@@ -226,7 +225,7 @@ def test_secret_options_never_appear_in_errors_or_reprs():
     assert settings.prometheus_token == "tok-SECRET" and settings.notify_timeout == 3
     assert settings.prometheus_timeout == 5
     assert "SECRET" not in repr(settings)
-    with pytest.raises(InvalidScenario) as err:
+    with pytest.raises(config.InvalidOption) as err:
         config.load({"scenario_prometheus_url": "prom.example/SECRET"})
     assert "SECRET" not in str(err.value) and "scenario_prometheus_url" in str(err.value)
     assert json.dumps(webhooks([{"url": "https://a.example/"}])[0].kinds)

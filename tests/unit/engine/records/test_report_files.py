@@ -8,8 +8,8 @@ import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.records import recorded_run
 from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
+from tests.support import engine_calls
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.report_checks import check_cucumber, expected_from_return, junit_failed, junit_totals
@@ -27,7 +27,7 @@ def opts(tmp_path):
 
 
 def _run(site, opts, fleet, report_dir, **kwargs):
-    ret = recorded_run.run(
+    ret = engine_calls.recorded_run(
         opts, kwargs.pop("name", "update_website"), DirSource(site), lambda: fleet, report_dir=str(report_dir), **kwargs
     )
     cucumber = json.loads(Path(ret["reports"]["cucumber_json"]).read_text())
@@ -123,7 +123,7 @@ def test_report_dir_is_checked_before_anything_runs(site, opts, tmp_path, bad):
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2"), FakeHost("web3")])
     with pytest.raises(InvalidScenario):
         check_report_dir(bad)
-    ret = recorded_run.run(opts, "update_website", DirSource(site), lambda: fleet, report_dir=bad)
+    ret = engine_calls.recorded_run(opts, "update_website", DirSource(site), lambda: fleet, report_dir=bad)
     assert ret["retcode"] == 2 and "report_dir" in ret["error"]
     assert fleet.calls == [] and fleet.events == []
 

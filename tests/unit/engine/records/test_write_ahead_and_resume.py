@@ -13,9 +13,11 @@ import pytest
 
 from saltext.scenario.engine.errors import EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED, EXIT_PASSED
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.records import inflight, journal, recorded_run
+from saltext.scenario.engine.records import inflight, journal
 from saltext.scenario.engine.running import approval
 from saltext.scenario.engine.running.leases import HostLeases
+from saltext.scenario.engine.service import service
+from tests.support import engine_calls
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.paths import REPO
 
@@ -55,7 +57,7 @@ def fleet(broken=()):
 
 
 def run(opts, site, the_fleet, **kw):
-    return recorded_run.run(opts, "rolling", DirSource(site), lambda: the_fleet, user="alice", **kw)
+    return engine_calls.recorded_run(opts, "rolling", DirSource(site), lambda: the_fleet, user="alice", **kw)
 
 
 def test_a_run_is_on_record_while_it_goes_and_the_record_moves_to_the_journal(opts, site):
@@ -82,7 +84,7 @@ def test_a_run_is_on_record_while_it_goes_and_the_record_moves_to_the_journal(op
 KILLED_RUN = """
 import json, os, signal, sys
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.records import recorded_run
+from tests.support import engine_calls
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.paths import REPO
 
@@ -93,7 +95,7 @@ def die(event):
         os.kill(os.getpid(), signal.SIGKILL)
 
 fleet = FakeFleet([FakeHost(h) for h in ("web1", "web2", "web3")])
-recorded_run.run(opts, "rolling", DirSource(site), lambda: fleet, listeners=[die])
+engine_calls.recorded_run(opts, "rolling", DirSource(site), lambda: fleet, listeners=[die])
 """
 
 
@@ -144,7 +146,7 @@ def test_resume_leaves_passed_batches_alone_and_finishes_the_rest(opts, site):
     assert first["retcode"] == EXIT_FAILED and first["not_started"] == ["web3"]
     hosts.hosts["web2"].available.append("4.2.6-3")  # the cause, fixed
     hosts.log.clear()
-    resumed = recorded_run.resume(opts, first["run_id"], DirSource(site), lambda: hosts, user="bob")
+    resumed = engine_calls.recorded_resume(opts, first["run_id"], DirSource(site), lambda: hosts, user="bob")
     assert resumed["retcode"] == EXIT_PASSED and resumed["resumes"] == first["run_id"]
     assert "web1" not in {h for h, fun in hosts.log if fun != "test.ping"}
     assert all(h.version == "4.2.6-3" and not h.blocked for h in hosts.hosts.values())
@@ -159,7 +161,7 @@ def test_resume_of_an_interrupted_run(opts, site):
     run_id = _kill_after_block(opts, site)
     hosts = fleet()
     hosts.hosts["web1"].blocked = True  # as the killed run left it
-    resumed = recorded_run.resume(opts, run_id, DirSource(site), lambda: hosts)
+    resumed = engine_calls.recorded_resume(opts, run_id, DirSource(site), lambda: hosts)
     assert resumed["retcode"] == EXIT_PASSED
     assert all(h.version == "4.2.6-3" and not h.blocked for h in hosts.hosts.values())
 
@@ -170,11 +172,11 @@ def test_resume_refuses_a_changed_feature_unless_forced(opts, site):
     feature = site / "features" / "rolling.feature"
     feature.write_text(FEATURE.replace("Scenario: Update", "Scenario: Update, edited"))
     hosts.log.clear()
-    refused = recorded_run.resume(opts, first["run_id"], DirSource(site), lambda: hosts)
+    refused = engine_calls.recorded_resume(opts, first["run_id"], DirSource(site), lambda: hosts)
     assert refused["retcode"] == EXIT_INVALID and "changed since run" in refused["error"]
     assert hosts.log == []  # nothing touched
     hosts.hosts["web2"].available.append("4.2.6-3")
-    forced = recorded_run.resume(opts, first["run_id"], DirSource(site), lambda: hosts, force=True)
+    forced = engine_calls.recorded_resume(opts, first["run_id"], DirSource(site), lambda: hosts, force=True)
     assert forced["retcode"] == EXIT_PASSED
 
 
@@ -187,7 +189,7 @@ def test_resume_refuses_a_changed_feature_unless_forced(opts, site):
     ],
 )
 def test_resume_refuses_runs_that_passed_unknown_ids_and_runs_that_never_started(opts, site, make, why):
-    ret = recorded_run.resume(opts, make(opts, site), DirSource(site), fleet)
+    ret = engine_calls.recorded_resume(opts, make(opts, site), DirSource(site), fleet)
     assert ret["retcode"] == EXIT_INVALID and why in ret["error"]
 
 
@@ -196,7 +198,7 @@ def test_resume_with_a_silent_pinned_host_changes_nothing(opts, site):
     first = run(opts, site, hosts)
     hosts.dead.add("web3")
     hosts.log.clear()
-    ret = recorded_run.resume(opts, first["run_id"], DirSource(site), lambda: hosts)
+    ret = engine_calls.recorded_resume(opts, first["run_id"], DirSource(site), lambda: hosts)
     assert ret["retcode"] == 3 and "web3" in ret["error"] and "nothing was changed" in ret["error"]
     assert [fun for _h, fun in hosts.log] == ["test.ping", "test.ping"]
 
@@ -226,7 +228,13 @@ def test_approve_and_abort_through_the_runner_files(opts, site):
     def answer(event):
         if event["event"] == "approval_wanted":
             approve = answers.pop(0)
-            approval.decide(path, event["run_id"], approve, "carol", None if approve else "latency")
+            caller = service.Caller(user="carol")
+            decided = (
+                service.approve(opts, event["run_id"], caller)
+                if approve
+                else service.abort(opts, event["run_id"], caller, "latency")
+            )
+            assert decided["retcode"] == 0, decided
 
     ret = run(opts, site, fleet(), listeners=[answer])
     assert ret["retcode"] == EXIT_FAILED
@@ -237,10 +245,9 @@ def test_approve_and_abort_through_the_runner_files(opts, site):
 
 
 def test_decide_refuses_runs_that_do_not_wait(opts, site):
-    path = journal.journal_path(opts)
     ret = run(opts, site, fleet())
-    with pytest.raises(approval.InvalidScenario, match="is not running"):
-        approval.decide(path, ret["run_id"], True, "carol")
+    refused = service.approve(opts, ret["run_id"], service.Caller(user="carol"))
+    assert refused["retcode"] == EXIT_INVALID and "is not running" in refused["error"]
 
 
 def test_an_approval_times_out(opts, site, monkeypatch):
@@ -261,7 +268,9 @@ def test_a_stale_answer_for_another_gate_is_ignored(tmp_path):
     answer = Path(inflight.runs_dir(path)) / "20261128000000-aaaaaaaa.approval"
     answer.write_text(json.dumps({"decision": "approve", "batch": 0, "user": "x"}))
     clock = {"now": 0.0}
-    box = approval.FileApprovals(path, clock=lambda: clock["now"], sleep=lambda s: clock.update(now=clock["now"] + s))
+    box = approval.FileApprovals(
+        inflight.runs_dir(path), clock=lambda: clock["now"], sleep=lambda s: clock.update(now=clock["now"] + s)
+    )
     decision = box.wait("20261128000000-aaaaaaaa", 1, ["web2"], 2, lambda: False)
     assert decision.approved is False and "no approval within" in decision.reason
     assert not answer.exists()

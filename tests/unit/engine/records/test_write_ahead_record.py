@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import inflight, journal_record
 from saltext.scenario.engine.records.inflight import InflightRecord, with_lists
-from saltext.scenario.engine.records.recorded_run import _WRITE_ON, WriteAhead
 from saltext.scenario.engine.records.run_recorder import RunRecorder
+from saltext.scenario.engine.service.recorded_run import _WRITE_ON, WriteAhead
+from tests.support import engine_calls as api
 from tests.support.fake_fleet import FakeFleet, FakeHost
 
 FEATURE = """Feature: Rolling

@@ -4,7 +4,8 @@ import pytest
 import yaml
 
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.running.compile import compile_sls
+from tests.support import engine_calls
+from tests.support.engine_calls import compile_sls
 from tests.support.fake_dunders import load
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 from tests.support.sites import copy_site
@@ -142,8 +143,7 @@ def test_runner_compile_sets_retcode_and_returns_the_sls(tmp_path, monkeypatch, 
         "_runners/scenario.py", opts={"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
     )
     fleet = default_fleet()
-    monkeypatch.setattr(mod, "_FileserverSource", lambda opts, saltenv: DirSource(site), raising=True)
-    monkeypatch.setattr(mod, "_SaltTransport", lambda opts, timeout: fleet, raising=True)
+    engine_calls.fake_salt(monkeypatch, site, fleet)
     ret = mod.compile("rolling_update", batch="2", timeout=30)
     assert ret["retcode"] == 0 and mod.__context__["retcode"] == 0
     assert "# Compiled by `salt-run scenario.compile rolling_update batch=2 timeout=30`" in ret["sls"]

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from saltext.scenario.engine.parsing.source import DirSource
-from saltext.scenario.engine.running.compile import compile_sls
+from tests.support.engine_calls import compile_sls
 from tests.support.fake_fleet import default_fleet
 from tests.support.paths import REPO
 from tests.support.sites import copy_site

@@ -4,7 +4,6 @@ publish, which a listener that must succeed can refuse."""
 
 import pytest
 
-from saltext.scenario.engine import api
 from saltext.scenario.engine.errors import EXIT_LOCKED, LockHeld
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.parsing.source import DirSource
@@ -16,6 +15,7 @@ from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.calls import NoCall
 from saltext.scenario.engine.steps.effects import Effects
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support import engine_calls as api
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.sites import copy_site
 

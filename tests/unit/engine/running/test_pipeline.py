@@ -3,12 +3,13 @@ and skip rules, and arguments travelling as data."""
 
 import pytest
 
+from saltext.scenario import config
+from saltext.scenario.engine import adapters as transport_module
+from saltext.scenario.engine.adapters import SaltTransport
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.records.result import ResultCollector
-from saltext.scenario.engine.running import transport as transport_module
 from saltext.scenario.engine.running.execute import Executor
 from saltext.scenario.engine.running.plan import build_plan
-from saltext.scenario.engine.running.transport import SaltTransport
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.library import load_library
 from saltext.scenario.engine.steps.registry import Registry
@@ -230,7 +231,7 @@ def salt_transport(monkeypatch):
 
     client = CapturingClient()
     monkeypatch.setattr(salt.client, "get_local_client", lambda mopts: client)
-    transport = SaltTransport({"cachedir": "/c"})
+    transport = SaltTransport({"cachedir": "/c"}, config.load({"cachedir": "/c"}))
     return transport, client
 
 

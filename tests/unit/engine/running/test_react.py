@@ -4,7 +4,10 @@ import logging
 
 import pytest
 
+from saltext.scenario import config
+from saltext.scenario.engine.adapters import Adapters
 from saltext.scenario.engine.running import react as react_mod
+from saltext.scenario.engine.service import service
 from tests.support.fake_dunders import load
 
 OPTS = {"scenario_reactor_allow": ["update_website"], "scenario_reactor_senders": ["web*"]}
@@ -52,7 +55,7 @@ class Harness:
         self.fired.append((tag, data))
 
     def react(self, data, opts=OPTS):
-        return react_mod.react(opts, "scenario/request", data, self.run, self.fire)
+        return react_mod.react(config.load(opts), "scenario/request", data, self.run, self.fire)
 
 
 def test_an_allowed_request_runs_the_scenario_once():
@@ -132,12 +135,19 @@ def test_runner_react_goes_through_run_and_sets_retcode(tmp_path, monkeypatch, w
     mod = load("_runners/scenario.py", opts={**OPTS, "cachedir": str(tmp_path)})
     calls, fired = [], []
 
-    def fake_run(name, progress, user, runner_jid, **kw):
-        calls.append((name, progress, kw))
+    def fake_run(settings, request, source, transport_factory, caller):
+        calls.append((request.name, caller.progress, {"batch": request.batch}))
         return {"retcode": 1}
 
-    monkeypatch.setattr(mod, "_run", fake_run, raising=True)
-    monkeypatch.setattr(mod, "_fire_master", lambda data, tag: fired.append(tag), raising=True)
+    class Bus:
+        def fire(self, data, tag):
+            fired.append(tag)
+
+    monkeypatch.setattr(service.recorded_run, "run", fake_run, raising=True)
+    monkeypatch.setattr(
+        service, "build_adapters", lambda opts, settings, saltenv: Adapters(None, None, None), raising=True
+    )
+    monkeypatch.setattr(service, "build_bus", lambda opts: Bus(), raising=True)
     assert mod.react(tag="scenario/request", data=_event({"scenario": "update_website"}))["retcode"] == 1
     assert mod.__context__["retcode"] == 1
     # A reactor-started run reports progress to the log only, never on the shared __jid_event__.

@@ -27,7 +27,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..redact import shown_url
+from ...redact import shown_url
 
 QUERY_PATH = "/api/v1/query"
 # An answer this large is not one series: it is read no further.

@@ -12,59 +12,23 @@ seed's rule: the first failed host halts the run.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from typing import cast, overload
+from collections.abc import Iterable
+from typing import overload
 
 from ..contracts import Schedule, Size
-from ..errors import InvalidScenario
+from ..parsing.sizes import parse_batch, parse_budget, parse_schedule
 
-_SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(%?)\s*$")
-MAX_SCHEDULE = 20
-
-
-def _size(text: object, what: str, value: object) -> Size:
-    m = _SIZE_RE.match(str(text))
-    if not m:
-        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 25%")
-    number = int(m.group(1))
-    if m.group(2):
-        if not 1 <= number <= 100:
-            raise InvalidScenario(f"{what}={value!r}: a percentage must be between 1 and 100")
-        return ("percent", number)
-    if number < 1:
-        raise InvalidScenario(f"{what}={value!r}: a count must be at least 1")
-    return ("n", number)
-
-
-def parse_batch(value: object) -> Size | None:
-    """`2` -> ("n", 2); `25%` -> ("percent", 25); None stays None. One size, no schedule."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidScenario(f"batch={value!r}: use a host count like 2 or a percentage like 25%")
-    return _size(value, "batch", value)
-
-
-def parse_schedule(value: object) -> Schedule | None:
-    """`1,10%,50%` -> (("n", 1), ("percent", 10), ("percent", 50)); a single size works too."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (list, tuple)):
-        parts: Sequence[object] = list(value)
-    elif isinstance(value, bool):
-        parts = [value]
-    else:
-        parts = str(value).split(",")
-    if not parts or len(parts) > MAX_SCHEDULE:
-        raise InvalidScenario(f"batch={value!r}: give 1 to {MAX_SCHEDULE} sizes separated by commas")
-    if any(str(part).strip() == "" for part in parts):
-        raise InvalidScenario(f"batch={value!r}: an empty size between commas")
-    # parse_batch raises for a bool, so no size here is None.
-    return cast(
-        Schedule,
-        tuple(_size(part, "batch", value) if not isinstance(part, bool) else parse_batch(part) for part in parts),
-    )
+# The parsers live in parsing/sizes.py (steps and the reactor read sizes too); kept importable here.
+__all__ = [
+    "allowed_failures",
+    "batch_size",
+    "compute_batches",
+    "describe_budget",
+    "describe_schedule",
+    "parse_batch",
+    "parse_budget",
+    "parse_schedule",
+]
 
 
 def batch_size(spec: Size | None, total: int) -> int:
@@ -107,15 +71,6 @@ def describe_schedule(spec: Size | Schedule | None) -> str:
     if spec is None:
         return "all hosts at once"
     return ", ".join(f"{n}%" if kind == "percent" else str(n) for kind, n in _as_schedule(spec))
-
-
-def parse_budget(value: object, what: str = "max_failures") -> Size | None:
-    """`2` -> ("n", 2); `10%` -> ("percent", 10); 0/None -> None (halt at the first failure)."""
-    if isinstance(value, bool):
-        raise InvalidScenario(f"{what}={value!r}: use a host count like 2 or a percentage like 10%")
-    if value is None or str(value).strip() in ("", "0", "0%"):
-        return None
-    return _size(value, what, value)
 
 
 def allowed_failures(budget: Size | None, total: int) -> int:

@@ -20,19 +20,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
-from ..errors import EXIT_PASSED, InvalidScenario, ScenarioError
+from ...config import Settings
+from ..errors import EXIT_PASSED, InvalidScenario
 from ..parsing.names import feature_url
+from ..ports import FeatureSource, Transport, close_quietly
 from ..steps.calls import SaltCall
 from .batches import compute_batches
 from .discover import discover
 from .plan import Plan, PlannedStep
+from .prepare import prepare
 
 State = dict[str, list[dict[str, object]]]  # {state function: [{key: value}, ...]}
 HostsValue = Callable[[SaltCall, Sequence[str]], object]
+
+if TYPE_CHECKING:  # annotations only: the request is a value the service hands down
+    from ..service.request import RunRequest
 
 RETRY_INTERVAL = 1
 
@@ -244,40 +250,34 @@ def _kinds(plan: Plan, batch_count: int) -> str:
 
 
 def compile_sls(
-    opts: Any,
-    name: str,
-    source: Any,
-    transport_factory: Callable[[], Any],
-    scenario: str | None = None,
-    tags: str | None = None,
-    batch: object = None,
-    timeout: int | None = None,
+    settings: Settings,
+    request: RunRequest,
+    source: FeatureSource,
+    transport_factory: Callable[[], Transport],
     command: str | None = None,
     now: Callable[[], time.struct_time] = time.gmtime,
 ) -> dict[str, object]:
-    """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS."""
-    from .. import api
+    """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS.
 
+    `request` is the service's RunRequest (name, scenario, tags, batch, timeout); a bad
+    feature or argument raises ScenarioError, which the service returns as exit 2.
+    """
+    name, timeout = request.name, request.timeout
+    the_plan = prepare(settings, request, source)
+    check_compilable(the_plan)
+    transport = transport_factory()
     try:
-        the_plan = api.prepare(opts, name, source, scenario, tags, batch)
-        check_compilable(the_plan)
-        transport = transport_factory()
-        try:
-            found = discover(transport, the_plan.context)
-            command = command or f"salt-run scenario.compile {name}"
+        found = discover(transport, the_plan.context)
+        command = command or f"salt-run scenario.compile {name}"
 
-            def hosts_value(call: SaltCall, hosts: Sequence[str]) -> object:
-                # e.g. the HAProxy server names, from the master's cache at compile time
-                return call.delegate.hosts_value(transport, hosts) if call.delegate else list(hosts)
+        def hosts_value(call: SaltCall, hosts: Sequence[str]) -> object:
+            # e.g. the HAProxy server names, from the master's cache at compile time
+            return call.delegate.hosts_value(transport, hosts) if call.delegate else list(hosts)
 
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", now())
-            sls, ids = render(the_plan, found.pinned, command, stamp, timeout, hosts_value)
-        finally:
-            close = getattr(transport, "close", None)
-            if close:
-                close()
-    except ScenarioError as exc:
-        return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", now())
+        sls, ids = render(the_plan, found.pinned, command, stamp, timeout, hosts_value)
+    finally:
+        close_quietly(transport)
     batches = compute_batches(found.pinned, the_plan.batch)
     return {
         "retcode": EXIT_PASSED,

@@ -16,15 +16,19 @@ A burst of identical requests yields one run: the scenario lock makes every late
 end with exit 4, logged as "already running".
 """
 
+from __future__ import annotations
+
 import fnmatch
 import json
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
-from ... import config
+from ...config import Settings
 from ..errors import EXIT_INVALID, EXIT_LOCKED, ScenarioError
 from ..parsing.names import feature_path
-from .batches import parse_batch
+from ..parsing.sizes import parse_batch
 
 log = logging.getLogger(__name__)
 
@@ -41,21 +45,18 @@ class Refused(Exception):
     """The request is not acceptable; the message says why (it goes to the log and the bus)."""
 
 
-def _settings(opts):
-    try:
-        return config.load(opts)
-    except ScenarioError as exc:
-        raise Refused(str(exc)) from None
+Return = dict[str, Any]
+Fire = Callable[[dict[str, Any], str], Any]
 
 
-def _size(data):
+def _size(data: Any) -> int:
     try:
         return len(json.dumps(data, default=str).encode("utf-8"))
     except (TypeError, ValueError):
         raise Refused("event data cannot be serialized") from None
 
 
-def check_request(opts, data):
+def check_request(settings: Settings, data: Any) -> tuple[str, Any]:
     """(scenario name, batch or None) for an acceptable event, else raise Refused."""
     if not isinstance(data, dict):
         raise Refused(f"event data must be a mapping, got {type(data).__name__}")
@@ -65,7 +66,6 @@ def check_request(opts, data):
     sender = data.get("id")
     if not isinstance(sender, str) or not _SENDER_RE.match(sender):
         raise Refused("no valid sender id: only minion events (event.send) are accepted")
-    settings = _settings(opts)
     senders = list(settings.reactor_senders)
     if not any(fnmatch.fnmatchcase(sender, glob) for glob in senders):
         raise Refused(f"sender {sender!r} is not allowed (master option {SENDERS_OPTION}: {senders})")
@@ -97,36 +97,39 @@ def check_request(opts, data):
     return name, batch
 
 
-def _describe(data):
+def _describe(data: Any) -> tuple[str | None, str | None]:
     """The sender and scenario as far as they can be told, for the log and the refusal event."""
     if not isinstance(data, dict):
         return None, None
     sender = data.get("id") if isinstance(data.get("id"), str) else None
-    payload = data.get("data") if isinstance(data.get("data"), dict) else {}
+    raw = data.get("data")
+    payload: dict[Any, Any] = raw if isinstance(raw, dict) else {}
     name = payload.get("scenario") if isinstance(payload.get("scenario"), str) else None
     return (sender or "")[:128] or None, (name or "")[:200] or None
 
 
-def react(opts, tag, data, run, fire):
+def refuse(tag: Any, data: Any, reason: str, fire: Fire) -> Return:
+    """Log the refusal with its reason and put it on the bus; exit 2, nothing ran."""
+    sender, name = _describe(data)
+    request = {"tag": tag if isinstance(tag, str) else None, "sender": sender, "scenario": name}
+    log.warning(
+        "scenario.react refused a request (tag %r, sender %r, scenario %r): %s", request["tag"], sender, name, reason
+    )
+    fire({**request, "reason": reason}, f"{TAG_PREFIX}/refused")
+    return {"retcode": EXIT_INVALID, "result": "refused", "reason": reason, "request": request}
+
+
+def react(settings: Settings, tag: Any, data: Any, run: Callable[[str, Any], Return], fire: Fire) -> Return:
     """Validate the event; `run(name, batch)` the scenario or refuse. Returns a dict with retcode.
 
     `fire(data, tag)` puts the refusal on the master bus.
     """
-    sender, name = _describe(data)
-    request = {"tag": tag if isinstance(tag, str) else None, "sender": sender, "scenario": name}
     try:
-        name, batch = check_request(opts, data)
+        name, batch = check_request(settings, data)
     except Refused as exc:
-        reason = str(exc)
-        log.warning(
-            "scenario.react refused a request (tag %r, sender %r, scenario %r): %s",
-            request["tag"],
-            sender,
-            name,
-            reason,
-        )
-        fire({**request, "reason": reason}, f"{TAG_PREFIX}/refused")
-        return {"retcode": EXIT_INVALID, "result": "refused", "reason": reason, "request": request}
+        return refuse(tag, data, str(exc), fire)
+    sender, _name = _describe(data)
+    request = {"tag": tag if isinstance(tag, str) else None, "sender": sender, "scenario": name}
     log.info("scenario.react: %r requested scenario %r", sender, name)
     ret = run(name, batch)
     if ret.get("retcode") == EXIT_LOCKED:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..contracts import Schedule
+from ..errors import InvalidScenario
+from ..parsing.sizes import parse_schedule
 
 # A parameter as its converter returns it: text, a count, or a batch schedule (None: an
 # optional part of the pattern that the text left out).
@@ -115,9 +117,6 @@ def _compound(value: str) -> str:
 
 
 def _schedule(value: str) -> Schedule | None:
-    from ..errors import InvalidScenario
-    from ..running.batches import parse_schedule
-
     try:
         return parse_schedule(value.strip())
     except InvalidScenario as exc:

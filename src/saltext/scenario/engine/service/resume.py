@@ -7,14 +7,30 @@ which every host passed every step are not touched again; the failed or interrup
 starts again from its first step (steps are idempotent), and the later ones follow.
 """
 
-from ..api import Resume
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
 from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, InvalidScenario, LockHeld
 
 RESUMABLE = (EXIT_FAILED, EXIT_INTERRUPTED)
 
 
-def resume_spec(record, run_id, force=False):
-    """(api.Resume, the run's own arguments) for a resumable record, else the error saying why."""
+@dataclass(frozen=True)
+class Resume:
+    """What `scenario.resume` carries over from the earlier run."""
+
+    run_id: str
+    pinned: list[str]
+    batches: list[list[str]]
+    done: dict[int, Any]  # batch index -> why it is not run again
+    feature_sha256: str
+    force: bool = False
+
+
+def resume_spec(record: dict[str, Any] | None, run_id: str, force: bool = False) -> tuple[Resume, dict[str, Any]]:
+    """(Resume, the run's own arguments) for a resumable record, else the error saying why."""
     if record is None:
         raise InvalidScenario(f"no run {run_id} in the journal (see salt-run scenario.history)")
     if record.get("state") == "running":

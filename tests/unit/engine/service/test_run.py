@@ -1,13 +1,13 @@
-"""The engine's entry points end to end with a feature directory and a fake fleet."""
+"""The engine's run, plan, validate, list and steps end to end with a feature directory and a fake fleet."""
 
 import shutil
 
 import pytest
 
-from saltext.scenario.engine import api
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
 from saltext.scenario.engine.steps import builtin_steps
+from tests.support import engine_calls as api
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 from tests.support.paths import UNIT_DATA as DATA
 from tests.support.sites import copy_site

@@ -12,19 +12,28 @@ including one refused with exit 2/3/4, gets a run id and a journal record, so th
 trail also shows who tried to deploy what.
 """
 
+from __future__ import annotations
+
 import logging
 import os
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
-from .. import api
-from ..errors import EXIT_INTERRUPTED, InvalidScenario
+from ...config import Settings
+from ..contracts import Event, RunReturn
+from ..errors import EXIT_INTERRUPTED, InvalidScenario, ScenarioError
+from ..ports import FeatureSource, Transport
+from ..records import journal_record
+from ..records.inflight import InflightRecord, encode, runs_dir, with_lists
+from ..records.journal import append, find, journal_path
+from ..records.report_files import write_reports
+from ..records.run_recorder import RunRecorder
 from ..running.approval import FileApprovals
 from ..running.signals import stop_on_signals
-from . import journal_record
-from .inflight import InflightRecord, encode, with_lists
-from .journal import append, find, journal_path
-from .report_files import check_report_dir, write_reports
+from . import returns
+from . import run as engine
+from .request import Caller, RunRequest
 from .resume import resume_spec
-from .run_recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +48,20 @@ _PER_STEP = ("batch_steps", "steps")
 class WriteAhead:
     """A listener that keeps the run's write-ahead record current."""
 
-    def __init__(self, record_file, recorder, meta):
+    def __init__(self, record_file: InflightRecord, recorder: RunRecorder, meta: dict[str, Any]) -> None:
         self.file = record_file
         self.recorder = recorder
         self.meta = meta
         self.opened = False
-        self.encoded = {key: [] for key in _PER_STEP}  # JSON text per step event so far
+        self.encoded: dict[str, list[str]] = {key: [] for key in _PER_STEP}  # JSON text per step event so far
 
-    def _encode_new_steps(self):
+    def _encode_new_steps(self) -> None:
         for event in self.recorder.step_events[len(self.encoded["batch_steps"]) :]:
             entry = journal_record.compact_step(event)
             self.encoded["batch_steps"].append(encode(entry))
             self.encoded["steps"].append(encode(journal_record.event_step(entry)))
 
-    def __call__(self, event):
+    def __call__(self, event: Event) -> None:
         if event.get("event") not in _WRITE_ON:
             return
         if not self.opened:
@@ -60,49 +69,61 @@ class WriteAhead:
             self.opened = True
         self._encode_new_steps()
         # The same record as journal_record.build(None, ..., state="running"), its step lists spliced in.
-        head = journal_record.build(None, self.recorder, self.meta, state="running", compact=[])
+        head = cast(dict[str, Any], journal_record.build(None, self.recorder, self.meta, state="running", compact=[]))
         for key in _PER_STEP:
             del head[key]
         self.file.write_text(with_lists(head, self.encoded))
 
-    def close(self):
+    def close(self) -> None:
         if self.opened:
             self.file.close()
 
 
-def _error(exc, name):
-    return {"retcode": exc.retcode, "result": "error", "name": name, "error": str(exc)}
+Engine = Callable[[list[Any], str, Callable[[], str | None], FileApprovals], returns.Return]
 
 
-def _meta(name, user, runner_jid, args, resumes=None):
-    return {"name": name, "user": user, "runner_jid": runner_jid, "pid": os.getpid(), "args": args, "resumes": resumes}
+def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> dict[str, Any]:
+    args = request.recorded_args()
+    if resumes is not None:
+        args.pop("batch")  # a resumed run keeps the batches it recorded
+    return {
+        "name": request.name,
+        "user": caller.user,
+        "runner_jid": caller.jid,
+        "pid": os.getpid(),
+        "args": args,
+        "resumes": resumes,
+    }
 
 
-def _recorded(settings, name, report_dir, meta, call_engine, progress=None):
+def _recorded(
+    settings: Settings, request: RunRequest, meta: dict[str, Any], call_engine: Engine, caller: Caller
+) -> returns.Return:
     """Run `call_engine(listeners, run_id, stop, approvals)` with every record of the run kept."""
+    name, report_dir = request.name, request.report_dir
     path = journal_path(settings)
     recorder = RunRecorder()
     ahead = WriteAhead(InflightRecord(path, recorder.run_id), recorder, meta)
     with stop_on_signals() as stop:
         try:
-            ret = call_engine([recorder, ahead], recorder.run_id, stop, FileApprovals(path))
+            ret = call_engine([recorder, ahead], recorder.run_id, stop, FileApprovals(runs_dir(path)))
         except (KeyboardInterrupt, SystemExit) as exc:
             # Outside a step (e.g. while reports were written): the record still says so.
             ret = {"retcode": EXIT_INTERRUPTED, "result": "interrupted", "name": name, "error": repr(exc)}
     recorder.finish()
     ret.setdefault("run_id", recorder.run_id)
-    if progress and stop():
-        progress(f"{stop()} received: the run ended after the step in flight (exit {EXIT_INTERRUPTED})")
+    if caller.progress and stop():
+        caller.say(f"{stop()} received: the run ended after the step in flight (exit {EXIT_INTERRUPTED})")
     reports = None
     if report_dir is not None:
         try:
-            reports = ret["reports"] = write_reports(report_dir, ret, recorder)
+            reports = ret["reports"] = write_reports(report_dir, cast(RunReturn, ret), recorder)
         except OSError as exc:
             # The deployment already happened; a report that cannot be written must not hide its verdict.
             log.error("scenario %s run %s: cannot write reports to %s: %s", name, recorder.run_id, report_dir, exc)
             ret.setdefault("warnings", []).append(f"reports not written to {report_dir}: {exc}")
     try:
-        append(path, journal_record.build(ret, recorder, meta, reports))
+        append(path, journal_record.build(cast(RunReturn, ret), recorder, meta, reports))
     except (OSError, InvalidScenario) as exc:
         log.error("scenario %s run %s: journal record not written: %s", name, recorder.run_id, exc)
         ret.setdefault("warnings", []).append(f"journal record not written: {exc}")
@@ -112,65 +133,72 @@ def _recorded(settings, name, report_dir, meta, call_engine, progress=None):
     return ret
 
 
-def _checked_report_dir(report_dir):
-    return None if report_dir is None else check_report_dir(report_dir)
+def run(
+    settings: Settings,
+    request: RunRequest,
+    source: FeatureSource,
+    transport_factory: Callable[[], Transport],
+    caller: Caller | None = None,
+    listeners: Iterable[Any] = (),
+) -> returns.Return:
+    """The engine's run of the request plus its records (see the module doc)."""
+    caller = caller or Caller()
+    if request.test:
+        return engine.run(settings, request, source, transport_factory, caller, listeners)
+    extra = list(listeners)
 
-
-def run(opts, name, source, transport_factory, report_dir=None, user=None, runner_jid=None, **kwargs):
-    """api.run(...) plus its records (see the module doc). kwargs go to api.run."""
-    try:
-        report_dir = _checked_report_dir(report_dir)
-    except InvalidScenario as exc:
-        return _error(exc, name)
-    if kwargs.get("test"):
-        return api.run(opts, name, source, transport_factory, **kwargs)
-    args = {k: kwargs.get(k) for k in ("scenario", "tags", "batch", "max_failures")}
-    extra = list(kwargs.pop("listeners", ()))
-
-    def engine(listeners, run_id, stop, approvals):
-        return api.run(
-            opts,
-            name,
+    def call_engine(
+        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: FileApprovals
+    ) -> returns.Return:
+        return engine.run(
+            settings,
+            request,
             source,
             transport_factory,
-            listeners=[*listeners, *extra],
+            caller,
+            listeners=[*recorders, *extra],
             run_id=run_id,
-            user=user,
             stop=stop,
             approvals=approvals,
-            **kwargs,
         )
 
-    return _recorded(opts, name, report_dir, _meta(name, user, runner_jid, args), engine, kwargs.get("progress"))
+    return _recorded(settings, request, _meta(request, caller), call_engine, caller)
 
 
-def resume(opts, run_id, source, transport_factory, force=False, report_dir=None, user=None, runner_jid=None, **kw):
-    """Continue a failed or interrupted run: same feature, hosts and batches; passed batches stay done."""
+def resume(
+    settings: Settings,
+    request: RunRequest,
+    source: FeatureSource,
+    transport_factory: Callable[[], Transport],
+    caller: Caller | None = None,
+) -> returns.Return:
+    """Continue a failed or interrupted run (``request.resumes``): same feature, hosts and batches."""
+    caller = caller or Caller()
+    run_id = request.resumes
     try:
-        report_dir = _checked_report_dir(report_dir)
-        record, _warnings = find(journal_path(opts), run_id)
-        spec, args = resume_spec(record, run_id, force=bool(force))
-    except InvalidScenario as exc:
-        return _error(exc, None)
-    name = record["name"]
+        record, _warnings = find(journal_path(settings), run_id)
+        spec, args = resume_spec(record, run_id, force=request.force)
+    except ScenarioError as exc:  # unknown, passed, never started (2), still running (4)
+        return returns.error(exc, name=None)
+    assert record is not None  # resume_spec refused a missing record
+    request = request.resuming(record["name"], args)
 
-    def engine(listeners, new_run_id, stop, approvals):
-        return api.run(
-            opts,
-            name,
+    def call_engine(
+        recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: FileApprovals
+    ) -> returns.Return:
+        return engine.run(
+            settings,
+            request,
             source,
             transport_factory,
-            listeners=listeners,
+            caller,
+            listeners=recorders,
             run_id=new_run_id,
-            user=user,
             stop=stop,
             approvals=approvals,
             resume=spec,
-            **args,
-            **kw,
         )
 
-    meta = _meta(name, user, runner_jid, args, resumes=run_id)
-    ret = _recorded(opts, name, report_dir, meta, engine, kw.get("progress"))
+    ret = _recorded(settings, request, _meta(request, caller, resumes=run_id), call_engine, caller)
     ret.setdefault("resumes", run_id)
     return ret

@@ -1,42 +1,55 @@
-"""The only place the engine talks to Salt's client side: discovery, calls, the event bus.
+"""The engine's only contact with Salt: transport, fileserver source, master event bus.
+
+This is the one engine module that imports ``salt``. ``build(opts, settings, saltenv)`` makes
+the bundle one runner call uses; the rest of the engine sees these objects only through the
+Protocols of ``ports.py``, so it runs without daemons in the unit tests.
 
 Every call goes to an explicit list of pinned minion ids with expect_minions, full_return
 and a short gather_job_timeout, so a dead host comes back as "failed" within about
 timeout + gather_job_timeout instead of Salt's defaults.
 """
 
-import logging
+from __future__ import annotations
 
-from ... import config
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import salt.cache
+import salt.client
+import salt.fileclient
+import salt.utils.event
+import salt.utils.minions
+
+from ..config import Settings
+from .errors import InvalidScenario
+from .parsing.names import MAX_FEATURE_BYTES
+from .parsing.source import read_limited
+from .ports import CallSpec, EventBus, FeatureSource, Reply, Transport
 
 log = logging.getLogger(__name__)
 
 
 class SaltTransport:
-    """`opts` are the master's (Salt's client needs them); `settings` our checked options."""
+    """Discovery and calls through the master's LocalClient; `opts` are the master's."""
 
-    def __init__(self, opts, settings=None):
-        import salt.client
-
+    def __init__(self, opts: dict[str, Any], settings: Settings, bus: MasterEventBus | None = None) -> None:
         self.opts = opts
-        settings = settings or config.load(opts)
         # Long jobs are not cut off at `timeout`: Salt keeps waiting while find_job says they run.
         self.timeout = settings.timeout
         self.discovery_timeout = settings.discovery_timeout
         self.gather_job_timeout = settings.gather_job_timeout
-        self.client = salt.client.get_local_client(mopts=opts)
-        self._event = None
+        self.client: Any = salt.client.get_local_client(mopts=opts)
+        self.bus = bus or MasterEventBus(opts)
 
-    def expected(self, target):
+    def expected(self, target: str) -> list[str]:
         """Minion ids the master expects for a compound target (from its grains/pillar cache)."""
-        import salt.utils.minions
-
         return list(salt.utils.minions.CkMinions(self.opts).check_minions(target, "compound")["minions"])
 
-    def minion_data(self, hosts):
+    def minion_data(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]:
         """{host: {"grains", "pillar"}} from the master's minion data cache (empty when not cached)."""
-        import salt.cache
-
         cache = salt.cache.factory(self.opts)
         out = {}
         for host in hosts:
@@ -44,8 +57,17 @@ class SaltTransport:
             out[host] = {"grains": data.get("grains") or {}, "pillar": data.get("pillar") or {}}
         return out
 
-    def _iter(self, tgt, fun, args, kwargs, tgt_type, timeout=None):
-        jid, replies = None, {}
+    def _iter(
+        self,
+        tgt: str | list[str],
+        fun: str | list[str],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        tgt_type: str,
+        timeout: int | None = None,
+    ) -> tuple[str | None, dict[str, dict[str, Any]]]:
+        jid: str | None = None
+        replies: dict[str, dict[str, Any]] = {}
         for item in self.client.cmd_iter(
             tgt,
             fun,
@@ -67,17 +89,19 @@ class SaltTransport:
                 replies[minion] = data if isinstance(data, dict) else {"ret": data}
         return jid, replies
 
-    def ping(self, target):
+    def ping(self, target: str) -> list[str]:
         """Ids answering test.ping for the compound target: the hosts that get pinned."""
         _jid, replies = self._iter(target, "test.ping", (), {}, "compound", self.discovery_timeout)
         return [m for m, r in replies.items() if not r.get("failed") and r.get("ret") is True]
 
-    def call(self, hosts, fun, args, kwargs):
+    def call(
+        self, hosts: Sequence[str], fun: str, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> tuple[str | None, dict[str, Reply]]:
         """(jid, {host: {"ret", "retcode", "failed"}}) with every requested host present."""
         before = master_process(self.opts)
         jid, replies = self._iter(list(hosts), fun, args, kwargs, "list")
         lost = _lost_master(before, master_process(self.opts))
-        out = {}
+        out: dict[str, Reply] = {}
         for host in hosts:
             reply = replies.get(host)
             if reply is None or reply.get("failed"):
@@ -86,7 +110,7 @@ class SaltTransport:
                 out[host] = {"ret": reply.get("ret"), "retcode": reply.get("retcode", 0) or 0, "failed": False}
         return jid, out
 
-    def call_many(self, hosts, calls):
+    def call_many(self, hosts: Sequence[str], calls: Sequence[CallSpec]) -> tuple[str | None, dict[str, list[Reply]]]:
         """One compound job of `calls` [(fun, args, kwargs), ...] on `hosts`.
 
         (jid, {host: [{"ret", "retcode", "failed"} per call]}). Keyword arguments travel as
@@ -99,7 +123,7 @@ class SaltTransport:
         before = master_process(self.opts)
         jid, replies = self._iter(list(hosts), funs, args, {}, "list")
         lost = _lost_master(before, master_process(self.opts))
-        out = {}
+        out: dict[str, list[Reply]] = {}
         for host in hosts:
             reply = replies.get(host)
             if reply is None or reply.get("failed"):
@@ -108,37 +132,96 @@ class SaltTransport:
                 out[host] = [_one_of(reply, index, fun) for index, fun in enumerate(funs)]
         return jid, out
 
-    def fire(self, data, tag):
+    def fire(self, data: dict[str, Any], tag: str) -> None:
         """Best effort: a run does not fail because the bus is unavailable."""
+        self.bus.fire(data, tag)
+
+    def close(self) -> None:
+        self.bus.close()
+        _destroy(self.client)
+
+
+class MasterEventBus:
+    """The master's event bus, opened on the first event; best effort (never fails a run)."""
+
+    def __init__(self, opts: dict[str, Any]) -> None:
+        self.opts = opts
+        self._event: Any = None
+
+    def fire(self, data: dict[str, Any], tag: str) -> None:
         try:
             if self._event is None:
-                import salt.utils.event
-
                 self._event = salt.utils.event.get_master_event(self.opts, self.opts["sock_dir"], listen=False)
             self._event.fire_event(data, tag)
         except Exception as exc:  # noqa: BLE001 - best effort: the bus must not fail a run
             log.warning("could not fire %s on the master bus: %s", tag, exc)
 
-    def close(self):
-        for thing in (self._event, self.client):
-            destroy = getattr(thing, "destroy", None)
-            if destroy:
-                try:
-                    destroy()
-                except Exception as exc:  # noqa: BLE001 - closing must not hide the run's verdict
-                    log.debug("closing %r failed: %s", thing, exc)
+    def close(self) -> None:
+        _destroy(self._event)
 
 
-def _one_of(reply, index, fun):
+class FileserverSource:
+    """salt://<path> in one saltenv through the master's own fileserver (no minion involved)."""
+
+    def __init__(self, opts: dict[str, Any], saltenv: str = "base", limit: int = MAX_FEATURE_BYTES) -> None:
+        self.client: Any = salt.fileclient.FSClient(opts)
+        self.saltenv = saltenv
+        self.limit = limit
+
+    def read(self, path: str) -> bytes:
+        local = self.client.cache_file(f"salt://{path}", self.saltenv)
+        if not local or not os.path.isfile(local):
+            raise InvalidScenario(f"not found in the fileserver (saltenv {self.saltenv})", f"salt://{path}")
+        return read_limited(local, path, self.limit)
+
+    def list(self, prefix: str) -> list[str]:
+        return sorted(p for p in self.client.file_list(self.saltenv, prefix=prefix) if p.startswith(prefix))
+
+    def close(self) -> None:
+        _destroy(self.client)
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """What one runner call reaches Salt through (the fleet store joins here next).
+
+    ``transport()`` opens a transport for one run or plan (its caller closes it), so the
+    functions that read features only (validate, list, steps) never open a client.
+    """
+
+    source: FeatureSource
+    transport: Callable[[], Transport]
+    bus: EventBus
+
+
+def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Adapters:
+    """The Salt adapters of one runner call: `opts` are the master's, `settings` our checked options."""
+    return Adapters(
+        source=FileserverSource(opts, saltenv=saltenv),
+        transport=lambda: SaltTransport(opts, settings),
+        bus=MasterEventBus(opts),
+    )
+
+
+def _destroy(thing: Any) -> None:
+    destroy = getattr(thing, "destroy", None)
+    if destroy:
+        try:
+            destroy()
+        except Exception as exc:  # noqa: BLE001 - closing must not hide the run's verdict
+            log.debug("closing %r failed: %s", thing, exc)
+
+
+def _one_of(reply: dict[str, Any], index: int, fun: str) -> Reply:
     """The reply of call number `index` (function `fun`) in a host's compound return."""
     rets, codes = reply.get("ret"), reply.get("retcode")
-    key = index if isinstance(rets, list) else fun
+    key: int | str = index if isinstance(rets, list) else fun
     try:
-        ret = rets[key]
+        ret = rets[key]  # type: ignore[index]
     except (KeyError, IndexError, TypeError):
         return {"ret": f"no return for {fun} in the compound job: {rets!r}"[:500], "retcode": 1, "failed": False}
     try:
-        code = codes[key]
+        code = codes[key]  # type: ignore[index]
     except (KeyError, IndexError, TypeError):
         code = None
     if code is None:
@@ -151,7 +234,7 @@ def _one_of(reply, index, fun):
 _SALT_ERRORS = ("salt.exceptions.CommandExecutionError: ", "salt.exceptions.SaltInvocationError: ")
 
 
-def _raised(ret):
+def _raised(ret: Any) -> Any:
     """A compound job's traceback as a single job reports the error: `ERROR: <message>`."""
     if not isinstance(ret, str) or not ret.startswith("Traceback (most recent call last):"):
         return ret
@@ -162,7 +245,7 @@ def _raised(ret):
     return "ERROR: " + last
 
 
-def master_process(opts):
+def master_process(opts: dict[str, Any]) -> tuple[int, str] | None:
     """(pid, start time) of the salt-master from its pid file, or None when it cannot be told.
 
     salt-run runs on the master's machine: comparing this before and after a step tells a
@@ -179,7 +262,7 @@ def master_process(opts):
     return pid, start
 
 
-def _lost_master(before, after):
+def _lost_master(before: tuple[int, str] | None, after: tuple[int, str] | None) -> str | None:
     """Why hosts did not answer, when the master is to blame; None otherwise."""
     if before is None or before == after:
         return None

@@ -1,0 +1,51 @@
+"""The seams between the engine and the world outside it, as ``typing.Protocol`` classes.
+
+Stage 0: every stage may import this module, and it imports nothing of the engine but the
+contracts (whose ``FeatureSource`` and ``HostFinder`` the seams here build on). The Salt
+implementations are in ``adapters.py`` (the only engine module that imports salt); the unit
+tests pass a directory source and a fake fleet through the same seams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .contracts import FeatureSource, HostFinder
+
+__all__ = ["CallSpec", "EventBus", "FeatureSource", "HostFinder", "Reply", "Transport", "close_quietly"]
+
+# One host's answer to one call: {"ret", "retcode", "failed"} (and "why" when the master is to blame).
+Reply = dict[str, Any]
+# A call as data: (function, positional arguments, keyword arguments).
+CallSpec = tuple[str, Sequence[Any], dict[str, Any]]
+
+
+class EventBus(Protocol):
+    """The master's event bus. Best effort: firing never fails a run."""
+
+    def fire(self, data: dict[str, Any], tag: str) -> None: ...
+
+
+class Transport(HostFinder, EventBus, Protocol):
+    """Discovery and calls on pinned hosts; every requested host is in every answer.
+
+    A transport may hold connections: whoever opens one closes it with ``close_quietly``.
+    """
+
+    def minion_data(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    def call(
+        self, hosts: Sequence[str], fun: str, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> tuple[str | None, dict[str, Reply]]: ...
+
+    def call_many(
+        self, hosts: Sequence[str], calls: Sequence[CallSpec]
+    ) -> tuple[str | None, dict[str, list[Reply]]]: ...
+
+
+def close_quietly(thing: object) -> None:
+    """Close a source, transport or bus that has a ``close()`` (fakes may not)."""
+    close = getattr(thing, "close", None)
+    if callable(close):
+        close()
