@@ -90,7 +90,7 @@ def _under_load(sb, feature, during=None):
     return returncode, ret, lines, load, watch
 
 
-def _gate_hosts(ret, batch_hosts=None):
+def _gate_hosts(ret):
     steps = [st for st in ret["scenarios"][0]["steps"] if st["text"].startswith("the metric")]
     assert len(steps) == 1, ret["scenarios"][0]["steps"]
     return steps[0]
@@ -173,7 +173,7 @@ def test_prometheus_stopped_mid_gate_is_inconclusive_then_failed_and_the_canary_
     assert code == 1, [line for _t, line in lines]
     result = _gate_hosts(ret)["hosts"]["web1"]
     assert result["reason"].startswith(
-        "inconclusive 2 checks in a row (limit 2): Prometheus at http://198.51.100.6:9090 is unreachable"
+        "inconclusive 2 checks in a row (limit 2): Prometheus at http://198.51.100.6:9090/ is unreachable"
     ), result["reason"]
     outcomes = [c["outcome"] for c in result["ret"]["checks"]]
     assert outcomes[0] == "passed" and outcomes[-2:] == ["inconclusive", "inconclusive"], outcomes

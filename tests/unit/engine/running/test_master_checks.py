@@ -217,3 +217,16 @@ def test_a_stop_request_ends_the_gate_at_once_without_passing():
     assert retcode == 6
     reason = _gate_steps(ret)[0]["hosts"]["web1"]["reason"]
     assert "stopped after 3 checks" in reason and clock.now - 100.0 < 10
+
+
+def test_a_recorded_run_reports_and_journals_the_gate_with_its_observed_value(site, tmp_path):
+    fleet = _fleet()
+    prom = FakePrometheus(fleet, lambda q, n: Observed(0.31) if n > 1 else Observed(0.0))
+    source = _write(site, _feature("should be below 0.05"))
+    ret = api.recorded_run(
+        _opts(tmp_path), "m", source, lambda: fleet, prometheus=lambda: prom, report_dir=str(tmp_path / "r")
+    )
+    assert ret["retcode"] == 1, ret
+    html = next((tmp_path / "r").glob("*.html")).read_text(encoding="utf-8")
+    junit = next((tmp_path / "r").glob("*.junit.xml")).read_text(encoding="utf-8")
+    assert "0.31 is not below 0.05" in html and "0.31 is not below 0.05" in junit
