@@ -65,7 +65,11 @@ def describe_steps(plan: Plan) -> list[dict[str, Any]]:
                 if position:
                     steps[index]["fused"] = True
                     steps[index]["publish_fun"] = ps.publish_fun(index)
-        entry: dict[str, Any] = {"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags)}
+        entry: dict[str, Any] = {
+            "name": ps.scenario.name,
+            "location": ps.scenario.location,
+            "tags": list(ps.scenario.tags),
+        }
         if ps.rollback:
             entry["on_failure"] = True
         described.append({**entry, "steps": steps})

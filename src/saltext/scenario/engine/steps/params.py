@@ -149,7 +149,7 @@ def _duration(value: str) -> int:
 
 
 def _failure_count(value: str) -> int:
-    return int(value.split()[0])
+    return int(value.split(maxsplit=1)[0])
 
 
 TYPES = {
