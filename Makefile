@@ -18,14 +18,15 @@ LOGS   := build/install
 # NRPE daemon runs, and the apt phase starts no service).
 DEMO_PKGS := iproute2 iptables dpkg-dev monitoring-plugins-basic nagios-nrpe-server
 # What the tests need besides: nft for lbgate's nftables backend, conntrack for the drain,
-# haproxy for the HAProxy sandbox, check_nrpe for nrpe.query, and headless chromium with a
+# haproxy for the HAProxy sandbox, etcd-server for the two-master sandbox's fleet store,
+# prometheus for the metrics sandbox, check_nrpe for nrpe.query, and headless chromium with a
 # font for the HTML report's browser test.
-TEST_PKGS := nftables conntrack haproxy nagios-nrpe-plugin chromium fonts-dejavu-core prometheus
+TEST_PKGS := nftables conntrack haproxy etcd-server prometheus nagios-nrpe-plugin chromium fonts-dejavu-core
 # salt and timelib (C) come as sources: a compiler, and Python's headers and ensurepip where
 # $(PYTHON) lacks them (Debian's python3). See tools/python_build_packages.py.
 PY_PKGS   := $(shell $(PYTHON) tools/python_build_packages.py)
 
-.PHONY: demo test lint sysdeps-demo sysdeps-test venv clean
+.PHONY: demo test lint docs sysdeps-demo sysdeps-test venv clean
 
 demo: sysdeps-demo venv
 	$(BIN)/python -m saltext.scenario.sandbox.demo
@@ -33,7 +34,7 @@ demo: sysdeps-demo venv
 # -n 2 --dist loadfile: two pytest workers; each test module stays on one worker with its
 # module-scoped sandbox, and the modules on the session's default sandbox share one worker
 # (tests/conftest.py). --durations=15 shows where the time goes.
-test: sysdeps-test venv lint
+test: sysdeps-test venv lint docs
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 $(PYTEST_ARGS)
 
 # The same three checks run as pre-commit hooks (.pre-commit-config.yaml); mypy's files and
@@ -42,6 +43,12 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The docs site (Sphinx, pages in Markdown) into build/docs; any warning fails the build, and
+# --keep-going lists them all first. docs/_ext/step_reference.py writes the step reference
+# (docs/reference/steps.md) from the step registry as the build starts.
+docs: venv
+	$(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/.doctrees docs build/docs
 
 sysdeps-demo:
 	@$(PYTHON) tools/apt_packages.py --purpose 'the demo' --log $(LOGS)/apt.log $(DEMO_PKGS) $(PY_PKGS)

@@ -21,26 +21,16 @@ Configuration (minion config, grains or pillar, read through ``config.get``):
     ``scenario_lb``.
 ``lbgate.target``
     ``DROP`` (default) or ``REJECT``.
-``lbgate.haproxy_socket``
-    Minion config only: the HAProxy runtime API socket (``stats socket ... level admin``)
-    of a load balancer minion, default ``/run/haproxy/admin.sock``. The ``haproxy_*``
-    functions use this socket and refuse any other.
 
 Two ways to take a host out of rotation on the host itself: ``block`` drops every packet
 from the load balancer, established connections included; ``drain`` refuses only its new
 connections (conntrack state NEW) and waits until the established ones are gone, so no
-request in flight is cut. On the load balancer minion, ``haproxy_drain`` does the same in
-HAProxy (drain, wait for ``scur`` 0, maint) and ``haproxy_ready`` undoes it.
+request in flight is cut. When the balancer is a minion running HAProxy, the ``lbhaproxy``
+module does the same on the balancer itself (drain, wait for ``scur`` 0, maint; ready).
 
-Return shapes:
-
-- ``block`` / ``unblock``: ``{"lb", "blocked", "changed", "backend", "chain",
-  "target", "comment"}``
-- ``drain``: the ``block`` keys plus ``drained``, ``connections``, ``waited``, ``ok``
-- ``is_blocked`` (a query, never sets a retcode): ``{"lb", "blocked", "drained",
-  "state", "target", "backend", "chain"}``
-- ``verify_blocked`` (a verification): the ``is_blocked`` keys plus ``expected`` and
-  ``ok``; sets ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
+Queries (``is_blocked``, ``connections``, ``status``) never set a retcode; verifications
+(``verify_*``) and ``drain`` set ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
+Each function's docstring gives its return.
 
 Each call reads and writes only the configured backend: switching
 ``lbgate.backend`` while addresses are blocked leaves those rules where they are
@@ -304,17 +294,7 @@ def _ipt_block_plan(net, chain, target, drain=False):
     if not ruleset.hooked:
         # Hooked last, so the chain is complete by the time traffic reaches it.
         plan.append(_ipt(net.version, "-I", "INPUT", "1", "-j", chain))
-    return ruleset, plan
-
-
-def _ipt_unblock_plan(net, chain):
-    ruleset = _ipt_read(net.version, chain)
-    return ruleset, [rule.delete for rule in ruleset.matching(net)]
-
-
-def _ipt_apply(plan):
-    for argv in plan:
-        _run(argv)
+    return plan
 
 
 # ------------------------------------------------------------------ nftables
@@ -420,35 +400,11 @@ def _nft_block_plan(net, table, chain, target, drain=False):
     if not ruleset.table_exists:
         plan.append({"add": {"table": {"family": "inet", "name": table}}})
     if not ruleset.chain_exists:
-        plan.append(
-            {
-                "add": {
-                    "chain": {
-                        "family": "inet",
-                        "table": table,
-                        "name": chain,
-                        "type": "filter",
-                        "hook": "input",
-                        "prio": 0,
-                        "policy": "accept",
-                    }
-                }
-            }
-        )
+        base = {"type": "filter", "hook": "input", "prio": 0, "policy": "accept"}
+        plan.append({"add": {"chain": {"family": "inet", "table": table, "name": chain, **base}}})
     plan.extend(add)
     plan.extend(delete)
-    return ruleset, plan
-
-
-def _nft_unblock_plan(net, table, chain):
-    ruleset = _nft_read(table, chain)
-    return ruleset, [rule.delete for rule in ruleset.matching(net)]
-
-
-def _nft_apply(plan):
-    # One batch: nft applies it as a single transaction, all or nothing.
-    if plan:
-        _run(["nft", "-j", "-f", "-"], stdin=json.dumps({"nftables": plan}))
+    return plan
 
 
 # ------------------------------------------------------------------- helpers
@@ -458,6 +414,15 @@ def _read(backend, net, chain):
     if backend == "iptables":
         return _ipt_read(net.version, chain)
     return _nft_read(_table(), chain)
+
+
+def _apply(backend, plan):
+    if backend == "iptables":
+        for argv in plan:
+            _run(argv)
+    elif plan:
+        # One batch: nft applies it as a single transaction, all or nothing.
+        _run(["nft", "-j", "-f", "-"], stdin=json.dumps({"nftables": plan}))
 
 
 def _where(backend, chain):
@@ -511,11 +476,9 @@ def _gate(net, chain, target, test, drain):
     """Put the block (or the drain) of net in place; the return dict of block/drain."""
     backend = _backend()
     if backend == "iptables":
-        _ruleset, plan = _ipt_block_plan(net, chain, target, drain)
-        apply = _ipt_apply
+        plan = _ipt_block_plan(net, chain, target, drain)
     else:
-        _ruleset, plan = _nft_block_plan(net, _table(), chain, target, drain)
-        apply = _nft_apply
+        plan = _nft_block_plan(net, _table(), chain, target, drain)
     name = _canonical(net)
     where = _where(backend, chain)
     what = "drained (new connections refused)" if drain else "blocked"
@@ -524,7 +487,7 @@ def _gate(net, chain, target, test, drain):
     elif test:
         comment = f"{name} would be {what} ({target}) in {where}"
     else:
-        apply(plan)
+        _apply(backend, plan)
         comment = f"{name} {what} ({target}) in {where}"
     log.debug("lbgate %s %s: %d command(s) planned, test=%s", what, name, len(plan), test)
     return {
@@ -565,13 +528,8 @@ def unblock(lb, chain=None, test=False):
     test = _bool(test, "test")
     chain = _chain(chain)
     backend = _backend()
-    if backend == "iptables":
-        before, plan = _ipt_unblock_plan(net, chain)
-        apply = _ipt_apply
-    else:
-        before, plan = _nft_unblock_plan(net, _table(), chain)
-        apply = _nft_apply
-    mine = before.matching(net)
+    mine = _read(backend, net, chain).matching(net)
+    plan = [rule.delete for rule in mine]
     name = _canonical(net)
     where = _where(backend, chain)
     if not plan:
@@ -579,7 +537,7 @@ def unblock(lb, chain=None, test=False):
     elif test:
         comment = f"{name} would be unblocked in {where}"
     else:
-        apply(plan)
+        _apply(backend, plan)
         comment = f"{name} unblocked in {where}"
     return {
         "lb": name,
@@ -877,300 +835,3 @@ def status(chain=None):
         "drained": sorted({r["lb"] for r in rules if r["active"] and r["mode"] == "drain"} - blocked),
         "rules": rules,
     }
-
-
-# ------------------------------------------------------------------ HAProxy
-#
-# These functions run on the load balancer itself, a minion running HAProxy, and talk to
-# HAProxy's runtime API (the stats socket with "level admin") for a batch of hosts at once.
-#
-# Why a client of our own instead of saltext-haproxy's ``haproxyconn`` (the module that
-# left Salt core in 3008): it needs the ``haproxyctl`` package, whose 0.3.1 sends ``str``
-# on a socket and reads with no timeout (saltext-haproxy 1.0.0 loads under Salt 3008.4,
-# but list_servers and set_state against a live HAProxy 2.6 socket both raised "TypeError:
-# a bytes-like object is required, not 'str'"); ``wait_state`` spins on
-# the socket without sleeping and has no wait for sessions (``scur``) at all; ``socket=``
-# takes any path from the caller; backend and server names go into the command text
-# unchecked (the runtime API runs ``;``-separated commands, so a name can smuggle one in);
-# ``get_sessions`` matches backends by prefix. The client below is stdlib sockets with a
-# timeout on every read, names checked before anything is sent, and the socket path from
-# the minion config only.
-
-DEFAULT_HAPROXY_SOCKET = "/run/haproxy/admin.sock"
-# HAProxy's own rule for proxy and server names: letters, digits, '-', '_', '.' and ':'.
-_HAPROXY_NAME_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-# Seconds one runtime API exchange may take (connect, send, read to EOF).
-_HAPROXY_IO_TIMEOUT = 5.0
-_HAPROXY_POLL = 0.25
-_HEALTHY_CHECKS = ("L4OK", "L6OK", "L7OK")
-
-
-def _haproxy_socket(socket=None):
-    """The runtime socket path from the minion config; another path is refused."""
-    configured = __opts__.get("lbgate.haproxy_socket", DEFAULT_HAPROXY_SOCKET)
-    if not isinstance(configured, str) or not configured.startswith("/") or "\0" in configured:
-        raise SaltInvocationError(f"lbgate: minion config lbgate.haproxy_socket {configured!r} is not an absolute path")
-    if socket is not None and socket != configured:
-        raise SaltInvocationError(
-            f"lbgate: socket {socket!r} is not the runtime socket of the minion config "
-            f"(lbgate.haproxy_socket: {configured!r}); set it there instead"
-        )
-    return configured
-
-
-def _haproxy_name(value, what):
-    if not isinstance(value, str) or not _HAPROXY_NAME_RE.fullmatch(value):
-        raise SaltInvocationError(
-            f"lbgate: HAProxy {what} name {value!r} is not valid "
-            "(1-64 letters, digits, '-', '_', '.', ':'; no spaces or ';')"
-        )
-    return value
-
-
-def _haproxy_hosts(hosts):
-    """{minion id: server name} from a list of names (server = minion id) or a mapping."""
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    if isinstance(hosts, (list, tuple)):
-        hosts = {name: name for name in hosts}
-    if not isinstance(hosts, dict) or not hosts:
-        raise SaltInvocationError(
-            f"lbgate: hosts must be a non-empty list or mapping of minion id -> server, not {hosts!r}"
-        )
-    mapping = {}
-    for minion, name in hosts.items():
-        server = _haproxy_name(name, "server")
-        if not isinstance(minion, str) or not minion or any(c.isspace() for c in minion):
-            raise SaltInvocationError(f"lbgate: host {minion!r} is not a minion id")
-        mapping[minion] = server
-    twice = sorted({s for s in mapping.values() if list(mapping.values()).count(s) > 1})
-    if twice:
-        # Two hosts claiming one server: one of them would be drained in the other's name.
-        raise SaltInvocationError(f"lbgate: HAProxy server(s) {', '.join(twice)} named for two hosts or more")
-    return mapping
-
-
-def _haproxy_exchange(path, command):
-    """Send one command to the runtime API and return its whole answer (HAProxy closes after it)."""
-    import socket as _socket
-
-    with _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM) as sock:
-        sock.settimeout(_HAPROXY_IO_TIMEOUT)
-        chunks = []
-        try:
-            sock.connect(path)
-            sock.sendall(command.encode("ascii") + b"\n")
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                chunks.append(data)
-        except OSError as exc:
-            raise CommandExecutionError(
-                f"lbgate: HAProxy runtime API at {path}: {command!r} failed: {exc.strerror or exc}"
-            ) from None
-    return b"".join(chunks).decode("utf-8", "replace")
-
-
-def _haproxy_stat(path):
-    """{(proxy, server): row} from ``show stat`` (CSV with a '# ' header)."""
-    import csv
-
-    text = _haproxy_exchange(path, "show stat")
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("# "):
-        raise CommandExecutionError(f"lbgate: HAProxy at {path} answered show stat with {text.strip()[:200]!r}")
-    lines[0] = lines[0][2:]
-    return {(row["pxname"], row["svname"]): row for row in csv.DictReader(lines)}
-
-
-def _haproxy_set(path, backend, server, state):
-    answer = _haproxy_exchange(path, f"set server {backend}/{server} state {state}").strip()
-    if answer:
-        # Success is an empty answer; anything else is HAProxy's error message.
-        raise CommandExecutionError(f"lbgate: HAProxy refused set server {backend}/{server} state {state}: {answer}")
-
-
-def _haproxy_resolve(backend, hosts, socket):
-    """Check every name (before anything is sent), then that the backend and servers exist."""
-    backend = _haproxy_name(backend, "backend")
-    mapping = _haproxy_hosts(hosts)
-    path = _haproxy_socket(socket)
-    stats = _haproxy_stat(path)
-    backends = sorted({px for px, sv in stats if sv == "BACKEND"})
-    if backend not in backends:
-        raise SaltInvocationError(f"lbgate: HAProxy has no backend {backend!r}; backends: {', '.join(backends)}")
-    servers = sorted(sv for px, sv in stats if px == backend and sv not in ("BACKEND", "FRONTEND"))
-    unknown = sorted({server for server in mapping.values() if server not in servers})
-    if unknown:
-        raise SaltInvocationError(
-            f"lbgate: HAProxy backend {backend!r} has no server {', '.join(unknown)}; servers: {', '.join(servers)}"
-        )
-    return backend, mapping, path, stats
-
-
-def _server_view(stats, backend, server):
-    row = stats.get((backend, server)) or {}
-    scur = row.get("scur") or "0"
-    return {
-        "server": server,
-        "status": row.get("status"),
-        "scur": int(scur) if scur.isdigit() else scur,
-        "check_status": row.get("check_status") or None,
-    }
-
-
-def _answer(backend, per_host, **extra):
-    ok = all(entry["ok"] for entry in per_host.values())
-    __context__["retcode"] = 0 if ok else 1
-    return {"backend": backend, "ok": ok, "hosts": per_host, **extra}
-
-
-def haproxy_servers(backend, socket=None):
-    """
-    The servers of HAProxy backend ``backend`` as ``show stat`` reports them.
-
-    backend
-        The backend (proxy) name.
-    socket
-        Optional; when given it must equal the minion config ``lbgate.haproxy_socket``
-        (default ``/run/haproxy/admin.sock``), which is the only socket used.
-
-    Returns ``{"backend", "servers": {name: {"server", "status", "scur",
-    "check_status"}}}``. A query: it never sets a retcode.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt lb lbgate.haproxy_servers web
-    """
-    backend = _haproxy_name(backend, "backend")
-    path = _haproxy_socket(socket)
-    stats = _haproxy_stat(path)
-    if (backend, "BACKEND") not in stats:
-        backends = sorted({px for px, sv in stats if sv == "BACKEND"})
-        raise SaltInvocationError(f"lbgate: HAProxy has no backend {backend!r}; backends: {', '.join(backends)}")
-    servers = {
-        sv: _server_view(stats, backend, sv) for px, sv in stats if px == backend and sv not in ("BACKEND", "FRONTEND")
-    }
-    return {"backend": backend, "servers": servers}
-
-
-def haproxy_drain(backend, hosts, timeout=DEFAULT_DRAIN_TIMEOUT, socket=None):
-    """
-    Take ``hosts`` out of HAProxy backend ``backend`` gracefully: set each server to
-    ``drain`` (no new sessions, health checks go on), wait until its current sessions
-    (``scur``) reach 0, then set it to ``maint``. At the timeout, servers with sessions
-    left stay in ``drain`` and fail.
-
-    backend
-        The backend name (letters, digits, ``-_.:``).
-    hosts
-        The minion ids, each also its server name, or a mapping ``{minion id: server}``.
-    timeout
-        Seconds to wait for the sessions (0 to 3600, default 30).
-    socket
-        Optional; must equal the minion config ``lbgate.haproxy_socket``.
-
-    Every name is checked, and the backend and servers looked up, before any command is
-    sent. Returns ``{"backend", "ok", "waited", "hosts": {minion: {"ok", "reason",
-    "server", "status", "scur", "check_status", "out_of_rotation"}}}``; the retcode is
-    1 when a host is not ok.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt lb lbgate.haproxy_drain web '["web1", "web2"]' timeout=60
-        salt lb lbgate.haproxy_drain web '{"web1.example.com": "web1"}'
-    """
-    timeout = _seconds(timeout, "timeout")
-    backend, mapping, path, stats = _haproxy_resolve(backend, hosts, socket)
-    started = time.monotonic()
-    todo = {}
-    for server in sorted(set(mapping.values())):
-        # A server already in maintenance stays there: draining it again would re-enable it.
-        if stats[(backend, server)].get("status") != "MAINT":
-            _haproxy_set(path, backend, server, "drain")
-            todo[server] = True
-    deadline = started + timeout
-    while True:
-        for server in [s for s in todo if _server_view(stats, backend, s)["scur"] == 0]:
-            _haproxy_set(path, backend, server, "maint")
-            del todo[server]
-        if not todo or time.monotonic() >= deadline:
-            break
-        time.sleep(min(_HAPROXY_POLL, max(0.0, deadline - time.monotonic())))
-        stats = _haproxy_stat(path)
-    stats = _haproxy_stat(path)
-    waited = round(time.monotonic() - started, 3)
-    per_host = {}
-    for minion, server in mapping.items():
-        view = _server_view(stats, backend, server)
-        ok = view["status"] == "MAINT"
-        reason = (
-            f"{server} in maint after {waited} s"
-            if ok
-            else f"{server} still has {view['scur']} session(s) after {waited} s; left in {view['status']}"
-        )
-        per_host[minion] = {"ok": ok, "reason": reason, **view, "out_of_rotation": True}
-    return _answer(backend, per_host, waited=waited)
-
-
-def haproxy_ready(backend, hosts, socket=None):
-    """
-    Return ``hosts`` to HAProxy backend ``backend``: set each server to ``ready``. It
-    takes traffic again once its health checks pass (see ``haproxy_verify_up``).
-
-    backend
-        The backend name.
-    hosts
-        The minion ids, each also its server name, or a mapping ``{minion id: server}``.
-    socket
-        Optional; must equal the minion config ``lbgate.haproxy_socket``.
-
-    Returns ``{"backend", "ok", "hosts": {minion: {"ok", "reason", "server", "status",
-    "scur", "check_status", "out_of_rotation"}}}``.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt lb lbgate.haproxy_ready web '["web1"]'
-    """
-    backend, mapping, path, _stats = _haproxy_resolve(backend, hosts, socket)
-    for server in sorted(set(mapping.values())):
-        _haproxy_set(path, backend, server, "ready")
-    stats = _haproxy_stat(path)
-    per_host = {}
-    for minion, server in mapping.items():
-        view = _server_view(stats, backend, server)
-        reason = f"{server} set to ready; now {view['status']}"
-        per_host[minion] = {"ok": True, "reason": reason, **view, "out_of_rotation": False}
-    return _answer(backend, per_host)
-
-
-def haproxy_verify_up(backend, hosts, socket=None):
-    """
-    Verify that HAProxy reports ``hosts`` as up in backend ``backend``: status ``UP`` and
-    the last health check passing (``L4OK``/``L6OK``/``L7OK``), read from ``show stat``.
-
-    Returns ``{"backend", "ok", "hosts": {minion: {"ok", "reason", "server", "status",
-    "scur", "check_status"}}}`` and sets the retcode to 1 when a host is not up.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt lb lbgate.haproxy_verify_up web '["web1", "web2"]'
-    """
-    backend, mapping, _path, stats = _haproxy_resolve(backend, hosts, socket)
-    per_host = {}
-    for minion, server in mapping.items():
-        view = _server_view(stats, backend, server)
-        check = view["check_status"]
-        ok = view["status"] == "UP" and (check is None or check in _HEALTHY_CHECKS)
-        reason = f"{server} is {view['status']} (last check {check})"
-        per_host[minion] = {"ok": ok, "reason": reason, **view}
-    return _answer(backend, per_host)

@@ -7,14 +7,16 @@ itself and fails (retcode 1) when any state would change or fails, so an orchest
 ``salt.function`` of it gives the verdict of the step ``Then the state mywebapp should be
 in place``.
 
-The judging functions (``_applied``, ``_in_place``) are pure and this file imports nothing of
-Salt at the top: the scenario engine imports them to judge the returns it collects, so the
-runner and the minion can not disagree.
+The judge (``_in_place``) is pure. The scenario engine judges the returns it collects with a
+copy of its own (minion modules import nothing of the engine, nor the engine of them); a unit
+test feeds both the same state runs, so the runner and the minion can not disagree.
 
 Self-contained (stdlib + salt): ``saltutil.sync_modules`` is all a minion needs.
 """
 
 import re
+
+from salt.exceptions import SaltInvocationError
 
 __virtualname__ = "statecheck"
 
@@ -70,36 +72,12 @@ def _would_change(item):
     return item.get("result") is not False and (item.get("result") is None or bool(item.get("changes")))
 
 
-def _counts(ret, test):
-    """``2 states, 1 changed`` (``would change`` in test mode), plus ``, 1 failed`` when any did."""
+def _counts(ret):
+    """``2 states, 1 would change``, plus ``, 1 failed`` when any did."""
     states = f"{len(ret)} state{'s' if len(ret) != 1 else ''}"
     failed = sum(1 for item in ret.values() if item.get("result") is False)
-    if test:
-        line = f"{states}, {sum(1 for item in ret.values() if _would_change(item))} would change"
-    else:
-        changed = sum(1 for item in ret.values() if item.get("changes") and item.get("result") is not False)
-        line = f"{states}, {changed} changed"
+    line = f"{states}, {sum(1 for item in ret.values() if _would_change(item))} would change"
     return line + (f", {failed} failed" if failed else "")
-
-
-def _applied(ret):
-    """(reason or None, summary) for ``state.apply``: every state's result must be True.
-
-    The reason names the first state (in run order) whose result is not True, with its comment.
-    """
-    why = _not_a_state_run(ret)
-    if why:
-        return why, None
-    for tag, item in _in_run_order(ret):
-        result = item.get("result")
-        if result is True:
-            continue
-        comment = _one_line(item.get("comment", ""))
-        if result is None:
-            # Only a run in test mode (e.g. `test: True` in the minion config) leaves None.
-            return f"{_label(tag, item)} did not run (result None, test mode?): {comment}", _counts(ret, False)
-        return f"{_label(tag, item)}: {comment}", _counts(ret, False)
-    return None, _counts(ret, False)
 
 
 def _in_place(ret):
@@ -114,11 +92,11 @@ def _in_place(ret):
     ordered = _in_run_order(ret)
     for tag, item in ordered:
         if item.get("result") is False:
-            return f"{_label(tag, item)}: {_one_line(item.get('comment', ''))}", _counts(ret, True)
+            return f"{_label(tag, item)}: {_one_line(item.get('comment', ''))}", _counts(ret)
     for tag, item in ordered:
         if _would_change(item):
-            return f"{_label(tag, item)} would change: {_one_line(item.get('comment', ''))}", _counts(ret, True)
-    return None, _counts(ret, True)
+            return f"{_label(tag, item)} would change: {_one_line(item.get('comment', ''))}", _counts(ret)
+    return None, _counts(ret)
 
 
 def in_place(mods, pillar=None, saltenv=None):
@@ -150,8 +128,6 @@ def in_place(mods, pillar=None, saltenv=None):
         salt '*' statecheck.in_place mywebapp
         salt '*' statecheck.in_place mywebapp pillar='{"mywebapp": {"version": "4.2.6-3"}}'
     """
-    from salt.exceptions import SaltInvocationError
-
     if not isinstance(mods, str) or not all(SLS_RE.match(m) for m in mods.split(",")):
         raise SaltInvocationError(
             f"invalid SLS name {mods!r}: expected dotted names (letters, digits, _ and -), comma-separated"

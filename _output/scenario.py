@@ -44,6 +44,7 @@ def _colors():
         "passed": c["GREEN"],
         "failed": c["RED"],
         "skipped": c["CYAN"],
+        "interrupted": c["YELLOW"],
         "dim": c["LIGHT_GRAY"],
         "warn": c["LIGHT_YELLOW"],
         "end": c["ENDC"],
@@ -51,13 +52,15 @@ def _colors():
 
 
 def _verdicts(step, col):
-    """Every host's verdict on a step: failed hosts one per line with the reason, the rest by status."""
+    """Every host's verdict on a step: failed and interrupted hosts one per line with the
+    reason, the rest by status."""
     by_status = {}
     for host, res in sorted(step.get("hosts", {}).items()):
         by_status.setdefault(res.get("status") or "skipped", []).append(host)
     out = [
-        f"        {col['failed']}{host}: {step['hosts'][host].get('reason')}{col['end']}"
-        for host in by_status.pop("failed", [])
+        f"        {col[status]}{host}: {step['hosts'][host].get('reason')}{col['end']}"
+        for status in ("failed", "interrupted")
+        for host in by_status.pop(status, [])
     ]
     for status, hosts in sorted(by_status.items()):
         out.append(f"        {col.get(status, '')}{status}: {', '.join(hosts)}{col['end']}")
@@ -78,8 +81,10 @@ def _step_lines(step, col, with_hosts, every_host=False):
         hosts = step.get("hosts", {})
         passed = sum(1 for h in hosts.values() if h.get("status") == "passed")
         failed = sum(1 for h in hosts.values() if h.get("status") == "failed")
+        cut = sum(1 for h in hosts.values() if h.get("status") == "interrupted")
         if status != "skipped":
-            line += f"  {passed} passed, {failed} failed, {step.get('duration') or 0:.2f}s"
+            cut_short = f", {cut} interrupted" if cut else ""
+            line += f"  {passed} passed, {failed} failed{cut_short}, {step.get('duration') or 0:.2f}s"
     out = [line]
     if not with_hosts and call:
         args = " ".join(str(a) for a in call.get("args", []))
@@ -94,8 +99,8 @@ def _step_lines(step, col, with_hosts, every_host=False):
     elif with_hosts:
         for host, res in sorted(step.get("hosts", {}).items()):
             summary = f"  ({res['summary']})" if res.get("summary") else ""
-            if res.get("status") == "failed":
-                out.append(f"        {col['failed']}{host}: {res.get('reason')}{summary}{col['end']}")
+            if res.get("status") in ("failed", "interrupted"):
+                out.append(f"        {col[res['status']]}{host}: {res.get('reason')}{summary}{col['end']}")
             elif summary:
                 # State steps: how many states changed on each host.
                 out.append(f"        {col['dim']}{host}: {res['summary']}{col['end']}")
@@ -143,12 +148,30 @@ def _rollback(data, col):
     return [f"{color}Rollback (@on-failure): {'; '.join(parts)}{col['end']}"]
 
 
+def _all_steps(data):
+    """Every step of a run's return (by scenario) or of a journal record (one list)."""
+    if data.get("scenarios"):
+        return [step for scenario in data["scenarios"] for step in scenario["steps"]]
+    return data.get("steps") or []
+
+
 def _stop_reason(data, col):
     """Why the run stopped early, unless already said: by the failed-hosts section (a failed
     step), or by the streamed progress (its last line names the interrupt)."""
     out = []
-    if data.get("interrupted") and not data.get("streamed"):
-        out.append(f"{col['failed']}Interrupted by {data['interrupted']}{col['end']}")
+    why = data.get("interrupted")
+    if why and not data.get("streamed"):
+        # A signal's name, or a sentence (a dead process, a lost lease).
+        said = f"Interrupted by {why}" if why in ("SIGTERM", "SIGINT") else f"Interrupted: {why}"
+        out.append(f"{col['interrupted']}{said}{col['end']}")
+    cut = {}  # step -> the hosts a stop cut short in it
+    for step in _all_steps(data):
+        hosts = [h for h, res in sorted((step.get("hosts") or {}).items()) if res.get("status") == "interrupted"]
+        if hosts:
+            where = f"{step['keyword']} {step['text']} ({step['location']})"
+            cut.setdefault(where, []).extend(h for h in hosts if h not in cut.get(where, []))
+    for where, hosts in cut.items():
+        out.append(f"{col['interrupted']}Interrupted mid-step: {where} on {', '.join(hosts)}{col['end']}")
     halted = data.get("halted")
     failed_at = {why.get("location") for why in (data.get("failed_hosts") or {}).values()}
     if halted and not any(loc and loc in halted for loc in failed_at):
@@ -160,7 +183,9 @@ def _outcome(data, col):
     """What needs acting on after a run, and where its reports are."""
     out = _stop_reason(data, col)
     if data.get("failed_hosts"):
-        out += ["", f"{col['failed']}Failed hosts:{col['end']}"]
+        # Exit 5: the budget allowed these failures; the run went on without those hosts.
+        budget = " (within the failure budget: they left the run)" if data.get("retcode") == 5 else ""
+        out += ["", f"{col['failed']}Failed hosts{budget}:{col['end']}"]
         for host, why in sorted(data["failed_hosts"].items()):
             out.append(f"  {host}: {why['step']}  # {why['location']}: {why['reason']}")
     tail = []
@@ -208,8 +233,13 @@ def _record(data, col):
     out += _outcome(rec, col)
     for warning in data.get("warnings") or []:
         out.append(f"{col['warn']}warning: {warning}{col['end']}")
-    color = col["passed"] if rec.get("retcode") == 0 else col["failed"]
-    return "\n".join([*out, "", f"{color}{rec.get('summary', '')}{col['end']}"])
+    return "\n".join([*out, "", f"{_outcome_color(rec, col)}{rec.get('summary', '')}{col['end']}"])
+
+
+def _outcome_color(data, col):
+    """The summary line's colour: green passed, yellow within budget (exit 5) or interrupted
+    (exit 6), red otherwise."""
+    return {0: col["passed"], 5: col["warn"], 6: col["interrupted"]}.get(data.get("retcode"), col["failed"])
 
 
 def _active_line(run):
@@ -267,6 +297,5 @@ def output(data, **kwargs):
         return "\n".join(f"{k}: {v}" for k, v in data.items() if k != "outputter")
     for warning in data.get("warnings") or []:
         out.append(f"{col['warn']}warning: {warning}{col['end']}")
-    color = col["passed"] if data.get("retcode") == 0 else col["failed"]
-    out += ["", f"{color}{data.get('summary', '')}{col['end']}"]
+    out += ["", f"{_outcome_color(data, col)}{data.get('summary', '')}{col['end']}"]
     return "\n".join(out)

@@ -8,7 +8,7 @@ scenario.run` calls it): plan, discovery, leases, then `Executor.run` with every
 run attaches (ResultCollector, BusReporter, RunRecorder, the write-ahead listener WriteAhead,
 ProgressReporter), then the journal record. The transport is `InstantFleet`: every host
 answers every call at once with the reply a healthy host gives (lbgate, pkgcheck, service,
-nrpe as simulated by tests/support/fake_fleet.py, computed once per call and shared by all
+nrpe as simulated by saltext.scenario.testing.fake_fleet, computed once per call and shared by all
 hosts). Its `fire` drops the bus events; the real one sends each to the master's event bus.
 
 Figures: the time inside `Executor.run` divided by hosts x call steps (what the issue calls
@@ -34,18 +34,18 @@ import machine
 import parseplan
 import sections
 
+from saltext.scenario import config
+from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.running.execute import Executor
+from saltext.scenario.engine.running.prepare import prepare
+from saltext.scenario.engine.service import recorded_run
+from saltext.scenario.engine.service import run as engine
+from saltext.scenario.engine.service.request import Caller, RunRequest
+from saltext.scenario.testing.fake_fleet import FakeFleet, FakeHost
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))  # tests.support.fake_fleet: the simulated modules
 
-from saltext.scenario import config  # noqa: E402
-from saltext.scenario.engine.parsing.source import DirSource  # noqa: E402
-from saltext.scenario.engine.running.execute import Executor  # noqa: E402
-from saltext.scenario.engine.running.prepare import prepare  # noqa: E402
-from saltext.scenario.engine.service import recorded_run  # noqa: E402
-from saltext.scenario.engine.service import run as engine  # noqa: E402
-from saltext.scenario.engine.service.request import Caller, RunRequest  # noqa: E402
-from tests.support.fake_fleet import FakeFleet, FakeHost  # noqa: E402
 
 SECTION = "engine cost"
 FEATURE = "update_website"

@@ -26,7 +26,7 @@ IMPORTED = time.perf_counter()
 
 from floor_result import finish  # noqa: E402
 
-RETRY_INTERVAL = 1.0  # the engine's (running/execute.py)
+RETRY_INTERVAL = 1.0  # the engine's (running/calling.py)
 
 
 def returns(client, job, tgt, fun, arg, tgt_type, timeout):

@@ -5,7 +5,7 @@
 For each size N a run of `update_website` on a fake fleet of N hosts (one of them without the
 new version, so the run fails there), as one batch and, from 100 hosts on, in batches of 50.
 The run's return and recorder go through `html_report` (median build time of --repeat builds);
-then headless Chromium (tests/support/chromium.py, the Debian package) loads the page:
+then headless Chromium (saltext.scenario.testing.chromium, the Debian package) loads the page:
 
 - `ready ms`: the page's own `performance.now()` at the end of its script, i.e. from navigation
   until the whole page is parsed and the script has tallied the grid (body data-ready-ms);
@@ -25,18 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from saltext.scenario import config
+from saltext.scenario.engine.parsing.source import DirSource
+from saltext.scenario.engine.records.html_report import html_report
+from saltext.scenario.engine.records.run_recorder import RunRecorder
+from saltext.scenario.engine.service import run as engine
+from saltext.scenario.engine.service.request import RunRequest
+from saltext.scenario.testing import chromium
+from saltext.scenario.testing.fake_fleet import FakeFleet, FakeHost
 
-from saltext.scenario import config  # noqa: E402
-from saltext.scenario.engine.parsing.source import DirSource  # noqa: E402
-from saltext.scenario.engine.records.html_report import html_report  # noqa: E402
-from saltext.scenario.engine.records.run_recorder import RunRecorder  # noqa: E402
-from saltext.scenario.engine.service import run as engine  # noqa: E402
-from saltext.scenario.engine.service.request import RunRequest  # noqa: E402
-from tests.support import chromium  # noqa: E402
-from tests.support.fake_fleet import FakeFleet, FakeHost  # noqa: E402
-from tests.support.sites import copy_site  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def fake_run(root, size, batch):
@@ -46,7 +44,7 @@ def fake_run(root, size, batch):
     hosts[bad] = FakeHost(hosts[bad].name, available=("4.2.5-1",))
     recorder = RunRecorder()  # what recorded_run.run does, minus the journal
     opts = {"cachedir": str(root / "cache"), "scenario_lb_address": "198.51.100.10"}
-    source = DirSource(copy_site(root))
+    source = DirSource(str(REPO))  # the shipped features/update_website.feature
     ret = engine.run(
         config.load(opts),
         RunRequest.from_args("update_website", batch=batch),

@@ -41,7 +41,7 @@ def _argv(sandbox, way, bench, out):
 
 
 def _short(path):
-    for marker in ("site-packages/", "/work/main/"):
+    for marker in ("site-packages/", f"{REPO}/"):
         if marker in path:
             return path.split(marker, 1)[1]
     return path

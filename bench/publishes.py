@@ -2,7 +2,7 @@
 
 `running/prepare.py:prepare` plans the feature as `scenario.run` does, and `pipeline.py` groups a When with
 the read-only Then steps after it (`PlannedScenario.groups`, each fused call's
-`publish_fun`). Reading the groups from there, not from a copy, keeps C2 in step with the
+`PlannedScenario.publish_fun`). Reading the groups from there, not from a copy, keeps C2 in step with the
 engine: when the engine fuses differently, so does C2.
 """
 
@@ -12,13 +12,14 @@ from saltext.scenario.engine.running.prepare import prepare
 from saltext.scenario.engine.service.request import RunRequest
 
 
-def _call(pstep):
+def _call(pscenario, index):
+    pstep = pscenario.steps[index]
     call = pstep.call
     return {
         "text": f"{pstep.step.keyword} {pstep.step.text}",
         "fun": call.fun,
         # The name the call has in the shared job (a twin such as nrpe.check, or its own).
-        "publish_fun": call.publish_fun or call.fun,
+        "publish_fun": pscenario.publish_fun(index),
         "args": list(call.args),
         "kwargs": dict(call.kwargs),
         "within": call.within,
@@ -39,12 +40,12 @@ def feature_publishes(repo_root, feature, opts=None):
             steps = [pscenario.steps[i] for i in group]
             if steps[0].context_only:
                 continue  # a Given step asks no host anything
-            odd = [s for s in steps if s.gate is not None or s.call.on or s.call.rollback_of]
+            odd = [s for s in steps if s.gate is not None or s.call.on or s.effects.per_host_args]
             if odd:
                 step = odd[0].step
                 raise RuntimeError(
                     f"{feature}: {step.keyword} {step.text} ({step.location}) is not a plain call on the pinned "
                     "hosts; C2 cannot make the same publishes as A"
                 )
-            publishes.append([_call(s) for s in steps])
+            publishes.append([_call(pscenario, i) for i in group])
     return plan.target, publishes

@@ -5,7 +5,7 @@
 Prints one line (`python: .venv ready in 38.0 s (salt 3008.4, uv 0.13.9)`); the installers'
 output goes to the log, whose path and last lines are printed when the phase fails.
 
-Where the time goes on a fresh machine (measured, see README "Two commands"): salt 3008.4 and
+Where the time goes on a fresh machine (measured, see docs/user-guide/install-and-test.md): salt 3008.4 and
 timelib come as sources, so both are built (timelib is C: tools/python_build_packages.py); the
 rest is downloading about 100 distributions and byte-compiling salt's modules. With empty
 caches uv took 27 s to prepare the 99 distributions, 2.5 s to resolve and 54 ms to install.
@@ -29,7 +29,7 @@ from phase import Phase, PhaseFailed
 
 REPO = Path(__file__).resolve().parent.parent
 UV = "uv==0.13.9"
-EXTRAS = "tests,lint"
+EXTRAS = "tests,lint,docs"
 STAMP = ".installed"
 
 

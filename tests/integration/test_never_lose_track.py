@@ -42,6 +42,13 @@ def history(sb, **kw):
     return ret["runs"]
 
 
+def history_line(sb):
+    """The newest line `salt-run scenario.history` prints."""
+    code, ret, _ = scenario(sb, "history", "limit=1")
+    assert code == 0, ret
+    return ret["lines"][0]
+
+
 def test_overlapping_features_started_together_exactly_one_runs(clean):
     sb = clean
     first = Background(sb, "scenario.run", "slow_de")
@@ -105,6 +112,9 @@ def test_sigterm_after_the_block_step_exits_6_and_records_the_run_as_interrupted
     assert active[0]["name"] == "slow_update" and active[0]["leased"] == WEB and active[0]["pid"]
     (latest,) = history(sb, limit=1)
     assert latest["run_id"] == ret["run_id"] and latest["retcode"] == 6 and latest["still_blocked"] == WEB
+    # The words match the outcome: interrupted, not failed, in the summary and the history.
+    assert ret["summary"].startswith("1 scenario (1 interrupted)") and "failed" not in ret["summary"]
+    assert f"{ret['run_id']}" in history_line(sb) and " exit 6  1 scenario (1 interrupted)" in history_line(sb)
     assert scenario(sb, "active")[1]["runs"] == []
     # Reports mark what did not run as skipped.
     cucumber = json.loads((reports / f"slow_update-{ret['run_id']}.cucumber.json").read_text())
@@ -126,6 +136,7 @@ def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finis
     (latest,) = history(sb, limit=1)
     assert latest["state"] == "interrupted" and latest["retcode"] == 6
     assert latest["still_blocked"] == WEB and "its process is gone" in latest["summary"]
+    assert " exit 6  interrupted after " in history_line(sb)  # a dead run reads like a stopped one
     code, shown, _ = scenario(sb, "show", latest["run_id"])
     assert code == 0 and shown["record"]["position"]["text"] in (
         BLOCKED,

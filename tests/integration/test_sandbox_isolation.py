@@ -190,7 +190,7 @@ def test_failed_up_cleans_up_after_itself(make_sandbox, monkeypatch):
     before = snapshot()
     seen = {}
 
-    def broken_ping(self, attempts=5):
+    def broken_ping(self, attempts=5, master=1):
         # By now the network, master, namespace holder, web service and minion all run.
         seen["pids"] = self.pids()
         seen["netns"] = list(self.record["netns"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import chromium
+from saltext.scenario.testing import chromium
 from tests.support.html_grid import FAILED_CELL_RGB, counts, deploy_cells, expected_cells, read_grid
 from tests.support.png_pixels import count_colour
 from tests.support.scenario_cli import FILES, overloaded, probes, reset, scenario, step

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 
 from saltext.scenario.engine.records.html_assets import CSS
 
-STATUSES = ("passed", "failed", "skipped")
+STATUSES = ("passed", "failed", "interrupted", "skipped")
 # The colour only failed cells are painted with, for screenshot checks.
 FAILED_CELL_RGB = tuple(bytes.fromhex(re.search(r"--fail-cell: #([0-9a-fA-F]{6})", CSS).group(1)))
 

@@ -91,7 +91,8 @@ def expected_from_return(ret):
             verdicts = [step["status"]] if step["call"] is None else [h["status"] for h in step["hosts"].values()]
             totals["tests"] += len(verdicts)
             totals["failures"] += verdicts.count("failed")
-            totals["skipped"] += sum(1 for v in verdicts if v not in ("passed", "failed"))
+            totals["errors"] += verdicts.count("interrupted")  # a host a stop cut short mid-step
+            totals["skipped"] += sum(1 for v in verdicts if v not in ("passed", "failed", "interrupted"))
             failed |= {(h, step["location"]) for h, r in step["hosts"].items() if r["status"] == "failed"}
     return totals, failed
 

@@ -58,6 +58,7 @@ class InvalidOption(Exception):
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
 _GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
+_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]+)?/?$")
 
 
 def seconds(value: Any) -> int:
@@ -97,6 +98,31 @@ def _secret(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("must be a non-empty string")
     return value
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of http(s) URLs")
+    for item in items:
+        if not isinstance(item, str) or not _URL_RE.match(item):
+            raise ValueError(f"{item!r} is not an http(s) URL (http://host:port)")
+    return tuple(items)
+
+
+def _key_prefix(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or any(ord(c) < 32 for c in value):
+        raise ValueError("must be a key path starting with '/'")
+    return value if value.endswith("/") else value + "/"
 
 
 def _string_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
@@ -304,6 +330,42 @@ OPTIONS: tuple[Option, ...] = (
         seconds,
         "Seconds each webhook POST may take (2 tries; a failure is a warning, never a verdict).",
     ),
+    Option(
+        "scenario_store",
+        "local",
+        _choice("local", "etcd"),
+        "The fleet store of leases, holds, live runs and approvals: `local` (files in the cachedir, "
+        "one master) or `etcd` (shared by several masters; `pip install 'saltext-scenario[etcd]'`).",
+    ),
+    Option(
+        "scenario_etcd_endpoints",
+        (),
+        _urls,
+        "etcd's client URLs (`http(s)://host:2379`), tried in turn.",
+        "`[]`",
+    ),
+    Option(
+        "scenario_etcd_ca", None, _absolute_path, "CA bundle that etcd's TLS certificate is checked against.", "unset"
+    ),
+    Option("scenario_etcd_cert", None, _absolute_path, "Client certificate for etcd's TLS client auth.", "unset"),
+    Option("scenario_etcd_key", None, _absolute_path, "Key of that client certificate.", "unset"),
+    Option(
+        "scenario_etcd_user", None, _secret, "etcd user (with `scenario_etcd_password`), when etcd auth is on.", "unset"
+    ),
+    Option("scenario_etcd_password", None, _secret, "That user's password (never printed).", "unset", secret=True),
+    Option(
+        "scenario_etcd_prefix",
+        "/saltext-scenario/",
+        _key_prefix,
+        "Key prefix of the fleet store in etcd (masters sharing a fleet use the same one).",
+    ),
+    Option(
+        "scenario_store_ttl",
+        30,
+        seconds,
+        "Seconds a run's etcd lease lives without keepalive: a dead run's claims go, and it shows as "
+        "interrupted, within this time.",
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -329,6 +391,16 @@ class Settings:
     prometheus_timeout: int = DEFAULT_PROMETHEUS_TIMEOUT
     notify: tuple[Webhook, ...] = ()
     notify_timeout: int = DEFAULT_NOTIFY_TIMEOUT
+    master_id: str = ""  # the master's `id`: names this master in the fleet store
+    store: str = "local"
+    etcd_endpoints: tuple[str, ...] = ()
+    etcd_ca: str | None = None
+    etcd_cert: str | None = None
+    etcd_key: str | None = None
+    etcd_user: str | None = None
+    etcd_password: str | None = field(default=None, repr=False)  # never printed
+    etcd_prefix: str = "/saltext-scenario/"
+    store_ttl: int = 30
 
     def with_timeout(self, timeout: Any) -> Settings:
         """These settings with a runner's ``timeout=`` argument applied (checked like the option)."""
@@ -394,6 +466,16 @@ def load(opts: dict[str, Any] | Settings) -> Settings:
         prometheus_timeout=values["prometheus_timeout"],
         notify=tuple(values["notify"]),
         notify_timeout=values["notify_timeout"],
+        master_id=str(opts.get("id") or ""),
+        store=values["store"],
+        etcd_endpoints=tuple(values["etcd_endpoints"]),
+        etcd_ca=values["etcd_ca"],
+        etcd_cert=values["etcd_cert"],
+        etcd_key=values["etcd_key"],
+        etcd_user=values["etcd_user"],
+        etcd_password=values["etcd_password"],
+        etcd_prefix=values["etcd_prefix"],
+        store_ttl=values["store_ttl"],
     )
 
 

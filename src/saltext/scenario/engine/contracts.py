@@ -7,8 +7,8 @@ They are TypedDicts, not classes: events go onto the Salt bus and records into J
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Literal, Protocol, TypedDict
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 Status = Literal["passed", "failed", "skipped"]
 
@@ -44,9 +44,9 @@ class CallInfo(TypedDict, total=False):
     args: list[Any]  # Salt arguments: any data a step library or a built-in step passes
     kwargs: dict[str, Any]
     within: int  # retried until this many seconds
-    lb_effect: str  # "block" / "unblock": tracked for the still-blocked hosts
-    rollback_of: str  # a rollback step: the package whose replaced version comes back
-    on: str  # run once on this minion for the batch's hosts
+    lb_effect: str  # "block" / "unblock": the step's declared effects, as reports show them
+    rollback_of: str  # the package a rollback step restores
+    on: str  # the minion the call runs on for the hosts (HAProxy)
 
 
 class GateInfo(TypedDict):
@@ -83,6 +83,7 @@ class _HostVerdictBase(TypedDict):
     ok: bool
     reason: str | None
     ret: object  # the host's return (not put on the bus)
+    summary: NotRequired[str]
 
 
 class HostVerdict(_HostVerdictBase, total=False):
@@ -111,6 +112,24 @@ class RunStarted(TypedDict):
     deploy_steps: int  # steps that ask hosts something, per batch
 
 
+class StepStarted(TypedDict):
+    """Before a step's (or a fused group's) publish: a listener that must succeed may refuse it."""
+
+    event: Literal["step_started"]
+    run_id: str
+    phase: str  # "deploy" / "rollback"
+    batch: int  # -1 in the rollback
+    scenario: int
+    scenario_name: str
+    step: int  # the first step of the group
+    keyword: str
+    text: str
+    location: str  # file:line of the first step
+    hosts: list[str]  # the hosts the publish goes to
+    effects: Mapping[str, object]  # the group's declared effects (steps/effects.py), e.g. {"leaves_balancer": True}
+    steps: list[dict[str, object]]  # per step of the group: step, location, effects
+
+
 class RecordedStep(TypedDict):
     """What the recorder, the reports and the journal read of a ``step_finished`` event; a
     journal record's ``batch_steps`` replay as these (with no per-host returns)."""
@@ -129,6 +148,7 @@ class RecordedStep(TypedDict):
     jids: list[str]
     duration: float
     call: CallInfo | None  # None for Given steps, which only shape the run
+    effects: NotRequired[Mapping[str, object]]  # what passing it means for the fleet (steps/effects.py)
 
 
 class StepFinished(RecordedStep):
@@ -221,6 +241,7 @@ class RunFinished(TypedDict):
 
 Event = (
     RunStarted
+    | StepStarted
     | BatchStarted
     | StepFinished
     | BatchSkipped

@@ -10,6 +10,6 @@ sb.down()
 
 from .cluster import Sandbox
 from .errors import SandboxError
-from .spec import DEFAULT_SPEC, HAPROXY_SPEC, load_spec
+from .spec import DEFAULT_SPEC, ETCD_SPEC, HAPROXY_SPEC, METRICS_SPEC, load_spec
 
-__all__ = ["DEFAULT_SPEC", "HAPROXY_SPEC", "Sandbox", "SandboxError", "load_spec"]
+__all__ = ["DEFAULT_SPEC", "ETCD_SPEC", "HAPROXY_SPEC", "METRICS_SPEC", "Sandbox", "SandboxError", "load_spec"]

@@ -21,9 +21,12 @@ from .spec import MASTER_ADDRESS
 
 MINION_ID = "lb"
 HTTP_PORT = 80
+# HAProxy's built-in Prometheus exporter (spec prometheus: true), on the LB address.
+EXPORTER_PORT = 8405
 
-# Timeouts as a production balancer would have them; every check is an HTTP GET / once a
-# second, two failures take a server out, two passes bring it back.
+# Timeouts as a production balancer would have them; every check is an HTTP GET /health once a
+# second, two failures take a server out, two passes bring it back. /health answers as / does,
+# minus a bad build's failures: a bad build stays in the balancer, as it would in production.
 CONFIG = """\
 # Written by scenario-sandbox for sandbox {name}.
 global
@@ -44,9 +47,18 @@ frontend www
 
 backend {backend}
     balance roundrobin
-    option httpchk GET /
+    option httpchk GET /health
     default-server check inter 1s fall 2 rise 2
 {servers}
+{exporter}"""
+
+# With prometheus: true. HAProxy 2.6's exporter gives per-server series such as
+# haproxy_server_http_responses_total{{proxy="web",server="web1",code="5xx"}}.
+EXPORTER = """
+frontend prometheus
+    bind {address}:{port}
+    http-request use-service prometheus-exporter if {{ path /metrics }}
+    no log
 """
 
 
@@ -84,6 +96,9 @@ class Balancer(MinionLog):
                 port=HTTP_PORT,
                 backend=self.backend,
                 servers=servers,
+                exporter=EXPORTER.format(address=self.spec["lb"], port=EXPORTER_PORT)
+                if self.spec.get("prometheus")
+                else "",
             )
         )
         config = minion_config(MINION_ID, master, self.root, self.root / "s", {"roles": ["load_balancer"]})

@@ -8,7 +8,7 @@ import sys
 from .cluster import Sandbox
 from .errors import SandboxError
 
-USAGE = "scenario-sandbox [--name NAME] COMMAND [ARGS...]"
+USAGE = "scenario-sandbox [--name NAME] [--master N] COMMAND [ARGS...]"
 
 DESCRIPTION = """\
 A real Salt cluster on this machine, in network and mount namespaces of its own:
@@ -20,19 +20,25 @@ commands:
   up [--spec FILE] [--file-root DIR ...]   build and start the cluster (default spec: web1-4, db1)
   status [--json]                          what runs; exit 0 when everything is up, 1 otherwise
   down                                     remove everything (idempotent)
-  salt ARGS...                             salt on the sandbox master
-  salt-run ARGS...                         salt-run on the sandbox master
+  salt ARGS...                             salt on the sandbox master (--master N: on master N)
+  salt-run ARGS...                         salt-run on the sandbox master (--master N: on master N)
   salt-call HOST ARGS...                   salt-call on HOST, inside its namespaces
   probe HOST [--ipv6]                      TCP from the LB to HOST's web port:
                                            prints reachable (exit 0) or blocked (exit 1)
-  stop HOST | start HOST                   stop/start HOST's salt-minion only
-  restart-master                           stop the salt-master and start it again (same config,
-                                           keys, cache); waits until every running minion answers
+  stop HOST | start HOST                   stop/start HOST's salt-minion only; a service's name
+                                           (etcd) stops/starts that service
+  restart-master                           stop the salt-master (--master N: master N) and start it
+                                           again (same config, keys, cache); waits until every
+                                           running minion answers
   load --rate R --seconds S [--timeout T]  (spec with haproxy) GET / through HAProxy from the client
                                            namespace, R per second for S seconds; prints requests
                                            sent, answered 200, failed and the versions seen;
                                            exit 0 when none failed, 1 otherwise
   exec HOST -- CMD...                      run CMD inside HOST's namespaces
+  api-url                                  (spec with api: true) print salt-api's URL
+  webhook --seconds S --out FILE           a webhook receiver in a namespace of its own: prints
+                                           its URL, records every POST to FILE as JSON lines,
+                                           ends by itself after S seconds
 """
 
 EPILOG = """\
@@ -67,7 +73,13 @@ COMMANDS = {
     "exec",
     "restart-master",
     "load",
+    "api-url",
+    "webhook",
 }
+
+
+# The commands that talk to one salt-master: --master N picks which.
+MASTER_COMMANDS = {"salt", "salt-run", "restart-master"}
 
 
 def _global_parser():
@@ -83,6 +95,13 @@ def _global_parser():
         default=os.environ.get("SCENARIO_SANDBOX", "default"),
         help="which sandbox (default: $SCENARIO_SANDBOX or 'default')",
     )
+    parser.add_argument(
+        "--master",
+        type=int,
+        default=1,
+        metavar="N",
+        help="which salt-master salt, salt-run and restart-master use (spec key masters; default 1)",
+    )
     parser.add_argument("command", metavar="COMMAND", choices=sorted(COMMANDS), help=argparse.SUPPRESS)
     parser.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
@@ -93,7 +112,7 @@ def _split(argv):
     for index, token in enumerate(argv):
         if token in COMMANDS:
             prefix = argv[:index]
-            if prefix and prefix[-1] == "--name" and index == len(prefix) and len(prefix) % 2 == 1:
+            if prefix and prefix[-1] == "--name":
                 continue  # `--name up`: a sandbox called "up"
             return [*prefix, token], argv[index + 1 :]
     return argv, []
@@ -119,12 +138,13 @@ def _print_status(status):
         print(f"sandbox {status['name']}: down")
         return
     state = "up" if status["up"] else ("incomplete" if not status.get("complete") else "degraded")
-    master = status["master"]
     print(f"sandbox {status['name']}: {state}   (state {status['state_dir']})")
-    print(
-        f"  master  {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8} pid {master['pid']}"
-        f"   salt -c {master['conf_dir']}"
-    )
+    for master in status["masters"]:
+        label = "master" if master["index"] == 1 else f"master{master['index']}"
+        print(
+            f"  {label:<7} {master['address']:<15} {'running' if master['running'] else 'STOPPED':<8}"
+            f" pid {master['pid']}   salt -c {master['conf_dir']}"
+        )
     lb = status["lb"]
     if "haproxy" in lb:
         haproxy = "running" if lb["haproxy"]["running"] else "STOPPED"
@@ -132,6 +152,12 @@ def _print_status(status):
         print(f"  lb      {lb['address']:<15} minion {minion:<8} haproxy {haproxy} (backend {lb['backend']})")
     else:
         print(f"  lb      {lb['address']:<15}")
+    for name, service in status.get("services", {}).items():
+        state = "running" if service["running"] else "STOPPED"
+        print(f"  {name:<7} {service['address']:<15} {state:<8} pid {service['pid']}   {service['url']}")
+    if status.get("webhook"):
+        state = "running" if status["webhook"]["running"] else "ended"
+        print(f"  webhook {status['webhook']['url']} {state}")
     for name, host in status["hosts"].items():
         minion = "running" if host["minion"]["running"] else "STOPPED"
         web = "running" if host["web"]["running"] else "STOPPED"
@@ -148,6 +174,8 @@ def run(argv):
     opts = _global_parser().parse_args(head)
     sandbox = Sandbox(opts.name)
     command = opts.command
+    if opts.master != 1 and command not in MASTER_COMMANDS:
+        raise SandboxError(f"--master applies to {', '.join(sorted(MASTER_COMMANDS))} only, not {command}")
 
     if command == "up":
         parser = _sub_parser(
@@ -181,9 +209,9 @@ def run(argv):
         print(f"sandbox {opts.name}: down")
         return 0
     if command == "salt":
-        return sandbox.salt(*rest, capture=False).returncode
+        return sandbox.salt(*rest, capture=False, master=opts.master).returncode
     if command == "salt-run":
-        return sandbox.salt_run(*rest, capture=False).returncode
+        return sandbox.salt_run(*rest, capture=False, master=opts.master).returncode
     if command == "salt-call":
         if not rest or rest[0].startswith("-"):
             raise SandboxError("usage: scenario-sandbox salt-call HOST ARGS...")
@@ -197,10 +225,12 @@ def run(argv):
         print("reachable" if reachable else "blocked")
         return 0 if reachable else 1
     if command == "stop":
-        sandbox.stop(_host_arg("stop", rest, "Stop HOST's salt-minion (namespaces and web stay)."))
+        sandbox.stop(_host_arg("stop", rest, "Stop HOST's salt-minion (namespaces and web stay), or a service (etcd)."))
         return 0
     if command == "start":
-        sandbox.start(_host_arg("start", rest, "Start HOST's salt-minion and wait until it is connected."))
+        sandbox.start(
+            _host_arg("start", rest, "Start HOST's salt-minion (or a service: etcd) and wait until it is ready.")
+        )
         return 0
     if command == "restart-master":
         _sub_parser(
@@ -208,8 +238,8 @@ def run(argv):
             "Stop the sandbox's salt-master (by its pid) and start it again with the same config, keys and\n"
             "cache; return once it listens and every minion that was running answers test.ping again.",
         ).parse_args(rest)
-        took = sandbox.restart_master()
-        print(f"sandbox {opts.name}: master restarted, {len(sandbox.minions)} minion(s) back in {took} s")
+        took = sandbox.restart_master(master=opts.master)
+        print(f"sandbox {opts.name}: master {opts.master} restarted, {len(sandbox.minions)} minion(s) back in {took} s")
         return 0
     if command == "load":
         parser = _sub_parser(
@@ -242,6 +272,26 @@ def run(argv):
                 lat = summary["latency"]
                 print(f"latency:        median {lat['p50']} s, p99 {lat['p99']} s, max {lat['max']} s")
         return 0 if summary["failed"] == 0 else 1
+    if command == "api-url":
+        _sub_parser("api-url", "Print salt-api's URL (spec api: true); users in <state>/api/users.txt.").parse_args(
+            rest
+        )
+        print(sandbox.api_url())
+        return 0
+    if command == "webhook":
+        parser = _sub_parser(
+            "webhook",
+            "Run a webhook receiver in a sandbox namespace (198.51.100.7): print its URL, record every POST\n"
+            "(path, headers, JSON body) to FILE as one JSON line each, and end by itself after S seconds.",
+            "example: scenario-sandbox webhook --seconds 120 --out hooks.jsonl &",
+        )
+        parser.add_argument("--seconds", type=float, required=True, help="how long it listens (at most 3600)")
+        parser.add_argument("--out", required=True, metavar="FILE", help="where the POSTs go, as JSON lines")
+        args = parser.parse_args(rest)
+        url, proc = sandbox.webhook(args.seconds, args.out)
+        print(url, flush=True)
+        proc.wait(timeout=args.seconds + 30)
+        return 0
     if command == "exec":
         if not rest or rest[0].startswith("-"):
             raise SandboxError("usage: scenario-sandbox exec HOST -- CMD...")

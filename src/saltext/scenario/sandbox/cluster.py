@@ -16,12 +16,15 @@ import time
 import uuid
 from pathlib import Path
 
-from . import aptrepo, loadgen, netns, procs
+from . import aptrepo, loadgen, netns, procs, webhook
+from .api import Api
 from .balancer import Balancer
 from .errors import SandboxError
+from .etcd import Etcd
 from .hosts import WEB_PORT, Host
-from .master import Master
-from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESS, address6, load_spec
+from .master import Master, master_keypair
+from .prometheus import Prometheus
+from .spec import CLIENT_ADDRESS, LB_MINION, MASTER_ADDRESSES, WEBHOOK_ADDRESS, address6, load_spec
 
 ROOT_ENV = "SCENARIO_SANDBOX_ROOT"
 DEFAULT_ROOT = "/run/scenario-sandbox"
@@ -32,6 +35,19 @@ UNIX_PATH_MAX = 107
 READY_TIMEOUT = 90
 STOP_GRACE = 1.0
 HAPROXY_UP_TIMEOUT = 30
+SERVICE_TIMEOUT = 60
+
+
+def services_of(state_dir, spec):
+    """{name: Service} of the service daemons the spec asks for, in start order."""
+    found = []
+    if spec.get("store") == "etcd":
+        found.append(Etcd(state_dir, spec))
+    if spec.get("prometheus"):
+        found.append(Prometheus(state_dir, spec))
+    if spec.get("api"):
+        found.append(Api(state_dir, spec))
+    return {service.name: service for service in found}
 
 
 def _system_path():
@@ -116,13 +132,45 @@ class Sandbox:
 
     @property
     def master_conf_dir(self):
+        """Master 1's config dir (`salt -c <this>` inside its netns)."""
         return self.state_dir / "m" / "conf"
+
+    @property
+    def master_count(self):
+        return self.spec.get("masters", 1)
+
+    def _master_key(self, master):
+        """The record key of master ``master`` (1-based): "master", "master2"; refuses one the spec lacks."""
+        count = self.master_count
+        if isinstance(master, bool) or not isinstance(master, int) or not 1 <= master <= count:
+            raise SandboxError(
+                f"sandbox {self.name!r} has {count} master(s) (spec key masters); there is no master {master!r}"
+            )
+        return "master" if master == 1 else f"master{master}"
+
+    def _master(self, master=1):
+        """(record entry, Master) of master ``master``."""
+        entry = self.record[self._master_key(master)]
+        return entry, Master(self.state_dir, entry["netns"], self.bin_dir, master)
+
+    def master_conf_dir_of(self, master=1):
+        """Master ``master``'s config dir."""
+        return self._master(master)[1].conf_dir
+
+    def _minion_masters(self):
+        """What a minion's `master:` option is: the address, or every master's (hot/hot)."""
+        addresses = [self.record[self._master_key(n)]["address"] for n in range(1, self.master_count + 1)]
+        return addresses[0] if len(addresses) == 1 else addresses
 
     def _host(self, name):
         if name not in self.spec["hosts"]:
-            raise SandboxError(f"sandbox {self.name!r} has no host {name!r}; hosts: {', '.join(self.hosts)}")
+            services = list(self.record.get("services", {}))
+            also = f"; services: {', '.join(services)}" if services else ""
+            raise SandboxError(f"sandbox {self.name!r} has no host {name!r}; hosts: {', '.join(self.hosts)}{also}")
         entry = self.record["hosts"][name]
-        return Host(self.state_dir, name, self.spec["hosts"][name], entry["netns"], self.bin_dir, self.spec["app"])
+        app = self.spec["app"]
+        bad = self.spec.get("bad_builds", {}).get(app)
+        return Host(self.state_dir, name, self.spec["hosts"][name], entry["netns"], self.bin_dir, app, bad)
 
     def _holder_pid(self, name):
         self._host(name)
@@ -172,7 +220,15 @@ class Sandbox:
             "spec": normal,
             "up": False,
             "netns": [],
-            "master": {"netns": netns.ns_name(self.tag, "ma"), "address": MASTER_ADDRESS, "proc": None},
+            "master": {"netns": netns.ns_name(self.tag, "ma"), "address": MASTER_ADDRESSES[0], "proc": None},
+            **{
+                f"master{n}": {
+                    "netns": netns.ns_name(self.tag, f"m{n}"),
+                    "address": MASTER_ADDRESSES[n - 1],
+                    "proc": None,
+                }
+                for n in range(2, normal["masters"] + 1)
+            },
             "lb": {"netns": netns.ns_name(self.tag, "lb"), "address": normal["lb"], "haproxy": None, "minion": None},
             "client": {"netns": netns.ns_name(self.tag, "cl"), "address": CLIENT_ADDRESS}
             if normal.get("haproxy")
@@ -188,6 +244,11 @@ class Sandbox:
                 }
                 for index, (name, host) in enumerate(normal["hosts"].items())
             },
+            "services": {
+                name: {"netns": netns.ns_name(self.tag, service.kind), "address": service.address, "proc": None}
+                for name, service in services_of(self.state_dir, normal).items()
+            },
+            "webhook": None,
             "file_roots": [str(Path(r).resolve()) for r in file_roots],
             "root_created": root_created,
             "notes": [],
@@ -222,9 +283,18 @@ class Sandbox:
     def _up(self, spec, file_roots):
         record = self._record
         t0 = time.monotonic()
-        nodes = [("lb", spec["lb"], address6(spec["lb"])), ("ma", MASTER_ADDRESS, address6(MASTER_ADDRESS))]
+        nodes = [("lb", spec["lb"], address6(spec["lb"]))]
+        nodes += [
+            (entry["netns"].rsplit("-", 1)[1], entry["address"], address6(entry["address"]))
+            for entry in (record[self._master_key(n)] for n in range(1, spec["masters"] + 1))
+        ]
         if spec.get("haproxy"):
             nodes.append(("cl", CLIENT_ADDRESS, address6(CLIENT_ADDRESS)))
+        own = [name for name, service in services_of(self.state_dir, spec).items() if service.own_netns]
+        nodes += [
+            (e["netns"].rsplit("-", 1)[1], e["address"], address6(e["address"]))
+            for e in (record["services"][name] for name in own)
+        ]
         nodes += [
             (entry["netns"].rsplit("-", 1)[1], entry["address"], entry["address6"])
             for entry in record["hosts"].values()
@@ -238,11 +308,26 @@ class Sandbox:
         self._timed("network", t0)
 
         env = self._env()
-        master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
-        master.write_config(spec["lb"], file_roots, spec["master"]["config"])
-        proc, record["master"]["proc"] = master.start(record["instance"], env)
-        self._children.append(proc)
+        services = services_of(self.state_dir, spec)
+        service_options = {}
+        for service in services.values():
+            service.write_files()
+            service_options.update(service.master_config())
+        self._start_services([s for s in services.values() if not s.after_masters], env)
+        spec_options = dict(spec["master"]["config"])
+        if "external_auth" in service_options and "external_auth" in spec_options:
+            # Another eauth backend from the spec sits beside the sandbox's file users.
+            spec_options["external_auth"] = {**service_options["external_auth"], **spec_options["external_auth"]}
+        masters = [self._master(n) for n in range(1, spec["masters"] + 1)]
+        keys = master_keypair() if len(masters) > 1 else None
+        for entry, master in masters:
+            master.write_config(spec["lb"], file_roots, {**service_options, **spec_options})
+            if keys:
+                master.install_keys(*keys)
+            proc, entry["proc"] = master.start(record["instance"], env)
+            self._children.append(proc)
         self._save()
+        self._start_services([s for s in services.values() if s.after_masters], env)
 
         t1 = time.monotonic()
         repos = self._build_repos(spec)
@@ -257,19 +342,20 @@ class Sandbox:
         balancer = None
         if spec.get("haproxy"):
             balancer = self._balancer()
-            balancer.write_files(self.name)
+            balancer.write_files(self.name, master=self._minion_masters())
             proc, record["lb"]["haproxy"] = balancer.start_haproxy(record["instance"], env)
             self._children.append(proc)
             self._save()
 
         t3 = time.monotonic()
-        self._wait(
-            lambda: master.listening(record["master"]["proc"]["pid"]),
-            60,
-            "the salt-master to listen",
-            record["master"]["proc"],
-            master.root / "master.out",
-        )
+        for entry, master in masters:
+            self._wait(
+                lambda e=entry, m=master: m.listening(e["proc"]["pid"]),
+                60,
+                f"salt-master {master.index} to listen",
+                entry["proc"],
+                master.root / "master.out",
+            )
         self._timed("master", t0)
 
         offsets = {}
@@ -305,12 +391,23 @@ class Sandbox:
         self._timed("minions", t3)
 
         t4 = time.monotonic()
-        self._ping_all()
+        for n in range(1, spec["masters"] + 1):
+            self._ping_all(master=n)
         self._sync_all()
         self._timed("ping+sync", t4)
         if balancer is not None:
             balancer.wait_all_up(HAPROXY_UP_TIMEOUT, lambda: procs.alive(record["lb"]["haproxy"]))
+        for name, service in services.items():
+            entry = record["services"][name]
+            service.wait_ready(entry["netns"], entry["proc"], SERVICE_TIMEOUT)
         record["up"] = True
+
+    def _start_services(self, services, env):
+        for service in services:
+            entry = self._record["services"][service.name]
+            proc, entry["proc"] = service.start(entry["netns"], self._record["instance"], env)
+            self._children.append(proc)
+        self._save()
 
     def _build_repos(self, spec):
         debs = self.state_dir / "debs"
@@ -331,7 +428,7 @@ class Sandbox:
     def _prepare_host(self, name, repo_dir, env):
         host = self._host(name)
         entry = self._record["hosts"][name]
-        host.write_files(repo_dir)
+        host.write_files(repo_dir, master=self._minion_masters())
         proc, holder = host.start_holder(self._record["instance"], env)
         self._children.append(proc)
         with self._lock:
@@ -363,17 +460,17 @@ class Sandbox:
             time.sleep(0.05)
         raise SandboxError(f"gave up waiting for {what} after {timeout} s; {_tail(log)}")
 
-    def _ping_all(self, attempts=5):
+    def _ping_all(self, attempts=5, master=1):
         missing = self.minions
         for _ in range(attempts):
             answered = self._json_call(
-                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", "10", timeout=60)
+                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", "10", timeout=60, master=master)
             )
             missing = [h for h in missing if answered.get(h) is not True]
             if not missing:
                 return
             time.sleep(0.5)
-        raise SandboxError(f"minions did not answer test.ping: {', '.join(missing)}")
+        raise SandboxError(f"minions did not answer test.ping on master {master}: {', '.join(missing)}")
 
     def _sync_all(self):
         proc = self.salt("-L", ",".join(self.minions), "saltutil.sync_all", "--out=json", "-t", "60", timeout=120)
@@ -403,27 +500,28 @@ class Sandbox:
         return merged
 
     # -- talking to the cluster ---------------------------------------------------------------------
-    def _master_argv(self, argv):
+    def _master_argv(self, argv, master=1):
+        entry, server = self._master(master)
         argv = list(argv)
         if argv and argv[0] in SALT_TOOLS:
             tool = argv[0]
             argv[0] = str(self.bin_dir / tool)
             if not any(a in ("-c", "--config-dir") or a.startswith("--config-dir=") for a in argv[1:]):
-                argv[1:1] = ["-c", str(self.master_conf_dir)]
-        return ["nsenter", f"--net={netns.ns_path(self.record['master']['netns'])}", "--", *argv]
+                argv[1:1] = ["-c", str(server.conf_dir)]
+        return ["nsenter", f"--net={netns.ns_path(entry['netns'])}", "--", *argv]
 
     @staticmethod
     def _run(argv, check=False, timeout=None, capture=True, input=None):
         extra = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL} if capture else {}
         return subprocess.run(argv, check=check, timeout=timeout, text=True, capture_output=capture, **extra)
 
-    def salt(self, *args, check=False, timeout=None, capture=True):
-        """`salt -c <master conf> ARGS` inside the master's netns."""
-        return self._run(self._master_argv(["salt", *args]), check, timeout, capture)
+    def salt(self, *args, check=False, timeout=None, capture=True, master=1):
+        """`salt -c <master conf> ARGS` inside master ``master``'s netns."""
+        return self._run(self._master_argv(["salt", *args], master), check, timeout, capture)
 
-    def salt_run(self, *args, check=False, timeout=None, capture=True):
-        """`salt-run -c <master conf> ARGS` inside the master's netns."""
-        return self._run(self._master_argv(["salt-run", *args]), check, timeout, capture)
+    def salt_run(self, *args, check=False, timeout=None, capture=True, master=1):
+        """`salt-run -c <master conf> ARGS` inside master ``master``'s netns."""
+        return self._run(self._master_argv(["salt-run", *args], master), check, timeout, capture)
 
     def salt_call(self, host, *args, check=False, timeout=None, capture=True):
         """`salt-call` on ``host``, inside its namespaces and with its minion config."""
@@ -442,12 +540,12 @@ class Sandbox:
         h = self._host(host)
         return self._run(h.enter(self._holder_pid(host), argv), check, timeout, capture, input)
 
-    def popen_in_master(self, argv, **kwargs):
-        """Popen ``argv`` in the master's netns. A salt tool name as argv[0] gets the venv path and -c."""
+    def popen_in_master(self, argv, master=1, **kwargs):
+        """Popen ``argv`` in master ``master``'s netns. A salt tool name as argv[0] gets the venv path and -c."""
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
         kwargs.setdefault("text", True)
-        return subprocess.Popen(self._master_argv(argv), **kwargs)
+        return subprocess.Popen(self._master_argv(argv, master), **kwargs)
 
     def probe(self, host, timeout=1.0, ipv6=False):
         """True if the LB (source address = LB address) can open TCP to ``host``'s web port.
@@ -484,28 +582,27 @@ class Sandbox:
             raise SandboxError(f"load: the load generator failed ({proc.returncode}): {proc.stderr.strip()}")
         return json.loads(proc.stdout)
 
-    def restart_master(self, timeout=READY_TIMEOUT):
-        """Stop the salt-master (by its pid, as `down` does) and start it again with the same
+    def restart_master(self, timeout=READY_TIMEOUT, master=1):
+        """Stop salt-master ``master`` (by its pid, as `down` does) and start it again with the same
         config, keys and cache; return once it listens and every minion that was running
-        answers test.ping again. Returns the seconds that took."""
+        answers test.ping through it again. Returns the seconds that took."""
         started = time.monotonic()
-        record = self.record
-        master = Master(self.state_dir, record["master"]["netns"], self.bin_dir)
+        entry, server = self._master(master)
         running = [m for m in self.minions if procs.alive(self._minion_record(m))]
-        procs.stop([record["master"]["proc"]] if record["master"].get("proc") else [], grace=STOP_GRACE)
-        record["master"]["proc"] = None
+        procs.stop([entry["proc"]] if entry.get("proc") else [], grace=STOP_GRACE)
+        entry["proc"] = None
         self._save()
         self._reap()
-        proc, record["master"]["proc"] = master.start(record["instance"], self._env())
+        proc, entry["proc"] = server.start(self.record["instance"], self._env())
         self._children.append(proc)
         self._save()
         deadline = started + timeout
         self._wait(
-            lambda: master.listening(record["master"]["proc"]["pid"]),
+            lambda: server.listening(entry["proc"]["pid"]),
             max(1.0, deadline - time.monotonic()),
-            "the salt-master to listen again",
-            record["master"]["proc"],
-            master.root / "master.out",
+            f"salt-master {master} to listen again",
+            entry["proc"],
+            server.root / "master.out",
         )
         missing = list(running)
         while missing:
@@ -513,7 +610,9 @@ class Sandbox:
             if left <= 0:
                 raise SandboxError(f"minions did not reconnect within {timeout} s: {', '.join(missing)}")
             wait = str(max(1, min(5, int(left))))
-            answered = self._json_call(self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", wait))
+            answered = self._json_call(
+                self.salt("-L", ",".join(missing), "test.ping", "--out=json", "-t", wait, master=master)
+            )
             missing = [m for m in missing if answered.get(m) is not True]
         return round(time.monotonic() - started, 2)
 
@@ -522,8 +621,88 @@ class Sandbox:
             return self.record["lb"].get("minion")
         return self.record["hosts"][minion].get("minion")
 
+    def _service(self, name):
+        """(record entry, Service) of service ``name`` (etcd, ...), or None when the spec has none such."""
+        entry = self.record.get("services", {}).get(name)
+        if entry is None:
+            return None
+        return entry, services_of(self.state_dir, self.spec)[name]
+
+    def service_url(self, name):
+        """The URL of service ``name`` (e.g. "http://198.51.100.5:2379" for etcd)."""
+        found = self._service(name)
+        if found is None:
+            raise SandboxError(f"sandbox {self.name!r} runs no {name} (see its spec)")
+        return found[1].url
+
+    def api_url(self):
+        """salt-api's URL (spec api: true), e.g. "http://198.51.100.2:8000"."""
+        return self.service_url("api")
+
+    def api_users(self):
+        """{user: password} of salt-api's file eauth test users (deployer, watcher)."""
+        found = self._service("api")
+        if found is None:
+            raise SandboxError(f"sandbox {self.name!r} runs no salt-api (its spec has no api: true)")
+        return found[1].users()
+
+    def webhook(self, seconds, out):
+        """Start a webhook receiver in a namespace of its own (198.51.100.7, made on first use) that
+        records every POST to ``out`` as JSON lines and ends by itself after ``seconds``.
+        Returns (url, Popen) once it answers."""
+        if not 0 < seconds <= webhook.MAX_SECONDS:
+            raise SandboxError(f"webhook: --seconds must be more than 0 and at most {webhook.MAX_SECONDS}")
+        out = Path(out).resolve()
+        if not out.parent.is_dir():
+            raise SandboxError(f"webhook: --out {out}: its directory does not exist")
+        record = self.record
+        current = record.get("webhook")
+        if current and procs.alive(current.get("proc")):
+            raise SandboxError(f"webhook: a receiver still runs at {webhook_url()} (pid {current['proc']['pid']})")
+        name = netns.ns_name(self.tag, "wh")
+        if not os.path.exists(netns.ns_path(name)):
+
+            def remember(created):
+                record["netns"] = sorted(set(record.get("netns", [])) | {created})
+                self._save()
+
+            netns.add_node(self.tag, "wh", WEBHOOK_ADDRESS, address6(WEBHOOK_ADDRESS), on_created=remember)
+        argv = ["nsenter", f"--net={netns.ns_path(name)}", "--", sys.executable, "-I", str(webhook.SCRIPT)]
+        argv += [
+            "--address",
+            WEBHOOK_ADDRESS,
+            "--port",
+            str(webhook.PORT),
+            "--seconds",
+            str(seconds),
+            "--out",
+            str(out),
+        ]
+        log = self.state_dir / "webhook.log"
+        proc, proc_record = procs.spawn(argv, record["instance"], log, env=self._env())
+        self._children.append(proc)
+        record["webhook"] = {"netns": name, "address": WEBHOOK_ADDRESS, "proc": proc_record}
+        self._save()
+        self._wait(
+            lambda: netns.http(name, WEBHOOK_ADDRESS, webhook.PORT, "/health", 1.0)[0] == 200,
+            30,
+            "the webhook receiver to answer",
+            proc_record,
+            log,
+        )
+        return webhook_url(), proc
+
     def stop(self, host):
-        """Stop ``host``'s salt-minion (and its jobs); namespaces and web service stay."""
+        """Stop ``host``'s salt-minion (and its jobs), or the service of that name (etcd);
+        namespaces and web service stay."""
+        service = self._service(host)
+        if service is not None:
+            entry = service[0]
+            procs.stop([entry["proc"]] if entry.get("proc") else [], grace=STOP_GRACE)
+            entry["proc"] = None
+            self._save()
+            self._reap()
+            return
         self._host(host)
         entry = self.record["hosts"][host]
         procs.stop([entry["minion"]] if entry.get("minion") else [], grace=STOP_GRACE)
@@ -532,7 +711,19 @@ class Sandbox:
         self._reap()
 
     def start(self, host, wait=True, timeout=READY_TIMEOUT):
-        """Start ``host``'s salt-minion again; with ``wait``, return once it is connected."""
+        """Start ``host``'s salt-minion (or the service of that name) again; with ``wait``, return
+        once it is connected (the service answers its health check)."""
+        service = self._service(host)
+        if service is not None:
+            entry, daemon = service
+            if procs.alive(entry.get("proc")):
+                return
+            proc, entry["proc"] = daemon.start(entry["netns"], self.record["instance"], self._env())
+            self._children.append(proc)
+            self._save()
+            if wait:
+                daemon.wait_ready(entry["netns"], entry["proc"], timeout)
+            return
         h = self._host(host)
         entry = self.record["hosts"][host]
         if procs.alive(entry.get("minion")):
@@ -573,12 +764,19 @@ class Sandbox:
                 "minion": proc_info(entry.get("minion")),
                 "web": proc_info(entry.get("web")),
             }
-        master = {
-            "address": record["master"]["address"],
-            "netns": record["master"]["netns"],
-            "conf_dir": str(self.master_conf_dir),
-            **proc_info(record["master"].get("proc")),
-        }
+        masters = []
+        for n in range(1, record["spec"].get("masters", 1) + 1):
+            entry, server = self._master(n)
+            masters.append(
+                {
+                    "index": n,
+                    "address": entry["address"],
+                    "netns": entry["netns"],
+                    "conf_dir": str(server.conf_dir),
+                    **proc_info(entry.get("proc")),
+                }
+            )
+        master = masters[0]
         lb = {"address": record["lb"]["address"], "netns": record["lb"]["netns"]}
         if record["spec"].get("haproxy"):
             lb["haproxy"] = proc_info(record["lb"].get("haproxy"))
@@ -588,13 +786,32 @@ class Sandbox:
             h["minion"]["running"] and h["web"]["running"] and h["namespaces"]["running"] for h in hosts.values()
         )
         lb_running = all(lb[k]["running"] for k in ("haproxy", "minion") if k in lb)
-        running = master["running"] and hosts_running and lb_running
+        services = {
+            name: {
+                "address": entry["address"],
+                "netns": entry["netns"],
+                "url": daemon.url,
+                **proc_info(entry.get("proc")),
+            }
+            for name, (entry, daemon) in ((n, self._service(n)) for n in record.get("services", {}))
+        }
+        running = (
+            all(m["running"] for m in masters)
+            and hosts_running
+            and lb_running
+            and all(s["running"] for s in services.values())
+        )
         return {
             **base,
             "exists": True,
             "up": bool(record.get("up")) and running,
             "complete": bool(record.get("up")),
             "master": master,
+            "masters": masters,
+            "services": services,
+            "webhook": {"url": webhook_url(), **proc_info(record["webhook"]["proc"])}
+            if record.get("webhook")
+            else None,
             "lb": lb,
             "hosts": hosts,
             "notes": record.get("notes", []),
@@ -604,7 +821,9 @@ class Sandbox:
     # -- down -----------------------------------------------------------------------------------------
     @staticmethod
     def _proc_records(record):
-        records = [record.get("master", {}).get("proc")]
+        records = [record.get(key, {}).get("proc") for key in ("master", "master2")]
+        records += [entry.get("proc") for entry in record.get("services", {}).values()]
+        records.append((record.get("webhook") or {}).get("proc"))
         records += [record.get("lb", {}).get("haproxy"), record.get("lb", {}).get("minion")]
         for entry in record.get("hosts", {}).values():
             records += [entry.get("minion"), entry.get("web"), entry.get("holder")]
@@ -645,6 +864,11 @@ class Sandbox:
         for proc in list(self._children):
             if proc.poll() is not None:
                 self._children.remove(proc)
+
+
+def webhook_url():
+    """Where `scenario-sandbox webhook`'s receiver listens (any path is recorded)."""
+    return f"http://{WEBHOOK_ADDRESS}:{webhook.PORT}/"
 
 
 def _tail(path, lines=8):

@@ -120,9 +120,10 @@ class MinionLog:
 class Host(MinionLog):
     """Paths and commands for one host of a sandbox; state lives in the sandbox record."""
 
-    def __init__(self, state_dir, name, settings, netns, bin_dir, app):
+    def __init__(self, state_dir, name, settings, netns, bin_dir, app, bad_builds=None):
         self.name = name
         self.app = app
+        self.bad_builds = bad_builds or {}  # {version: fraction} of the app (spec bad_builds)
         self.settings = settings
         self.address = settings["address"]
         self.netns = netns
@@ -273,6 +274,7 @@ class Host(MinionLog):
             self.app,
             "--pidfile",
             str(self.web_pidfile),
+            *(f"--bad={version}={fraction}" for version, fraction in self.bad_builds.items()),
         ]
 
     def start_web(self, holder_pid, instance, env):

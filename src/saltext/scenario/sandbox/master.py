@@ -1,4 +1,9 @@
-"""The sandbox's salt-master: config under the state dir, run inside its own network namespace."""
+"""The sandbox's salt-masters: config under the state dir, each run inside its own network namespace.
+
+Master 1 lives in <state>/m, master N > 1 in <state>/m<N>. With two masters (hot/hot) both get
+the same file_roots and the same master key pair (written before they start), so a minion that
+is configured with both trusts either.
+"""
 
 from pathlib import Path
 
@@ -6,7 +11,7 @@ import yaml
 
 from . import procs
 from .netns import ns_path
-from .spec import MASTER_ADDRESS
+from .spec import MASTER_ADDRESSES
 
 SKIP_IN_VIEW = {"venv", "build", "dist", "node_modules", "__pycache__"}
 # The checkout's state tree (salt://mywebapp is states/mywebapp/init.sls): a file root of its own,
@@ -23,14 +28,45 @@ def salt_root():
     return salt_dirs_root()
 
 
+def master_keypair():
+    """(private PEM, public PEM) of a new 2048-bit RSA key, in the formats salt-master writes itself."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+def root_of(state_dir, index):
+    """Master ``index``'s directory: <state>/m for master 1, <state>/m<N> for the others."""
+    return Path(state_dir) / ("m" if index == 1 else f"m{index}")
+
+
 class Master:
-    def __init__(self, state_dir, netns, bin_dir):
-        self.root = Path(state_dir) / "m"
+    def __init__(self, state_dir, netns, bin_dir, index=1):
+        self.index = index
+        self.address = MASTER_ADDRESSES[index - 1]
+        self.root = root_of(state_dir, index)
+        # One view for every master, so their file_roots are literally the same list.
+        self.view_dir = root_of(state_dir, 1) / "repo-view"
         self.conf_dir = self.root / "conf"
         self.sock_dir = self.root / "s"
+        self.pki_dir = self.root / "pki"
         self.netns = netns
         self.bin_dir = Path(bin_dir)
         self.log_file = self.root / "var" / "log" / "salt" / "master"
+
+    def install_keys(self, private, public):
+        """Make this master use the given key pair (hot/hot masters share one) instead of its own."""
+        self.pki_dir.mkdir(parents=True, exist_ok=True)
+        pem = self.pki_dir / "master.pem"
+        pem.write_bytes(private)
+        pem.chmod(0o400)
+        (self.pki_dir / "master.pub").write_bytes(public)
 
     def repo_view(self):
         """A directory of symlinks to the checkout's top-level entries, minus .git, .venv and builds.
@@ -39,8 +75,10 @@ class Master:
         bare checkout would cost a walk of the whole venv in every master worker.
         """
         source = salt_root()
-        view = self.root / "repo-view"
+        view = self.view_dir
         view.mkdir(parents=True, exist_ok=True)
+        if any(view.iterdir()):
+            return view  # made by master 1 already
         for entry in sorted(source.iterdir()):
             name = entry.name
             if name.startswith(".") or name in SKIP_IN_VIEW or name.endswith(".egg-info"):
@@ -58,11 +96,12 @@ class Master:
         self.conf_dir.mkdir(parents=True, exist_ok=True)
         self.sock_dir.mkdir(parents=True, exist_ok=True)
         config = {
-            "id": "sandbox-master",
+            "id": "sandbox-master" if self.index == 1 else f"sandbox-master-{self.index}",
             "root_dir": str(self.root),
             "cachedir": str(self.root / "var" / "cache" / "salt" / "master"),
             "sock_dir": str(self.sock_dir),
-            "interface": MASTER_ADDRESS,
+            "pki_dir": str(self.pki_dir),
+            "interface": self.address,
             "ipv6": False,
             "publish_port": PUB_PORT,
             "ret_port": RET_PORT,
@@ -99,7 +138,7 @@ class Master:
 
     def listening(self, pid):
         """True once the master (pid) listens on both its ports, read from its own netns' /proc."""
-        want = {_hex_endpoint(MASTER_ADDRESS, RET_PORT), _hex_endpoint(MASTER_ADDRESS, PUB_PORT)}
+        want = {_hex_endpoint(self.address, RET_PORT), _hex_endpoint(self.address, PUB_PORT)}
         try:
             lines = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
         except OSError:

@@ -74,22 +74,47 @@ def create(tag, nodes, on_created=None):
 
     switch_lines = ["link set lo up", "link add br0 type bridge forward_delay 0 stp_state 0", "link set br0 up"]
     for kind, _, _ in nodes:
-        port = f"v{kind}"
-        switch_lines += [
-            f"link add {port} type veth peer name eth0 netns {ns_name(tag, kind)}",
-            f"link set {port} master br0",
-            f"link set {port} up",
-        ]
+        switch_lines += _port_lines(tag, kind)
     _ip_batch(switch_lines, switch)
 
     for kind, address, address6 in nodes:
-        lines = ["link set lo up", f"addr add {address}/{PREFIX_LEN} dev eth0"]
-        if address6:
-            # nodad: the address is usable at once instead of after ~1 s of duplicate detection.
-            lines.append(f"addr add {address6}/64 dev eth0 nodad")
-        lines.append("link set eth0 up")
-        _ip_batch(lines, ns_name(tag, kind))
+        _ip_batch(_node_lines(address, address6), ns_name(tag, kind))
     return names
+
+
+def add_node(tag, kind, address, address6, on_created=None):
+    """One more node on an existing sandbox's switch (e.g. the webhook receiver's, made on demand).
+
+    ``on_created(name)`` is called before the namespace exists, so `down` knows to remove it.
+    """
+    name = ns_name(tag, kind)
+    if os.path.exists(ns_path(name)):
+        raise SandboxError(f"network namespace {name} already exists")
+    if on_created:
+        on_created(name)
+    _ip_batch([f"netns add {name}"])
+    _ip_batch(_port_lines(tag, kind), ns_name(tag, "sw"))
+    _ip_batch(_node_lines(address, address6), name)
+    return name
+
+
+def _port_lines(tag, kind):
+    """The switch side: a veth whose peer goes straight into the node as eth0, on the bridge."""
+    port = f"v{kind}"
+    return [
+        f"link add {port} type veth peer name eth0 netns {ns_name(tag, kind)}",
+        f"link set {port} master br0",
+        f"link set {port} up",
+    ]
+
+
+def _node_lines(address, address6):
+    lines = ["link set lo up", f"addr add {address}/{PREFIX_LEN} dev eth0"]
+    if address6:
+        # nodad: the address is usable at once instead of after ~1 s of duplicate detection.
+        lines.append(f"addr add {address6}/64 dev eth0 nodad")
+    lines.append("link set eth0 up")
+    return lines
 
 
 def delete(names):
@@ -146,3 +171,30 @@ def connect_from(netns, source, address, port, timeout=1.0, get=False):
         "get" if get else "tcp",
     ]
     return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout + 10)
+
+
+# Runs inside a namespace under `python -I -S`: one HTTP request; prints the status, then the body.
+_HTTP = """
+import http.client, sys
+host, port, method, path, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], float(sys.argv[5])
+body = sys.stdin.buffer.read() if method == "POST" else None
+try:
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+    answer = conn.getresponse()
+    sys.stdout.write(str(answer.status) + "\\n" + answer.read().decode("utf-8", "replace"))
+except OSError as exc:
+    sys.stderr.write(f"{exc}\\n")
+    sys.exit(1)
+"""
+
+
+def http(netns, address, port, path="/", timeout=2.0, method="GET", body=None):
+    """(status, body) of one HTTP request from inside ``netns``; (None, error text) when it fails."""
+    argv = ["nsenter", f"--net={ns_path(netns)}", "--", sys.executable, "-I", "-S", "-c", _HTTP]
+    argv += [address, str(port), method, path, str(timeout)]
+    proc = subprocess.run(argv, input=body or "", capture_output=True, text=True, check=False, timeout=timeout + 10)
+    if proc.returncode != 0:
+        return None, proc.stderr.strip()
+    status, _, text = proc.stdout.partition("\n")
+    return int(status), text

@@ -6,6 +6,11 @@ The normal form is what the rest of the sandbox reads, so every default is fille
      "repo": {"mywebapp": ["4.2.5-1", "4.2.6-3"]},
      "master": {"config": {}},      # extra salt-master options, merged over the sandbox's
      "haproxy": None | {"backend": "web", "servers": ["web1", ...]},  # HAProxy + minion lb in the LB netns
+     "masters": 1 | 2,              # salt-masters hot/hot (same key pair); every minion has all of them
+     "store": "local" | "etcd",     # etcd: a real etcd in a namespace of its own, the masters' fleet store
+     "prometheus": False | True,    # Prometheus scraping HAProxy's exporter (needs haproxy)
+     "bad_builds": {"mywebapp": {"4.2.7-1": 0.3}},  # that build answers 500 to that fraction of requests
+     "api": False | True,           # salt-api (rest_cherrypy, file eauth test users) in master 1's netns
      "hosts": {"web1": {"address": "198.51.100.11", "grains": {...}, "packages": {...},
                         "repo": None | {...}, "nrpe": {...}}, ...}}
 
@@ -23,16 +28,39 @@ from .errors import SandboxError
 DEFAULT_SPEC = Path(__file__).with_name("default-spec.yaml")
 # The same fleet's web hosts behind a real HAProxy on the LB address, with a minion `lb`.
 HAPROXY_SPEC = Path(__file__).with_name("haproxy-spec.yaml")
+# HAProxy, Prometheus scraping it, and a repo with a bad build (4.2.7-1 fails 30 % of requests).
+METRICS_SPEC = Path(__file__).with_name("metrics-spec.yaml")
+# The default fleet under two hot/hot masters that share a real etcd as their fleet store.
+ETCD_SPEC = Path(__file__).with_name("etcd-spec.yaml")
 
 SUBNET = ipaddress.ip_network("198.51.100.0/24")
 SUBNET6_PREFIX = "2001:db8:100::"
 MASTER_ADDRESS = "198.51.100.2"
 # The client namespace of a spec with haproxy: where `scenario-sandbox load` sends from.
 CLIENT_ADDRESS = "198.51.100.3"
+# Master N of a spec with `masters: 2` (master 1 is MASTER_ADDRESS).
+MASTER2_ADDRESS = "198.51.100.4"
+MASTER_ADDRESSES = (MASTER_ADDRESS, MASTER2_ADDRESS)
+# The service namespaces (services.py): etcd for `store: etcd`, Prometheus for `prometheus: true`.
+ETCD_ADDRESS = "198.51.100.5"
+PROMETHEUS_ADDRESS = "198.51.100.6"
+# `scenario-sandbox webhook`: the receiver's namespace, made on demand.
+WEBHOOK_ADDRESS = "198.51.100.7"
+# Addresses below the LB's that the sandbox's own namespaces may use; `lb` may not take one.
+RESERVED = {
+    MASTER_ADDRESS: "master",
+    CLIENT_ADDRESS: "client",
+    MASTER2_ADDRESS: "master 2",
+    ETCD_ADDRESS: "etcd",
+    PROMETHEUS_ADDRESS: "prometheus",
+    WEBHOOK_ADDRESS: "webhook",
+}
 FIRST_HOST = 11
 
-TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy"}
+TOP_KEYS = {"lb", "repo", "hosts", "app", "master", "haproxy", "masters", "store", "prometheus", "bad_builds", "api"}
 HAPROXY_KEYS = {"backend", "servers"}
+MASTER_COUNTS = (1, 2)
+STORES = ("local", "etcd")
 HAPROXY_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # The load balancer's minion id when the spec has haproxy.
 LB_MINION = "lb"
@@ -118,7 +146,89 @@ def validate(data):
         "hosts": hosts,
         "master": _master(data.get("master")),
         "haproxy": _haproxy(data.get("haproxy"), hosts, app),
+        "masters": _masters(data.get("masters", 1)),
+        "store": _store(data.get("store", "local"), hosts),
+        "prometheus": _prometheus(data.get("prometheus", False), data.get("haproxy"), hosts),
+        "bad_builds": _bad_builds(data.get("bad_builds"), repo, hosts, app),
+        "api": _api(data.get("api", False), data.get("master"), hosts),
     }
+
+
+# What `api: true` sets in the masters' config; the spec's master.config may add to external_auth
+# (another eauth backend) but not replace these.
+API_OPTIONS = ("rest_cherrypy",)
+
+
+def _api(value, master, hosts):
+    """`api: true`: salt-api with file eauth test users in master 1's namespace."""
+    if not isinstance(value, bool):
+        raise SandboxError(f"api: must be true or false, got {value!r}")
+    if not value:
+        return False
+    config = (master or {}).get("config") or {} if isinstance(master, dict) else {}
+    taken = [key for key in API_OPTIONS if key in config]
+    if isinstance(config.get("external_auth"), dict) and "file" in config["external_auth"]:
+        taken.append("external_auth.file")
+    if taken:
+        raise SandboxError(f"master.config: {taken} are set by api: true (salt-api and its test users)")
+    if "api" in hosts:
+        raise SandboxError("hosts.api: the name is the salt-api service's when api is on")
+    return True
+
+
+def _prometheus(value, haproxy, hosts):
+    """`prometheus: true` scrapes HAProxy's exporter, so it needs the spec's haproxy."""
+    if not isinstance(value, bool):
+        raise SandboxError(f"prometheus: must be true or false, got {value!r}")
+    if value and haproxy in (None, False):
+        raise SandboxError("prometheus: needs haproxy (it scrapes HAProxy's exporter); add `haproxy: true`")
+    if value and "prometheus" in hosts:
+        raise SandboxError("hosts.prometheus: the name is the Prometheus service's when prometheus is on")
+    return value
+
+
+def _bad_builds(value, repo, hosts, app):
+    """`bad_builds: {APP: {VERSION: FRACTION}}`: that build of the app answers 500 to that fraction."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SandboxError("bad_builds: must be a mapping {package: {version: fraction}}")
+    offered = {v for versions in repo.values() for v in versions}
+    offered |= {v for host in hosts.values() for versions in (host["repo"] or {}).values() for v in versions}
+    normal = {}
+    for package, builds in value.items():
+        where = f"bad_builds.{package}"
+        if package != app:
+            raise SandboxError(f"{where}: only the app ({app}) has a web service to fail")
+        if not isinstance(builds, dict) or not builds:
+            raise SandboxError(f"{where}: must be a non-empty mapping {{version: fraction}}")
+        normal[package] = {}
+        for raw_version, fraction in builds.items():
+            version = _version(raw_version, where)
+            if version not in offered:
+                raise SandboxError(f"{where}: version {version} is in no repo of the spec")
+            if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+                raise SandboxError(
+                    f"{where}.{version}: the fraction of failed requests must be in (0, 1], got {fraction!r}"
+                )
+            normal[package][version] = float(fraction)
+    return normal
+
+
+def _store(value, hosts):
+    """`store: local` (default: the masters' own files) or `etcd` (a real etcd the masters share)."""
+    if value not in STORES:
+        raise SandboxError(f"store: must be one of {list(STORES)}, got {value!r}")
+    if value == "etcd" and "etcd" in hosts:
+        raise SandboxError("hosts.etcd: the name is the etcd service's (stop etcd / start etcd) when store is etcd")
+    return value
+
+
+def _masters(value):
+    """`masters: 1` (default) or `2`: how many salt-masters run hot/hot."""
+    if isinstance(value, bool) or value not in MASTER_COUNTS:
+        raise SandboxError(f"masters: must be one of {list(MASTER_COUNTS)}, got {value!r}")
+    return value
 
 
 def _haproxy(value, hosts, app):
@@ -177,9 +287,10 @@ def _lb(value, last_host):
     if address not in SUBNET:
         raise SandboxError(f"lb: {address} is outside the sandbox network {SUBNET}")
     last = int(address) - int(SUBNET.network_address)
-    if last in (0, 255) or str(address) in (MASTER_ADDRESS, CLIENT_ADDRESS) or FIRST_HOST <= last <= last_host:
+    if last in (0, 255) or str(address) in RESERVED or FIRST_HOST <= last <= last_host:
+        reserved = ", ".join(f"{what} ({addr})" for addr, what in RESERVED.items())
         raise SandboxError(
-            f"lb: {address} collides with the network, broadcast, master ({MASTER_ADDRESS}), client ({CLIENT_ADDRESS}) "
+            f"lb: {address} collides with the network, broadcast, {reserved} "
             f"or host addresses (.{FIRST_HOST}-.{last_host})"
         )
     return str(address)

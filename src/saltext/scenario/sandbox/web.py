@@ -2,9 +2,16 @@
 
 Standalone (stdlib only) because it is started as a script inside the host's namespaces:
     python -I web.py --address 198.51.100.11 [--address 2001:db8:100::11] --port 80 --package mywebapp \
-        --pidfile /run/.../web.pid
+        --pidfile /run/.../web.pid [--bad 4.2.7-1=0.3 ...]
 The version is read on every request, so an upgrade shows at once. GET /slow answers the
 same after SLOW_SECONDS: a request that is still in flight when the host leaves the balancer.
+GET /health answers as GET / does, and is what the health checks ask (HAProxy's, NRPE's
+check_web).
+
+A bad build (`--bad VERSION=FRACTION`, the spec's bad_builds): while VERSION is installed,
+that fraction of the requests other than /health is answered 500, deterministically: request
+n fails when floor(n * FRACTION) grows, so 0.3 fails requests 4, 7, 10, ... (3 in every 10).
+Its health checks pass like a good build's; only real traffic sees it.
 
 SIGHUP restarts the service in place: the process re-executes itself, so the sandbox keeps
 tracking one pid while `service mywebapp restart` (the host's /etc/init.d script) really
@@ -31,17 +38,39 @@ def installed_version(package):
         return None
 
 
-def make_handler(package):
+class BadBuilds:
+    """Which requests a bad build fails: request n fails when floor(n * fraction) grows."""
+
+    def __init__(self, fractions):
+        self.fractions = fractions  # {version: fraction}
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def fails(self, version):
+        fraction = self.fractions.get(version)
+        if not fraction:
+            return False
+        with self.lock:
+            self.count += 1
+            return int(self.count * fraction) > int((self.count - 1) * fraction)
+
+
+def make_handler(package, bad=None):
+    bad = bad or BadBuilds({})
+
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "scenario-sandbox-web/1"
 
         def do_GET(self):
-            if self.path not in ("/", "/version", "/slow"):
+            if self.path not in ("/", "/version", "/slow", "/health"):
                 self.send_error(404)
                 return
             if self.path == "/slow":
                 time.sleep(SLOW_SECONDS)  # the work of a slow request, not a wait for a condition
             version = installed_version(package)
+            if version and self.path != "/health" and bad.fails(version):
+                self.send_error(500, f"{package} {version}: bad build")
+                return
             body = f"{package} {version or 'not installed'}\n".encode()
             self.send_response(200 if version else 503)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
@@ -111,10 +140,15 @@ def main():
     parser.add_argument("--package", required=True)
     parser.add_argument("--pidfile", required=True)
     parser.add_argument("--control", choices=["status", "restart"])
+    parser.add_argument("--bad", action="append", default=[], metavar="VERSION=FRACTION", help="a bad build")
     args = parser.parse_args()
     if args.control:
         sys.exit(control(args.control, args))
-    handler = make_handler(args.package)
+    bad = {}
+    for item in args.bad:
+        version, _, fraction = item.partition("=")
+        bad[version] = float(fraction)
+    handler = make_handler(args.package, BadBuilds(bad))
     servers = [
         (Server6 if ":" in address else http.server.ThreadingHTTPServer)((address, args.port), handler)
         for address in args.address

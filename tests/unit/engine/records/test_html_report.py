@@ -97,7 +97,7 @@ def test_failing_run_grid_matches_the_return(tmp_path):
     grid = read_grid(page)
     cells = deploy_cells(grid)
     assert cells == expected_cells(ret)
-    assert counts(cells) == {"passed": 19, "failed": 1, "skipped": 30}  # 5 hosts x 10 host steps
+    assert counts(cells) == {"passed": 19, "failed": 1, "interrupted": 0, "skipped": 30}  # 5 hosts x 10 host steps
     assert [k for k, v in cells.items() if v == "failed"] == [("web2", "features/update_website.feature:12")]
     failed = next(c for c in grid.cells if c.status == "failed")
     reason = ret["failed_hosts"]["web2"]["reason"]
@@ -126,7 +126,7 @@ def test_passing_rolling_run_has_a_group_per_batch(tmp_path):
     assert all(g.open for g in grid.groups)  # a small run opens every group
     assert [g.rows for g in grid.groups] == [["web1"], ["web2"], ["web3"]]
     cells = deploy_cells(grid)
-    assert cells == expected_cells(ret) and counts(cells) == {"passed": 30, "failed": 0, "skipped": 0}
+    assert cells == expected_cells(ret) and counts(cells) == {"passed": 30, "failed": 0, "interrupted": 0, "skipped": 0}
     # Each batch's header carries that batch's jid of the update step only.
     update = ret["scenarios"][0]["steps"][6]
     headers = re.findall(r'data-loc="features/update_website.feature:11" data-jids="([^"]*)"', page)

@@ -89,8 +89,8 @@ def test_haproxy_steps_make_one_call_on_the_balancer_per_batch_with_server_names
     result = _run(fleet, HAPROXY, batch="1")
     assert result["retcode"] == 0 and result["still_blocked"] == []
     on_lb = [c for c in fleet.calls if c[0] == ["lb"]]
-    assert [c[1] for c in on_lb] == ["lbgate.haproxy_drain", "lbgate.haproxy_ready", "lbgate.haproxy_verify_up"] * 3
-    drains = [c for c in on_lb if c[1] == "lbgate.haproxy_drain"]
+    assert [c[1] for c in on_lb] == ["lbhaproxy.drain", "lbhaproxy.ready", "lbhaproxy.verify_up"] * 3
+    drains = [c for c in on_lb if c[1] == "lbhaproxy.drain"]
     assert [c[3]["hosts"] for c in drains] == [{"web1": "web1"}, {"web2": "web2-pillar"}, {"web3": "web3-grain"}]
     assert drains[0][2] == ["web"] and drains[0][3]["timeout"] == 20
     # The updates still go to the hosts themselves, one batch at a time.
@@ -156,13 +156,13 @@ def test_compiled_sls_runs_haproxy_steps_on_the_balancer_with_the_hosts_as_a_kwa
     assert ret["retcode"] == 0, ret
     data = yaml.safe_load(ret["sls"])
     states = {sid: {k: v for item in body["salt.function"] for k, v in item.items()} for sid, body in data.items()}
-    drains = [s for s in states.values() if s["name"] == "lbgate.haproxy_drain"]
+    drains = [s for s in states.values() if s["name"] == "lbhaproxy.drain"]
     assert [(s["tgt"], s["kwarg"]["hosts"]) for s in drains] == [
         (["lb"], {"web1": "web1", "web2": "w2"}),
         (["lb"], {"web3": "web3"}),
     ]
     assert drains[0]["arg"] == ["web"] and drains[0]["kwarg"]["timeout"] == 20
-    up = next(s for s in states.values() if s["name"] == "lbgate.haproxy_verify_up")
+    up = next(s for s in states.values() if s["name"] == "lbhaproxy.verify_up")
     assert up["tgt"] == ["lb"] and up["retry"] == {"attempts": 6, "interval": 1}
     update = next(s for s in states.values() if s["name"] == "pkgcheck.update")
     assert update["tgt"] == ["web1", "web2"]

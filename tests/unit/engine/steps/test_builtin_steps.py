@@ -129,10 +129,12 @@ def test_assertions_over_returns():
             "When I restart the service x",
         ]
     )
-    block, verify, update, pkg, nrpe, restart = [st.call for st in plan.scenarios[0].steps if st.call]
+    steps = [st for st in plan.scenarios[0].steps if st.call]
+    block, verify, update, pkg, nrpe, restart = [st.call for st in steps]
     assert block.judge({"blocked": True}) is None
     assert "blocked is False" in block.judge({"blocked": False})
-    assert block.lb_effect == "block"
+    assert steps[0].effects.leaves_balancer and steps[0].call_info()["lb_effect"] == "block"
+    assert steps[2].effects.records_version == "app" and not steps[1].effects.as_dict()
     assert verify.judge({"ok": True, "blocked": True}) is None
     assert verify.judge({"ok": False, "blocked": False}) == "traffic is open, expected blocked"
     assert verify.judge({"ok": False, "state": "drained"}) == "traffic is drained, expected blocked"

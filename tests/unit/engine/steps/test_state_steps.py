@@ -4,11 +4,11 @@
 import pytest
 
 from saltext.scenario.engine.parsing.parse import parse_feature
-from saltext.scenario.engine.running.execute import NO_RESPONSE, judge
+from saltext.scenario.engine.running.calling import NO_RESPONSE, judge
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
-from tests.support import state_returns as sr
+from saltext.scenario.testing import state_returns as sr
 
 
 def _calls(*steps):
@@ -21,6 +21,13 @@ def _calls(*steps):
 def _one(step):
     (call,) = _calls(step)
     return call
+
+
+def _orch(step):
+    text = 'Feature: F\n  Scenario: S\n    Given I want to update hosts matching "web*"\n' + f"    {step}\n"
+    plan = build_plan("f", parse_feature(text, "features/f.feature"), builtin_steps.register(Registry()), {})
+    (pstep,) = [st for st in plan.scenarios[0].steps if st.call]
+    return pstep.orch
 
 
 def test_each_state_step_becomes_one_call_with_pillar_as_data():
@@ -54,12 +61,12 @@ def test_only_the_then_runs_in_test_mode():
 
 
 def test_steps_say_how_scenario_compile_expresses_them():
-    assert _one("When I apply the state mywebapp with pillar mywebapp:version=4.2.6-3").orch == (
+    assert _orch("When I apply the state mywebapp with pillar mywebapp:version=4.2.6-3") == (
         "salt.state",
         [{"sls": "mywebapp"}, {"pillar": {"mywebapp": {"version": "4.2.6-3"}}}],
     )
-    assert _one("When I apply the highstate").orch == ("salt.state", [{"highstate": True}])
-    assert _one("Then the state mywebapp should be in place with pillar release=r42").orch == (
+    assert _orch("When I apply the highstate") == ("salt.state", [{"highstate": True}])
+    assert _orch("Then the state mywebapp should be in place with pillar release=r42") == (
         "salt.function",
         [{"name": "statecheck.in_place"}, {"arg": ["mywebapp"]}, {"kwarg": {"pillar": {"release": "r42"}}}],
     )

@@ -4,17 +4,20 @@ GitLab via converters) read: a list of features, each with scenario elements and
 Batches: with more than one rolling batch, every scenario appears once per batch, named
 "<scenario> (batch i/n: host, host)" with id suffix ";batch-i", so a CI view shows which batch
 failed and which never started. Per-host verdicts go into each step's `output` lines; a
-failed step's `error_message` names every failed host and its reason. Durations are integer
-nanoseconds, as Cucumber writes them.
+failed step's `error_message` names every failed host and its reason (and, in a run within its
+failure budget, says the budget allowed it). Cucumber has no status for a step a stop cut short:
+such a step is "skipped", its `output` naming each host "interrupted" with the reason, so no
+consumer reads it as a failed check. Durations are integer nanoseconds, as Cucumber writes them.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..contracts import RunReturn
+from ..errors import EXIT_BUDGET
 from .report_view import StepView, is_run, scenario_batches
 from .run_recorder import RunRecorder
 
@@ -22,6 +25,8 @@ from .run_recorder import RunRecorder
 Json = dict[str, object]
 
 KEYWORDS = {"Given", "When", "Then"}
+# Statuses of ours that Cucumber's consumers do not know, as the status they do.
+AS_CUCUMBER = {"interrupted": "skipped"}
 
 
 def slug(text: str | None) -> str:
@@ -33,8 +38,8 @@ def _nanos(seconds: float) -> int:
 
 
 def _step(view: StepView) -> Json:
-    result: Json = {"status": view.status, "duration": _nanos(view.duration)}
-    message = view.error_message()
+    result: Json = {"status": AS_CUCUMBER.get(view.status, view.status), "duration": _nanos(view.duration)}
+    message = view.error_message() if result["status"] == "failed" else None
     if message:
         result["error_message"] = message
     line = int(view.location.rsplit(":", 1)[1])
@@ -56,6 +61,14 @@ def _step(view: StepView) -> Json:
     return data
 
 
+def _within_budget(step: Json, ret: RunReturn) -> Json:
+    """Exit 5: a failed step's message says the failure budget allowed it."""
+    result = cast(dict[str, str], step["result"])
+    if ret.get("retcode") == EXIT_BUDGET and "error_message" in result:
+        result["error_message"] += "\nwithin the failure budget: the failed hosts left the run, the others went on"
+    return step
+
+
 def _elements(ret: RunReturn, recorder: RunRecorder | None, feature_id: str) -> list[Json]:
     elements: list[Json] = []
     for s_index, scenario in enumerate(ret["scenarios"]):
@@ -75,7 +88,7 @@ def _elements(ret: RunReturn, recorder: RunRecorder | None, feature_id: str) -> 
                     "line": line,
                     "description": "",
                     "tags": [{"name": t} for t in scenario.get("tags", [])],
-                    "steps": [_step(v) for v in batch.steps],
+                    "steps": [_within_budget(_step(v), ret) for v in batch.steps],
                 }
             )
     return elements

@@ -8,19 +8,25 @@ No fonts, images or URLs: the page renders the same offline, from a CI artifact 
 CSS = """
 /* --fail-cell is used by failed cells only: a screenshot test looks for it. */
 :root { --pass: #1b5e20; --pass-bg: #c8e6c9; --fail: #b71c1c; --fail-bg: #ef9a9a; --fail-cell: #e57373;
-        --skip: #616161; --skip-bg: #e0e0e0; --warn-bg: #fff3cd; --line: #cfd8dc; }
+        --skip: #616161; --skip-bg: #e0e0e0; --warn-bg: #fff3cd; --line: #cfd8dc;
+        --budget: #f9a825; --stop: #e65100; --stop-bg: #ffcc80; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 13px/1.4 system-ui, "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #212121;
        background: #fafafa; }
 header.summary { padding: 12px 20px; background: #fff; border-bottom: 4px solid var(--skip); }
 header.summary.passed { border-color: var(--pass); }
 header.summary.failed, header.summary.error { border-color: var(--fail); }
+header.summary.within_budget { border-color: var(--budget); }
+header.summary.interrupted { border-color: var(--stop); }
 h1 { font-size: 18px; margin: 0 0 4px; }
 h2 { font-size: 14px; margin: 10px 0 4px; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 3px; color: #fff; background: var(--skip);
          font-size: 13px; vertical-align: middle; }
 .badge.passed { background: var(--pass); }
 .badge.failed, .badge.error { background: var(--fail); }
+/* Exit 5 (within budget) is amber, exit 6 (interrupted) orange: neither is a red failure. */
+.badge.within_budget { background: var(--budget); color: #212121; }
+.badge.interrupted { background: var(--stop); }
 .line { font-size: 15px; font-weight: 600; margin: 4px 0; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0 12px; margin: 6px 0; }
 dl.facts dt { color: #616161; }
@@ -38,10 +44,12 @@ nav.tools .legend span { display: inline-block; padding: 0 6px; margin-right: 4p
 nav.tools .legend .passed { border-color: var(--pass-bg); }
 nav.tools .legend .failed { border-color: var(--fail-bg); }
 nav.tools .legend .skipped { border-color: var(--skip-bg); }
+nav.tools .legend .interrupted { border-color: var(--stop-bg); }
 main { padding: 0 20px 40px; }
 details.group { margin: 6px 0; background: #fff; border: 1px solid var(--line); border-radius: 4px; }
 details.group > summary { padding: 5px 10px; cursor: pointer; font-weight: 600; }
 details.group.failed > summary { background: #fdecea; }
+details.group.interrupted > summary { background: #fff3e0; }
 details.group.rollback > summary { background: #ede7f6; }
 details.group .tag { font-weight: normal; margin-left: 8px; padding: 0 6px; border-radius: 2px;
                      background: var(--skip-bg); }
@@ -63,6 +71,7 @@ th.step.hot, td.cell.hot { outline: 2px solid #1565c0; outline-offset: -2px; }
 tbody th { position: sticky; left: 0; background: #fff; text-align: left; padding: 1px 8px; white-space: nowrap;
            font-weight: normal; font-family: "DejaVu Sans Mono", monospace; font-size: 12px; }
 tr.row.failed > th { color: var(--fail); font-weight: 700; }
+tr.row.interrupted > th { color: var(--stop); font-weight: 700; }
 tr.row.target > th { background: #bbdefb; }
 .flag { font-family: system-ui, "DejaVu Sans", sans-serif; font-size: 11px; margin-left: 6px; padding: 0 4px;
         border-radius: 2px; background: var(--skip-bg); }
@@ -72,6 +81,7 @@ td.cell { width: 2em; height: 1.6em; text-align: center; cursor: pointer; font-s
 td.cell.passed { background: var(--pass-bg); color: var(--pass); }
 td.cell.failed { background: var(--fail-cell); color: #fff; font-weight: 700; }
 td.cell.skipped { background: var(--skip-bg); color: var(--skip); }
+td.cell.interrupted { background: var(--stop-bg); color: var(--stop); font-weight: 700; }
 td.cell.gate { background-image: repeating-linear-gradient(45deg, transparent 0 4px, rgba(255,255,255,.5) 4px 6px); }
 td.gone { color: var(--fail); padding: 0 8px; }
 body.only-failed tr.row:not(.failed) { display: none; }
@@ -88,10 +98,10 @@ SCRIPT = """
 (function () {
   "use strict";
   var doc = document;
-  var STATUSES = ["passed", "failed", "skipped"];
+  var STATUSES = ["passed", "failed", "interrupted", "skipped"];
 
   // The grid's own count of its deploy cells, shown beside the summary line: the page checks itself.
-  var counts = {passed: 0, failed: 0, skipped: 0};
+  var counts = {passed: 0, failed: 0, interrupted: 0, skipped: 0};
   doc.querySelectorAll("details.batch td.cell").forEach(function (td) {
     STATUSES.forEach(function (s) { if (td.classList.contains(s)) { counts[s] += 1; } });
   });
@@ -100,8 +110,9 @@ SCRIPT = """
     tally.dataset.passed = counts.passed;
     tally.dataset.failed = counts.failed;
     tally.dataset.skipped = counts.skipped;
+    tally.dataset.interrupted = counts.interrupted;
     tally.textContent = "grid: " + counts.passed + " passed, " + counts.failed + " failed, " +
-      counts.skipped + " skipped cells";
+      (counts.interrupted ? counts.interrupted + " interrupted, " : "") + counts.skipped + " skipped cells";
   }
 
   function stepHeader(td) {

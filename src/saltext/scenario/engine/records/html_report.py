@@ -6,7 +6,9 @@ per-batch step events a RunRecorder kept, walked by report_view), so the three a
 - Summary first: verdict, summary line, why the run halted or was interrupted, failed hosts
   (linked to their rows), still-blocked hosts, hosts not started, the rollback, approvals.
 - Rows are hosts, columns are the steps that act on hosts (grouped by scenario; Given steps
-  touch no host and are listed above the grid), cells are coloured passed/failed/skipped.
+  touch no host and are listed above the grid), cells are coloured passed/failed/skipped, and
+  interrupted where a stop cut a host's step short. The badge says the outcome: passed (green),
+  within budget (exit 5, amber), interrupted (exit 6, orange), failed (red).
   A cell's title gives the host's verdict, reason and the jids of that step in its batch; a
   click shows the same, with the step and its location, in a panel.
 - Groups are the rolling batches, each a collapsible <details>; failed rows come first in
@@ -35,7 +37,7 @@ from ..contracts import (
     Status,
     StepResult,
 )
-from ..errors import RUN_RESULTS
+from ..errors import EXIT_BUDGET, RUN_RESULTS
 from .html_assets import CSS, SCRIPT
 from .progress import MARKS
 from .report_view import BatchView, scenario_batches
@@ -51,7 +53,9 @@ JidsOf = Callable[[int, int], tuple[list[str], float]]
 OPEN_UP_TO = 50  # pinned hosts; above this only groups with a failure start open
 LIST_UP_TO = 12  # hosts named inline in the summary; longer lists fold
 GATE_MARK = "\u2691"  # marks approval steps (a flag: DejaVu Sans, Debian's default font, has it)
-STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped")
+STATUSES: tuple[Status, ...] = ("passed", "failed", "interrupted", "skipped")
+# Statuses a group opens on and sorts first: something to look at.
+NEEDS_A_LOOK: tuple[Status, ...] = ("failed", "interrupted")
 PANEL_FIELDS = ("host", "status", "reason", "step", "location", "group", "jids", "duration")
 
 
@@ -183,7 +187,8 @@ def _failed_list(run: _Run) -> str:
         )
         for host, why in sorted(run.failed_hosts.items())
     ]
-    out = _tag("h2", f"Failed hosts ({len(items)})") + _tag("ol", "".join(items[:LIST_UP_TO]), cls="failed")
+    budget = ", within the failure budget: they left the run" if run.ret.get("retcode") == EXIT_BUDGET else ""
+    out = _tag("h2", f"Failed hosts ({len(items)}){budget}") + _tag("ol", "".join(items[:LIST_UP_TO]), cls="failed")
     more = items[LIST_UP_TO:]
     if more:
         rest = _tag("ol", "".join(more), cls="failed", start=LIST_UP_TO + 1)
@@ -214,7 +219,7 @@ def _alerts(run: _Run) -> str:
     if ret.get("error"):
         out.append(_alert(_e(f"Error (exit {ret.get('retcode')}): {ret['error']}"), bad=True))
     if ret.get("interrupted"):
-        why = f"Interrupted by {ret['interrupted']}: the step in flight was collected, nothing else started."
+        why = f"Interrupted ({ret['interrupted']}): no step started after the stop; steps cut short read interrupted."
         out.append(_alert(_e(why), bad=True))
     if ret.get("halted"):
         out.append(_alert(_e(f"Halted: {ret['halted']}"), bad=True))
@@ -252,8 +257,10 @@ def _given(run: _Run) -> str:
 def _summary(run: _Run, ran: bool) -> str:
     ret = run.ret
     result = ret.get("result") or "error"
-    tone = "passed" if result == "passed" else "failed" if ran else "error"
-    badge = _tag("span", _e(f"{result.upper()} \u00b7 exit {ret.get('retcode')}"), cls=f"badge {tone}")
+    # within_budget (exit 5) is amber and interrupted (exit 6) orange: neither reads as a failure.
+    tone = result if result in ("passed", "within_budget", "interrupted") else "failed" if ran else "error"
+    word = result.replace("_", " ").upper()
+    badge = _tag("span", _e(f"{word} \u00b7 exit {ret.get('retcode')}"), cls=f"badge {tone}")
     title = _tag("h1", f"{badge} Feature: {_e(ret.get('feature') or ret.get('name') or 'scenario')}")
     line = _tag("p", _e(ret.get("summary") or ret.get("error") or ""), cls="line")
     tally = _tag("p", "", cls="dim", id="tally")  # the page's script counts the grid's cells into it
@@ -338,15 +345,16 @@ def _batch_group(run: _Run, b_index: int, hosts: list[str], open_all: bool) -> s
             result = step.get("hosts", {}).get(host) or {"status": "skipped"}
             cells.append(_cell(host, result, jids, run.skipped_why(host, b_index), "gate" in step))
         rows.append((fold_statuses([st for st, _td in cells]), host, cells))
-    rows.sort(key=lambda r: r[0] != "failed")  # failed rows first, each part in the batch's order
+    rows.sort(key=lambda r: r[0] not in NEEDS_A_LOOK)  # failed/interrupted rows first, each part in order
     statuses = [r[0] for r in rows]
     status = fold_statuses(statuses)
     count = len(run.batches)
     label = f"Batch {b_index + 1}/{count}" if count > 1 else "All hosts"
     counts = ", ".join(f"{statuses.count(s)} {s}" for s in STATUSES if statuses.count(s))
+    bad = status in NEEDS_A_LOOK
     tags = [
         _tag("span", _e(_hosts_text(hosts)), cls="tag"),
-        _tag("span", _e(f"{_plural(len(hosts), 'host')}: {counts}"), cls="tag bad" if status == "failed" else "tag"),
+        _tag("span", _e(f"{_plural(len(hosts), 'host')}: {counts}"), cls="tag bad" if bad else "tag"),
     ]
     if hosts and set(hosts) <= run.not_started:
         tags.append(_tag("span", "not started", cls="tag"))
@@ -357,7 +365,7 @@ def _batch_group(run: _Run, b_index: int, hosts: list[str], open_all: bool) -> s
             tags.append(_tag("span", _e(text), cls="tag" if granted else "tag bad"))
     body = "".join(_row(run, host, run.ids.get(host), cells) for _st, host, cells in rows)
     table = _thead(run, run.columns, jids_of) + _tag("tbody", body)
-    return _group(label, status, open_all or status == "failed", tags, table, "batch")
+    return _group(label, status, open_all or bad, tags, table, "batch")
 
 
 def _rollback_group(run: _Run) -> str:

@@ -24,7 +24,7 @@ from typing import Any, TypedDict
 
 from ... import config
 from ...config import Settings
-from ..errors import InvalidScenario
+from ..errors import RESULTS, InvalidScenario
 from . import inflight
 from .journal_record import interrupted_view
 
@@ -173,5 +173,9 @@ def find(path: str, run_id: object) -> tuple[Record | None, list[str]]:
 
 def history_line(summary: RunSummary) -> str:
     state = summary.get("state", "finished")
-    code = "running" if state == "running" else f"exit {summary.get('retcode')}"
+    # The outcome's word beside its code ("exit 6 interrupted", "exit 5 within budget") unless
+    # the summary says it already: a stopped run and a dead one read alike.
+    word = RESULTS.get(summary.get("retcode"), "").replace("_", " ")
+    word = "" if word in str(summary.get("summary")) else f" {word}"
+    code = "running" if state == "running" else f"exit {summary.get('retcode')}{word}"
     return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"

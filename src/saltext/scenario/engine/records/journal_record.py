@@ -22,6 +22,7 @@ from ..contracts import (
     StepHost,
 )
 from ..errors import RESULTS
+from .result import host_status
 from .run_recorder import RunRecorder
 
 FORMAT_VERSION = 2
@@ -69,8 +70,7 @@ def compact_step(ev: RecordedStep) -> CompactStep:
         "call": ev.get("call"),
         "hosts_in_batch": ev.get("hosts_in_batch", []),
         "hosts": {
-            h: {"status": "passed" if r["ok"] else "failed", "reason": r["reason"]}
-            for h, r in sorted(ev.get("results", {}).items())
+            h: {"status": host_status(r), "reason": r["reason"]} for h, r in sorted(ev.get("results", {}).items())
         },
     }
 

@@ -5,8 +5,10 @@ failed on web2 is a red test named for web2 and a CI server's per-test history f
 host. Given steps, which shape the whole run and touch no host, are one testcase each.
 classname is "<feature>.<scenario>" (dots inside either replaced by "_", because CI servers
 split classname at its last dot into package and class). Hosts of a batch that never started,
-and steps after the halt, are <skipped/> with the reason. A run that could not start or
-aborted is one testcase with <error>, so a CI server never shows it as green.
+and steps after the halt, are <skipped/> with the reason. A host a stop cut short mid-step is
+an <error type="Interrupted">: neither a failed check nor a pass. A host that failed within
+the failure budget (exit 5) is a <failure> that says so. A run that could not start or aborted
+is one testcase with <error>, so a CI server never shows it as green.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..contracts import RunReturn, Status, StepHost
+from ..errors import EXIT_BUDGET
 from .report_view import BatchView, StepView, is_run, scenario_batches
 from .run_recorder import RunRecorder
+
+# Exit 5: why a host's later steps did not run, and what its <failure> adds.
+_LEFT_WITHIN_BUDGET = "the host left the run after it failed, within the failure budget"
 
 
 def _fmt(seconds: float | None) -> str:
@@ -45,8 +51,14 @@ def _host_case(
 ) -> Status | None:
     case = _testcase(suite, classname, f"{view.title} ({view.location}) [{host}]", view.location, view.duration)
     status = result.get("status")
-    if status == "failed":
+    if status == "interrupted":
+        reason = result.get("reason") or "interrupted"
+        error = ET.SubElement(case, "error", {"message": f"{host}: {reason}", "type": "Interrupted"})
+        error.text = f"{view.title}\n  at {view.location}\n  host {host}: {reason}; {halt}"
+    elif status == "failed":
         reason = result.get("reason") or "failed"
+        if halt == _LEFT_WITHIN_BUDGET:
+            reason += f" ({_LEFT_WITHIN_BUDGET})"
         failure = ET.SubElement(case, "failure", {"message": f"{host}: {reason}", "type": "StepFailed"})
         failure.text = (
             f"{view.title}\n  at {view.location}\n  host {host} (batch {batch.index + 1}/{batch.count})"
@@ -54,9 +66,9 @@ def _host_case(
         )
     elif status != "passed":
         why = (
-            f"batch {batch.index + 1}/{batch.count} not started after the failure at {halt}"
+            f"batch {batch.index + 1}/{batch.count} not started: {halt}"
             if not batch.started
-            else f"not run: the scenario halted at {halt}"
+            else f"not run: {halt}"
             if halt
             else "not run"
         )
@@ -92,6 +104,7 @@ def _properties(suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None)
         "run_id": ret.get("run_id") or (recorder.run_id if recorder else ""),
         "name": ret.get("name"),
         "retcode": ret.get("retcode"),
+        "result": str(ret.get("result") or "").replace("_", " ") or None,
         "target": ret.get("target"),
         "pinned": ", ".join(ret.get("pinned") or []),
         "batches": " | ".join(", ".join(b) for b in ret.get("batches") or []),
@@ -104,10 +117,15 @@ def _properties(suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None)
 
 
 def _halt_location(ret: RunReturn) -> str | None:
+    """Why hosts and steps were not run, as the skipped testcases say it (None: all ran)."""
+    if ret.get("interrupted"):
+        return f"the run was interrupted ({ret['interrupted']})"
+    if ret.get("retcode") == EXIT_BUDGET:
+        return _LEFT_WITHIN_BUDGET
     for scenario in ret.get("scenarios") or []:
         for step in scenario["steps"]:
             if step["status"] == "failed":
-                return step["location"]
+                return f"the scenario halted at {step['location']}"
     return None
 
 
@@ -129,7 +147,7 @@ def junit_report(ret: RunReturn, recorder: RunRecorder | None) -> bytes:
         statuses = []
         for s_index in range(len(ret["scenarios"])):
             statuses += _scenario_cases(suite, ret, recorder, s_index, _halt_location(ret))
-        errors = 0
+        errors = statuses.count("interrupted")
     else:
         case = _testcase(suite, _classname(str(ret.get("name"))), f"scenario.run {ret.get('name')}", None, 0.0)
         ET.SubElement(case, "error", {"message": str(ret.get("error")), "type": f"exit {ret.get('retcode')}"})
@@ -138,7 +156,7 @@ def junit_report(ret: RunReturn, recorder: RunRecorder | None) -> bytes:
         "tests": str(len(statuses)),
         "failures": str(statuses.count("failed")),
         "errors": str(errors),
-        "skipped": str(sum(1 for s in statuses if s not in ("passed", "failed", "error"))),
+        "skipped": str(sum(1 for s in statuses if s not in ("passed", "failed", "error", "interrupted"))),
         "time": _fmt(ret.get("duration")),
     }
     suite.attrib.update(counts)

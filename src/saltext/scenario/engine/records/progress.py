@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..contracts import Event, StepFinished
+from .result import INTERRUPTED, host_status
 
-# Keyed by status; a missing one (None) has no mark.
-MARKS: dict[str | None, str] = {"passed": "\u2714", "failed": "\u2718", "skipped": "-"}
+# Keyed by status; a missing one (None) has no mark. interrupted: a circled slash (DejaVu Sans
+# has it, so the HTML report shows it too).
+MARKS: dict[str | None, str] = {"passed": "\u2714", "failed": "\u2718", "skipped": "-", INTERRUPTED: "\u2298"}
 
 
 def _hosts(hosts: list[str], limit: int = 4) -> str:
@@ -43,10 +45,15 @@ def step_line(event: StepFinished, batches: list[list[str]] | None = None) -> st
         return f"{head}  skipped"
     if event["call"] is None and not event["results"]:
         return head
-    tail = f"{len(event['passed'])} passed, {len(event['failed'])} failed, {event['duration']:.2f}s"
+    # Hosts a stop cut short are counted apart from the failed: they neither passed nor failed.
+    cut = sorted(h for h, r in event["results"].items() if host_status(r) == INTERRUPTED)
+    failed = [h for h in event["failed"] if h not in cut]
+    tail = f"{len(event['passed'])} passed, {len(failed)} failed"
+    tail += f", {len(cut)} interrupted" if cut else ""
+    tail += f", {event['duration']:.2f}s"
     tail += _summaries(event)
-    if event["failed"]:
-        reasons = "; ".join(f"{h}: {event['results'][h]['reason']}" for h in event["failed"])
+    if failed or cut:
+        reasons = "; ".join(f"{h}: {event['results'][h]['reason']}" for h in [*failed, *cut])
         tail += f" ({reasons})"
     return f"{head}  {tail}"
 
@@ -79,7 +86,7 @@ def progress_line(event: Event, batches: list[list[str]] | None = None) -> str |
             line += f"; not answering, left as they are: {', '.join(event['unreachable'])}"
         return line
     if event["event"] == "run_finished" and event.get("interrupted"):
-        return f"interrupted by {event['interrupted']}: the step in flight was collected, nothing else started"
+        return f"interrupted by {event['interrupted']}: no step started after it; the hosts stay as they are"
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, TypedDict, cast
 
 from ..contracts import HostResult, RecordedStep, RunReturn, ScenarioResult, StepResult
-from .result import fold_statuses, summary_line
+from .result import fold_hosts, scenario_status, summary_line, summary_words
 from .run_recorder import RunRecorder
 
 # A journal record read back (records/journal.py): JSON its writer put there, so open data; what
@@ -76,7 +76,7 @@ def _scenarios(record: Record) -> list[ScenarioResult]:
             status = (
                 ("passed" if key in ran else "skipped")
                 if given
-                else fold_statuses([r["status"] for r in per_host.values()])
+                else fold_hosts(per_host, record.get("failed_hosts") or {})
             )
             result: StepResult = {
                 "keyword": step.get("keyword"),
@@ -97,7 +97,7 @@ def _scenarios(record: Record) -> list[ScenarioResult]:
             "tags": planned.get("tags", []),
             "status": "skipped"
             if planned.get("on_failure") and not rollback_hosts
-            else fold_statuses([s["status"] for s in steps]),
+            else scenario_status([s["status"] for s in steps], bool(record.get("interrupted"))),
             "steps": steps,
         }
         if planned.get("on_failure"):
@@ -139,8 +139,8 @@ def run_from_record(record: Record) -> tuple[RunReturn, RunRecorder]:
     ret["duration"] = record.get("duration") or 0.0
     ret["warnings"] = []
     ret["summary"] = record.get("summary") or summary_line(
-        [s["status"] for s in main],
-        [st["status"] for s in main for st in s["steps"]],
+        summary_words([s["status"] for s in main], ret["retcode"]),
+        summary_words([st["status"] for s in main for st in s["steps"]], ret["retcode"]),
         len(record.get("pinned") or []),
         ret["duration"],
     )

@@ -7,11 +7,12 @@ step events a RunRecorder kept.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..contracts import HostResult, RollbackInfo, RunReturn, ScenarioResult, Status, StepHost
 from ..errors import RUN_RESULTS
-from .result import fold_statuses
+from .result import fold_hosts
 from .run_recorder import RunRecorder
 
 
@@ -52,8 +53,8 @@ class BatchView:
     steps: list[StepView]
 
 
-def _batch_status(per_host: dict[str, HostResult]) -> Status:
-    return fold_statuses([r["status"] for r in per_host.values()])
+def _batch_status(per_host: dict[str, HostResult], left: Collection[str]) -> Status:
+    return fold_hosts(per_host, left)
 
 
 def _groups(ret: RunReturn, scenario: ScenarioResult) -> list[tuple[int, list[str], bool]]:
@@ -86,7 +87,7 @@ def scenario_batches(ret: RunReturn, recorder: RunRecorder | None, s_index: int)
                 per_host = {}
             else:
                 per_host = {h: step["hosts"].get(h, {"status": "skipped"}) for h in hosts}
-                status = _batch_status(per_host)
+                status = _batch_status(per_host, ret.get("failed_hosts") or {})
             steps.append(
                 StepView(
                     keyword=step["keyword"],

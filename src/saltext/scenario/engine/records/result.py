@@ -23,8 +23,14 @@ from ..contracts import (
     StepFinished,
     StepResult,
 )
-from ..errors import EXIT_FAILED, RESULTS
+from ..errors import EXIT_BUDGET, EXIT_FAILED, RESULTS
 from ..running.plan import Plan, PlannedStep
+
+INTERRUPTED = "interrupted"
+# The reason the executor gives a host whose step a stop cut short (its job killed after the grace).
+INTERRUPTED_MID_STEP = "interrupted mid-step"
+# The summary's word for a step or scenario whose failed hosts the failure budget allowed (exit 5).
+WITHIN_BUDGET = "within budget"
 
 
 class _StepMeta(TypedDict):
@@ -37,8 +43,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _counts(statuses: list[Status]) -> str:
-    order: tuple[Status, ...] = ("passed", "failed", "skipped")
+def _counts(statuses: Sequence[str]) -> str:
+    order = ("passed", "failed", WITHIN_BUDGET, INTERRUPTED, "skipped")
     parts = [f"{statuses.count(s)} {s}" for s in order if statuses.count(s)]
     return f" ({', '.join(parts)})" if parts else ""
 
@@ -61,12 +67,49 @@ def summary_line(
 
 
 def fold_statuses(statuses: Sequence[Status | None]) -> Status:
-    """One status for many: failed if any failed, passed if all passed, else skipped."""
+    """One status for many: interrupted if a stop cut any short, else failed if any failed,
+    passed if all passed, else skipped."""
+    if INTERRUPTED in statuses:
+        return INTERRUPTED
     if "failed" in statuses:
         return "failed"
     if statuses and all(s == "passed" for s in statuses):
         return "passed"
     return "skipped"
+
+
+def fold_hosts(per_host, left=()):
+    """A step's status from its hosts' verdicts. A host that failed earlier and left the run
+    (`left`) is skipped on later steps; that does not make the step skipped for the hosts that
+    went on (exit 5: the run finished without it)."""
+    return fold_statuses([r["status"] for h, r in per_host.items() if not (h in left and r["status"] == "skipped")])
+
+
+def host_status(res):
+    """A host's verdict on a step from its result: passed, failed, or interrupted (a stop cut
+    its step short: it neither passed nor failed the check)."""
+    if res.get("ok"):
+        return "passed"
+    if res.get("status") == INTERRUPTED or str(res.get("reason") or "").startswith(INTERRUPTED_MID_STEP):
+        return INTERRUPTED
+    return "failed"
+
+
+def scenario_status(step_statuses, interrupted=False):
+    """A scenario's status from its steps'; in an interrupted run (exit 6) a scenario that
+    started (a step passed) and did not finish was cut short: interrupted, not skipped."""
+    status = fold_statuses(step_statuses)
+    if interrupted and status == "skipped" and "passed" in step_statuses:
+        return INTERRUPTED
+    return status
+
+
+def summary_words(statuses, retcode):
+    """The statuses as the summary counts them: in a run within its failure budget (exit 5),
+    what failed reads "within budget"."""
+    if retcode != EXIT_BUDGET:
+        return list(statuses)
+    return [WITHIN_BUDGET if s == "failed" else s for s in statuses]
 
 
 class ResultCollector:
@@ -82,6 +125,7 @@ class ResultCollector:
         self.approvals: list[ApprovalRecord] = []
         self.host_status: dict[tuple[int, int], dict[str, HostResult]] = {}  # (scenario, step) -> {host: {...}}
         self.step_meta: dict[tuple[int, int], _StepMeta] = {}  # (scenario, step) -> {"duration", "jids", "ran"}
+        self.left: set[str] = set()  # hosts that failed a step of the run's own scenarios: they left the run
 
     def __call__(self, event: Event) -> None:
         if event["event"] == "run_started":
@@ -121,7 +165,7 @@ class ResultCollector:
                 hosts[host] = {"status": "skipped"}
             else:
                 hosts[host] = {
-                    "status": "passed" if res["ok"] else "failed",
+                    "status": host_status(res),
                     "reason": res["reason"],
                     "ret": res["ret"],
                 }
@@ -138,7 +182,7 @@ class ResultCollector:
             status = "passed" if meta["ran"] else "skipped"
         else:
             per_host = {h: hosts.get(h, {"status": "skipped"}) for h in hosts_of_scenario}
-            status = fold_statuses([v["status"] for v in per_host.values()])
+            status = fold_hosts(per_host, self.left)
         data: StepResult = {
             "keyword": pstep.step.keyword,
             "text": pstep.step.text,
@@ -163,13 +207,18 @@ class ResultCollector:
                 "name": ps.scenario.name,
                 "location": ps.scenario.location,
                 "tags": list(ps.scenario.tags),
-                "status": fold_statuses(statuses) if not (ps.rollback and not self.rollback_hosts) else "skipped",
+                "status": scenario_status(statuses, self._interrupted())
+                if not (ps.rollback and not self.rollback_hosts)
+                else "skipped",
                 "steps": steps,
             }
             if ps.rollback:
                 entry["on_failure"] = True
             scenarios.append(entry)
         return scenarios
+
+    def _interrupted(self):
+        return bool((self.finished or {}).get("interrupted"))
 
     @staticmethod
     def _failed_hosts(scenarios: list[ScenarioResult]) -> dict[str, FailedHost]:
@@ -189,6 +238,14 @@ class ResultCollector:
 
     def result(self) -> RunReturn:
         pinned = self.started["pinned"] if self.started else []
+        rollback = {i for i, ps in enumerate(self.plan.all_scenarios) if ps.rollback}
+        self.left = {
+            h
+            for (s, _p), hosts in self.host_status.items()
+            if s not in rollback
+            for h, r in hosts.items()
+            if r["status"] == "failed"
+        }
         scenarios = self._scenarios(pinned)
         finished: RunFinished | dict[str, Any] = self.finished or {}
         retcode = finished.get("retcode", EXIT_FAILED)
@@ -198,6 +255,10 @@ class ResultCollector:
         rollback = finished.get("rollback")
         if rollback:
             extra.append(f"{_plural(len(rollback['rolled_back']), 'host')} rolled back")
+        failed_hosts = self._failed_hosts(scenarios)
+        if retcode == EXIT_BUDGET:
+            allowed = finished.get("allowed_failures", 0)
+            extra.append(f"{_plural(len(failed_hosts), 'host')} failed within the budget of {allowed}")
         ret: RunReturn = {
             "retcode": retcode,
             "result": RESULTS.get(retcode, "failed"),
@@ -209,14 +270,14 @@ class ResultCollector:
             "pinned": pinned,
             "batches": self.started["batches"] if self.started else [],
             "scenarios": scenarios,
-            "failed_hosts": self._failed_hosts(scenarios),
+            "failed_hosts": failed_hosts,
             "still_blocked": finished.get("still_blocked", []),
             "not_started": sorted(self.not_started),
             "duration": duration,
             "warnings": list(self.plan.warnings),
             "summary": summary_line(
-                [s["status"] for s in main],
-                [st["status"] for s in main for st in s["steps"]],
+                summary_words([s["status"] for s in main], retcode),
+                summary_words([st["status"] for s in main for st in s["steps"]], retcode),
                 len(pinned),
                 duration,
                 extra,

@@ -23,6 +23,7 @@ from ..contracts import (
     RunFinished,
     RunStarted,
 )
+from ..running.fleet_effects import FleetEffects
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -50,7 +51,7 @@ class RunRecorder:
         self.approvals: list[ApprovalFinished] = []
         self.rollback: RollbackStarted | None = None  # the rollback_started event
         self.finished: RunFinished | None = None  # the run_finished event
-        self.blocked: set[str] = set()  # as of the last finished step
+        self.fleet = FleetEffects()  # the steps' declared effects, as of the last finished step
 
     def __call__(self, event: Event) -> None:
         if event["event"] == "run_started":
@@ -58,7 +59,7 @@ class RunRecorder:
         elif event["event"] == "step_finished":
             self.step_events.append(event)
             self.steps[(event["batch"], event["scenario"], event["step"])] = event
-            self._track_blocks(event)
+            self.fleet.observe(event)
         elif event["event"] == "batch_skipped":
             self.skipped_batches[event["batch"]] = list(event["hosts"])
             self.skipped_reasons[event["batch"]] = event.get("reason") or "halted"
@@ -73,13 +74,10 @@ class RunRecorder:
             self.finished = event
             self.finished_at = utc_now()
 
-    def _track_blocks(self, event: RecordedStep) -> None:
-        effect = (event.get("call") or {}).get("lb_effect")
-        for host, res in event.get("results", {}).items():
-            if res["ok"] and effect == "block":
-                self.blocked.add(host)
-            elif res["ok"] and effect == "unblock":
-                self.blocked.discard(host)
+    @property
+    def blocked(self) -> set[str]:
+        """Hosts out of the load balancer as of the last finished step."""
+        return self.fleet.blocked
 
     def finish(self) -> None:
         if self.finished_at is None:

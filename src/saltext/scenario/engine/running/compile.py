@@ -7,40 +7,53 @@ does not answer fails), `failhard` (the first failure stops the orchestration) a
 comes from the minions' retcodes: lbgate.verify_blocked, pkgcheck.verify and nrpe.run set a
 non-zero retcode when their check is not ok, and a `False` return fails the state too.
 
-Most steps become `salt.function` of their call. A step whose SaltCall names its own state
-(`call.orch`) gets that instead: the state steps compile to `salt.state` (Salt judges the
-state run), and "the state X should be in place" to `salt.function` of
-`statecheck.in_place`, because `salt.state` with `test: True` passes while changes are
-pending (its result is None then, and orchestrate counts None as passed).
+Most steps become `salt.function` of their call. A step that names its own state (`orch` in
+the StepAction its handler returned) gets that instead: the state steps compile to
+`salt.state` (Salt judges the state run), and "the state X should be in place" to
+`salt.function` of `statecheck.in_place`, because `salt.state` with `test: True` passes
+while changes are pending (its result is None then, and orchestrate counts None as passed).
 
 Given steps only shape the target; they produce no state and are listed in the header.
 """
 
+from __future__ import annotations
+
 import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ...config import Settings
 from ..errors import EXIT_PASSED, InvalidScenario
 from ..parsing.names import feature_url
-from ..ports import close_quietly
+from ..ports import FeatureSource, close_quietly
+from ..steps.calls import SaltCall
 from .batches import compute_batches
 from .discover import discover
+from .plan import Plan, PlannedStep
 from .prepare import prepare
+
+if TYPE_CHECKING:  # annotations only: the request is a value the service hands down
+    from ..service.request import RunRequest
+
+State = dict[str, list[dict[str, object]]]  # {state function: [{key: value}, ...]}
+HostsValue = Callable[[SaltCall, Sequence[str]], object]
 
 RETRY_INTERVAL = 1
 
 
-def _one_line(text):
+def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def _flow(value):
+def _flow(value: object) -> str:
     """One YAML value on one line, quoted where YAML needs it (e.g. a version like '4.20')."""
-    text = yaml.safe_dump([value], default_flow_style=True, width=100000, allow_unicode=True).strip()
+    text = str(yaml.safe_dump([value], default_flow_style=True, width=100000, allow_unicode=True)).strip()
     return text[1:-1]  # drop the list brackets around it
 
 
-def _dump(state_id, body):
+def _dump(state_id: str, body: State) -> str:
     """A state in block style, one `- key: value` line per argument (readable, diff-friendly)."""
     lines = [f"{_flow(state_id)}:", f"  {_flow(next(iter(body)))}:"]
     for item in next(iter(body.values())):
@@ -49,7 +62,7 @@ def _dump(state_id, body):
     return "\n".join(lines)
 
 
-def _state_id(pstep, batch_index, batch_count, scenario_index, scenario_count):
+def _state_id(pstep: PlannedStep, batch_index: int, batch_count: int, scenario_index: int, scenario_count: int) -> str:
     parts = []
     if batch_count > 1:
         parts.append(f"batch {batch_index + 1} of {batch_count}:")
@@ -59,28 +72,42 @@ def _state_id(pstep, batch_index, batch_count, scenario_index, scenario_count):
     return " ".join(parts)
 
 
-def _what(call, kwargs):
-    """(state function, [what it runs: name/sls first, then its arguments]) for one call."""
-    if call.orch:
-        kind, items = call.orch
-        return kind, [dict(item) for item in items]
-    items = [{"name": call.fun}]
+def _call(pstep: PlannedStep) -> SaltCall:
+    if pstep.call is None:
+        raise ValueError(f"{pstep.step.location}: a step without a Salt call has no state")
+    return pstep.call
+
+
+def _what(pstep: PlannedStep, kwargs: Mapping[str, object]) -> tuple[str, list[dict[str, object]]]:
+    """(state function, [what it runs: name/sls first, then its arguments]) for one step."""
+    if pstep.orch:
+        kind, declared = pstep.orch
+        return kind, [dict(item) for item in declared]
+    call = _call(pstep)
+    items: list[dict[str, object]] = [{"name": call.fun}]
     if call.args:
         items.append({"arg": list(call.args)})
     if kwargs:
-        items.append({"kwarg": kwargs})
+        items.append({"kwarg": dict(kwargs)})
     return "salt.function", items
 
 
-def _state(call, hosts, previous, timeout=None, hosts_value=None):
+def _state(
+    pstep: PlannedStep,
+    hosts: Sequence[str],
+    previous: str | None,
+    timeout: int | None = None,
+    hosts_value: HostsValue | None = None,
+) -> State:
+    call = _call(pstep)
     kwargs = dict(call.kwargs)
-    if call.on:
-        # One call on the balancer minion for the batch's hosts, as scenario.run makes it.
+    if call.delegate:
+        # One call on the delegate minion for the batch's hosts, as scenario.run makes it.
         value = hosts_value(call, hosts) if hosts_value else list(hosts)
-        kwargs[call.hosts_kwarg] = value
-        hosts = [call.on]
-    kind, (head, *rest) = _what(call, kwargs)
-    body = [head, {"tgt": list(hosts)}, {"tgt_type": "list"}, *rest]
+        kwargs[call.delegate.kwarg] = value
+        hosts = [call.delegate.minion]
+    kind, (head, *rest) = _what(pstep, kwargs)
+    body: list[dict[str, object]] = [head, {"tgt": list(hosts)}, {"tgt_type": "list"}, *rest]
     body += [{"expect_minions": True}, {"failhard": True}]
     if timeout:
         body.append({"timeout": int(timeout)})
@@ -92,9 +119,9 @@ def _state(call, hosts, previous, timeout=None, hosts_value=None):
     return {kind: body}
 
 
-def _unchecked(pstep):
+def _unchecked(pstep: PlannedStep) -> bool:
     """Library steps whose `expect:` the SLS cannot check (it sees retcodes and False only)."""
-    return pstep.stepdef.origin != "built-in" and pstep.call.check is not None
+    return pstep.stepdef.origin != "built-in" and _call(pstep).check is not None
 
 
 # Where a compiled state step's verdict and scenario.run's may differ, said once in the header.
@@ -109,11 +136,11 @@ STATE_STEPS_NOTE = [
 ]
 
 
-def _has_state_steps(plan):
-    return any(ps.call is not None and ps.call.orch for sc in plan.scenarios for ps in sc.steps)
+def _has_state_steps(plan: Plan) -> bool:
+    return any(ps.call is not None and ps.orch for sc in plan.scenarios for ps in sc.steps)
 
 
-def _header(plan, pinned, batches, command, compiled_at):
+def _header(plan: Plan, pinned: Sequence[str], batches: list[list[str]], command: str, compiled_at: str) -> list[str]:
     lines = [
         "#!yaml",
         f"# Compiled by `{_one_line(command)}` at {compiled_at}",
@@ -130,7 +157,7 @@ def _header(plan, pinned, batches, command, compiled_at):
     givens = [ps for sc in plan.scenarios for ps in sc.steps if ps.context_only]
     if givens:
         lines.append("# Given steps (they shaped the target above and produce no state):")
-        seen = set()
+        seen: set[str] = set()
         for ps in givens:
             if ps.step.location not in seen:
                 seen.add(ps.step.location)
@@ -140,7 +167,7 @@ def _header(plan, pinned, batches, command, compiled_at):
     return lines
 
 
-def check_compilable(plan):
+def check_compilable(plan: Plan) -> None:
     """InvalidScenario (exit 2) for what an orchestrate SLS cannot express."""
     gates = [st for sc in plan.scenarios for st in sc.steps if st.gate is not None]
     if gates:
@@ -161,23 +188,31 @@ def check_compilable(plan):
         )
 
 
-def _pause_state(seconds, previous):
+def _pause_state(seconds: int, previous: str | None) -> State:
     """Between batches, like the runner's `Given I pause N seconds between batches`."""
-    body = [{"name": "test.sleep"}, {"s_time": int(seconds)}]
+    body: list[dict[str, object]] = [{"name": "test.sleep"}, {"s_time": int(seconds)}]
     if previous:
         body.append({"require": [{"salt": previous}]})
     return {"salt.runner": body}
 
 
-def render(plan, pinned, command, compiled_at, timeout=None, hosts_value=None):
+def render(
+    plan: Plan,
+    pinned: Sequence[str],
+    command: str,
+    compiled_at: str,
+    timeout: int | None = None,
+    hosts_value: HostsValue | None = None,
+) -> tuple[str, list[str]]:
     """(SLS text, [state ids in order]) for a plan over the pinned hosts.
 
     ``hosts_value(call, hosts)`` gives the hosts argument of a step that runs on another
-    minion (``call.on``); by default the list of hosts.
+    minion (``call.delegate``); by default the list of hosts.
     """
     batches = compute_batches(pinned, plan.batch)
     lines = _header(plan, pinned, batches, command, compiled_at)
-    ids, previous = [], None
+    ids: list[str] = []
+    previous: str | None = None
     for b_index, hosts in enumerate(batches):
         if b_index and plan.pause:
             state_id = f"pause {plan.pause} s before batch {b_index + 1} of {len(batches)}"
@@ -197,24 +232,31 @@ def render(plan, pinned, command, compiled_at, timeout=None, hosts_value=None):
                         f"# note: only the retcode and a False return are checked here, "
                         f"not the step library's expect: ({pstep.stepdef.origin})"
                     )
-                lines.append(_dump(state_id, _state(pstep.call, hosts, previous, timeout, hosts_value)))
+                lines.append(_dump(state_id, _state(pstep, hosts, previous, timeout, hosts_value)))
                 ids.append(state_id)
                 previous = state_id
     return "\n".join(lines) + "\n", ids
 
 
-def _kinds(plan, batch_count):
+def _kinds(plan: Plan, batch_count: int) -> str:
     """``10 salt.function state(s)``, or ``6 salt.function, 2 salt.state state(s)`` with state steps."""
-    counts = {}
+    counts: dict[str, int] = {}
     for sc in plan.scenarios:
         for ps in sc.steps:
             if ps.call is not None:
-                kind = _what(ps.call, ps.call.kwargs)[0]
+                kind = _what(ps, ps.call.kwargs)[0]
                 counts[kind] = counts.get(kind, 0) + batch_count
     return ", ".join(f"{n} {kind}" for kind, n in counts.items()) + " state(s)"
 
 
-def compile_sls(settings, request, source, transport_factory, command=None, now=time.gmtime):
+def compile_sls(
+    settings: Settings,
+    request: RunRequest,
+    source: FeatureSource,
+    transport_factory: Callable[[], Any],
+    command: str | None = None,
+    now: Callable[[], time.struct_time] = time.gmtime,
+) -> dict[str, object]:
     """Resolve, match, discover and pin like `plan`, then emit the orchestrate SLS.
 
     `request` is the service's RunRequest (name, scenario, tags, batch, timeout); a bad
@@ -228,9 +270,9 @@ def compile_sls(settings, request, source, transport_factory, command=None, now=
         found = discover(transport, the_plan.context)
         command = command or f"salt-run scenario.compile {name}"
 
-        def hosts_value(call, hosts):
+        def hosts_value(call: SaltCall, hosts: Sequence[str]) -> object:
             # e.g. the HAProxy server names, from the master's cache at compile time
-            return call.hosts_arg(transport, hosts) if call.hosts_arg else list(hosts)
+            return call.delegate.hosts_value(transport, hosts) if call.delegate else list(hosts)
 
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", now())
         sls, ids = render(the_plan, found.pinned, command, stamp, timeout, hosts_value)

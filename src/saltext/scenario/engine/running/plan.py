@@ -1,30 +1,58 @@
 """Matched feature + Given context + options -> the Plan: target, batches, budget, a call per step."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ... import config
 from ..errors import InvalidScenario
+from ..parsing.model import Feature, Scenario, Step
 from ..parsing.parse import rollback_scenarios, select
+from ..steps.calls import ApprovalGate, SaltCall, StepAction
+from ..steps.effects import NO_EFFECTS, RECOVERY_TAG, Effects, EffectsInfo
+from ..steps.registry import StepDef
 from .batches import parse_budget, parse_schedule
 from .context import Context
+from .fleet_effects import FleetEffects
 from .pipeline import publish_groups
+
+# A steps.registry.Match (step, stepdef, params): its own module types it.
+Matched = Any
 
 
 @dataclass
 class PlannedStep:
-    step: object
-    stepdef: object
-    params: dict
-    call: object = None  # SaltCall; None for Given steps that only shape the context
-    gate: object = None  # ApprovalGate for "Then I wait for approval": a person, not a host, answers
+    step: Step
+    stepdef: StepDef
+    params: dict[str, object]
+    call: SaltCall | None = None  # None for Given steps that only shape the context
+    gate: ApprovalGate | None = None  # "Then I wait for approval": a person, not a host, answers
+    effects: Effects = NO_EFFECTS  # what passing it means for the fleet (steps/effects.py)
+    orch: tuple[str, list[dict[str, object]]] | None = None  # how scenario.compile writes the call
 
     @property
-    def context_only(self):
+    def context_only(self) -> bool:
         return self.call is None and self.gate is None
 
-    def as_dict(self):
-        data = {"keyword": self.step.keyword, "text": self.step.text, "location": self.step.location}
-        data["call"] = self.call.as_dict() if self.call else None
+    def call_info(self) -> dict[str, object] | None:
+        """The call as events, the journal and reports show it, with its effects' legacy keys."""
+        if self.call is None:
+            return None
+        data = self.call.as_dict()
+        on = data.pop("on", None)
+        data.update(self.effects.legacy_call_info())
+        if on is not None:
+            data["on"] = on
+        return data
+
+    def effects_info(self) -> EffectsInfo:
+        return self.effects.as_dict()
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"keyword": self.step.keyword, "text": self.step.text, "location": self.step.location}
+        data["call"] = self.call_info()
         if self.gate is not None:
             data["gate"] = self.gate.as_dict()
         return data
@@ -32,54 +60,77 @@ class PlannedStep:
 
 @dataclass
 class PlannedScenario:
-    scenario: object
-    steps: list
-    rollback: bool = False  # an @on-failure scenario
-    groups: list = None  # step indexes per publish (pipeline.py); None: one step each
+    scenario: Scenario
+    steps: list[PlannedStep]
+    recovery: bool = False  # a recovery (@on-failure) scenario: runs only when the run fails
+    groups: list[list[int]] = field(default_factory=list)  # step indexes per publish (pipeline.py)
+    # step index -> the function's name in its shared publish, when it is not the call's own
+    # (a twin: a publish holds a function once); set with the groups.
+    publish_names: dict[int, str] = field(default_factory=dict)
 
-    def __post_init__(self):
-        if self.groups is None:
+    def __post_init__(self) -> None:
+        if not self.groups:
             self.groups = [[i] for i in range(len(self.steps))]
+
+    @property
+    def rollback(self) -> bool:
+        """An @on-failure scenario (the name reports and the return use)."""
+        return self.recovery
+
+    def publish_fun(self, index: int) -> str:
+        """The name step `index`'s function has in the publish it shares."""
+        call = self.steps[index].call
+        return self.publish_names.get(index) or (call.fun if call else "")
 
 
 @dataclass
 class Plan:
     name: str
-    feature: object
-    scenarios: list  # what runs, batch by batch
+    feature: Feature
+    scenarios: list[PlannedScenario]  # what runs, batch by batch
     context: Context
-    batch: tuple = None  # a schedule of sizes, e.g. (("n", 1), ("percent", 50)); None: one batch
-    warnings: list = field(default_factory=list)
-    rollback: list = field(default_factory=list)  # @on-failure scenarios, run when the run fails
-    budget: tuple = None  # ("n", 2) / ("percent", 10): hosts that may fail; None: halt at the first
+    batch: Any = None  # a schedule of sizes, e.g. (("n", 1), ("percent", 50)); None: one batch
+    warnings: list[str] = field(default_factory=list)
+    recovery: list[PlannedScenario] = field(default_factory=list)  # @on-failure: run when the run fails
+    budget: tuple[str, int] | None = None  # ("n", 2) / ("percent", 10): hosts that may fail; None: halt at the first
     pause: int = 0  # seconds between batches
 
     @property
-    def target(self):
-        return self.context.compound
+    def target(self) -> str:
+        return str(self.context.compound)
 
     @property
-    def all_scenarios(self):
-        """Scenarios then @on-failure scenarios: events index into this list."""
-        return [*self.scenarios, *self.rollback]
+    def rollback(self) -> list[PlannedScenario]:
+        """The @on-failure scenarios (the name the compiler and reports use)."""
+        return self.recovery
 
-    def step_count(self):
+    @property
+    def all_scenarios(self) -> list[PlannedScenario]:
+        """Scenarios then recovery scenarios: events index into this list."""
+        return [*self.scenarios, *self.recovery]
+
+    def step_count(self) -> int:
         return sum(len(s.steps) for s in self.scenarios)
 
-    def uses_gates(self):
+    def uses_gates(self) -> bool:
         return any(st.gate is not None for sc in self.all_scenarios for st in sc.steps)
 
+    def run_hooks(self) -> FleetEffects:
+        """What a run of this plan keeps about the fleet from its steps' declared effects."""
+        return FleetEffects()
 
-def _raise_all(problems):
+
+def _raise_all(problems: Sequence[InvalidScenario]) -> None:
     if len(problems) == 1:
         raise problems[0]
     lines = "\n".join(str(p) for p in problems)
     raise InvalidScenario(f"{len(problems)} problems:\n{lines}", problems[0].location)
 
 
-def match_all(registry, scenarios):
+def match_all(registry: Any, scenarios: Sequence[Scenario]) -> list[list[Matched]]:
     """Every step of the chosen scenarios matched up front; all problems reported together."""
-    matched, problems = [], []
+    matched: list[list[Matched]] = []
+    problems: list[InvalidScenario] = []
     for scenario in scenarios:
         row = []
         for step in scenario.steps:
@@ -93,7 +144,20 @@ def match_all(registry, scenarios):
     return matched
 
 
-def _plan_scenario(sc, matches, settings, problems):
+def _planned_step(m: Matched, action: object) -> PlannedStep:
+    """A handler's return as a PlannedStep: a gate, a bare call, or a call with its declarations."""
+    if isinstance(action, ApprovalGate):
+        return PlannedStep(m.step, m.stepdef, m.params, gate=action)
+    if isinstance(action, StepAction):
+        return PlannedStep(m.step, m.stepdef, m.params, call=action.call, effects=action.effects, orch=action.orch)
+    if isinstance(action, SaltCall):
+        return PlannedStep(m.step, m.stepdef, m.params, call=action)
+    return PlannedStep(m.step, m.stepdef, m.params)
+
+
+def _plan_scenario(
+    sc: Scenario, matches: Sequence[Matched], settings: config.Settings, problems: list[InvalidScenario]
+) -> tuple[PlannedScenario, Context]:
     """(PlannedScenario, Context) of one scenario; handler errors go to `problems`."""
     ctx = Context(settings=settings)
     for m in matches:
@@ -110,23 +174,31 @@ def _plan_scenario(sc, matches, settings, problems):
                 action = m.stepdef.handler(ctx, m.step, **m.params)
             except InvalidScenario as exc:
                 problems.append(exc)
-        if getattr(action, "is_gate", False):
-            steps.append(PlannedStep(m.step, m.stepdef, m.params, gate=action))
-        else:
-            steps.append(PlannedStep(m.step, m.stepdef, m.params, call=action))
-    planned = PlannedScenario(sc, steps, rollback="@on-failure" in sc.tags)
-    if not planned.rollback:
-        planned.groups = publish_groups(planned)
+        steps.append(_planned_step(m, action))
+    planned = PlannedScenario(sc, steps, recovery=RECOVERY_TAG in sc.tags)
+    if not planned.recovery:
+        planned.groups, planned.publish_names = publish_groups(planned)
     return planned, ctx
 
 
-def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, batch=None, max_failures=None):
+def build_plan(
+    name: str,
+    feature: Feature,
+    registry: Any,
+    opts: dict[str, Any] | config.Settings | None = None,
+    scenario: str | None = None,
+    tags: str | None = None,
+    batch: object = None,
+    max_failures: object = None,
+) -> Plan:
     settings = config.load(opts or {})
     chosen = select(feature, scenario=scenario, tags=tags)
-    rollbacks = rollback_scenarios(feature)
-    matched = match_all(registry, [*chosen, *rollbacks])
-    problems, planned, context = [], [], None
-    for sc, matches in zip([*chosen, *rollbacks], matched, strict=True):
+    recovery = rollback_scenarios(feature)
+    matched = match_all(registry, [*chosen, *recovery])
+    problems: list[InvalidScenario] = []
+    planned: list[PlannedScenario] = []
+    context: Context | None = None
+    for sc, matches in zip([*chosen, *recovery], matched, strict=True):
         pscenario, ctx = _plan_scenario(sc, matches, settings, problems)
         planned.append(pscenario)
         if context is None:
@@ -142,7 +214,7 @@ def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, bat
             )
     if problems:
         _raise_all(problems)
-    if not context.filters:
+    if context is None or not context.filters:
         raise InvalidScenario(
             'no target: add a Given step such as "I want to update hosts with class ..." '
             "or, for every host, 'I want to update hosts matching \"*\"'",
@@ -157,7 +229,7 @@ def build_plan(name, feature, registry, opts=None, scenario=None, tags=None, bat
         context=context,
         batch=schedule,
         warnings=list(feature.warnings),
-        rollback=planned[len(chosen) :],
+        recovery=planned[len(chosen) :],
         budget=budget,
         pause=context.pause,
     )

@@ -64,8 +64,12 @@ def describe_steps(plan: Plan) -> list[dict[str, Any]]:
                 steps[index]["publish"] = number + 1
                 if position:
                     steps[index]["fused"] = True
-                    steps[index]["publish_fun"] = ps.steps[index].call.publish_fun
-        entry = {"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags)}
+                    steps[index]["publish_fun"] = ps.publish_fun(index)
+        entry: dict[str, Any] = {
+            "name": ps.scenario.name,
+            "location": ps.scenario.location,
+            "tags": list(ps.scenario.tags),
+        }
         if ps.rollback:
             entry["on_failure"] = True
         described.append({**entry, "steps": steps})

@@ -40,8 +40,9 @@ def _emitter(reporters: list[Listener], collector: ResultCollector) -> Listener:
             try:
                 reporter(event)
             except Exception:
-                # A broken reporter must not stop a deployment half way.
-                if reporter is collector:
+                # A broken reporter must not stop a deployment half way; a listener whose work
+                # the run depends on says `must_succeed = True` (its ScenarioError stops the run).
+                if reporter is collector or getattr(reporter, "must_succeed", False):
                     raise
                 log.exception("scenario reporter failed on %s", event.get("event"))
 

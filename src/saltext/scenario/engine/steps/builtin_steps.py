@@ -1,13 +1,31 @@
 """The built-in steps of design section 3; the seed's wording runs verbatim.
 
-Given handlers shape the Context. When/Then handlers return the SaltCall each host runs.
+Given handlers shape the Context. When/Then handlers return the SaltCall each host runs
+(a StepAction when the step also declares what it does to the fleet, steps/effects.py).
 Handlers get (ctx, step, **params) and raise InvalidScenario naming the step's file:line.
 """
 
-from ..._modules import statecheck  # its pure judges: the runner and the minion read a state run alike
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
 from ..errors import InvalidScenario
-from .calls import ApprovalGate, SaltCall, expect_dict, expect_key, expect_ok, expect_state, expect_value
-from .registry import StepDef
+from ..parsing.model import Step
+from .calls import (
+    ApprovalGate,
+    Delegate,
+    SaltCall,
+    StepAction,
+    expect_dict,
+    expect_key,
+    expect_ok,
+    expect_state,
+    expect_value,
+)
+from .effects import LEAVES_BALANCER, REJOINS_BALANCER, records_version, rolls_back
+from .registry import Registry, StepDef
+from .state_verdicts import applied, in_place
 
 # The minion functions behind the steps, in one place should a module rename one.
 LB_BLOCK = "lbgate.block"
@@ -15,9 +33,9 @@ LB_UNBLOCK = "lbgate.unblock"
 LB_VERIFY = "lbgate.verify_blocked"
 LB_DRAIN = "lbgate.drain"
 LB_NO_CONNECTIONS = "lbgate.verify_no_connections"
-HAPROXY_DRAIN = "lbgate.haproxy_drain"
-HAPROXY_READY = "lbgate.haproxy_ready"
-HAPROXY_UP = "lbgate.haproxy_verify_up"
+HAPROXY_DRAIN = "lbhaproxy.drain"
+HAPROXY_READY = "lbhaproxy.ready"
+HAPROXY_UP = "lbhaproxy.verify_up"
 PKG_UPDATE = "pkgcheck.update"
 PKG_VERIFY = "pkgcheck.verify"
 NRPE_RUN = "nrpe.run"
@@ -29,6 +47,9 @@ STATE_HIGHSTATE = "state.highstate"
 # What a compiled SLS runs for "should be in place": state.apply test=True with a retcode that
 # says whether anything would change (orchestrate's salt.state with test: True passes then).
 STATE_IN_PLACE = "statecheck.in_place"
+# Functions that do the same as the key: a publish shared with other steps can hold a function
+# only once, so a second NRPE check rides along as nrpe.check (see running/pipeline.py).
+TWINS: dict[str, tuple[str, ...]] = {NRPE_RUN: (NRPE_CHECK,)}
 
 
 DEFAULT_APPROVAL_MINUTES = 60
@@ -36,8 +57,14 @@ DEFAULT_DRAIN_SECONDS = 30
 # Grain or pillar (pillar first: grains are the minion's own word) naming a host's HAProxy server.
 HAPROXY_SERVER_KEY = "lbgate:haproxy_server"
 
+# The run's Context (running/context.py, a later stage, so not imported here): Given handlers
+# set its fields, When/Then handlers read them.
+Ctx = Any
+Action = SaltCall | StepAction | ApprovalGate
+Handler = Callable[..., Action | None]
 
-def _lb_address(ctx, step, ip=None):
+
+def _lb_address(ctx: Ctx, step: Step, ip: str | None = None) -> None:
     if ip is None:
         ip = ctx.settings.lb_address
         if not ip:
@@ -47,88 +74,89 @@ def _lb_address(ctx, step, ip=None):
     ctx.lb, ctx.lb_location = ip, step.location
 
 
-def _require_lb(ctx, step):
+def _require_lb(ctx: Ctx, step: Step) -> str:
     if not ctx.lb:
         raise InvalidScenario(
             "no load balancer address: add 'Given the load balancer has ip address ...'", step.location
         )
-    return ctx.lb
+    return str(ctx.lb)
 
 
-def _class(ctx, step, **p):
+def _class(ctx: Ctx, step: Step, **p: str) -> None:
     ctx.add_filter("G@" + p["class"].replace("::", ":"), step.location)
 
 
-def _fact(ctx, step, fact):
+def _fact(ctx: Ctx, step: Step, fact: str) -> None:
     key, value = fact.split("=", 1)
     ctx.add_filter(f"G@{key}:{value}", step.location)
 
 
-def _grain(ctx, step, grain):
+def _grain(ctx: Ctx, step: Step, grain: str) -> None:
     ctx.add_filter(f"G@{grain}", step.location)
 
 
-def _pillar(ctx, step, pillar):
+def _pillar(ctx: Ctx, step: Step, pillar: str) -> None:
     ctx.add_filter(f"I@{pillar}", step.location)
 
 
-def _matching(ctx, step, compound):
+def _matching(ctx: Ctx, step: Step, compound: str) -> None:
     ctx.add_filter(compound, step.location)
 
 
-def _nodegroup(ctx, step, name):
+def _nodegroup(ctx: Ctx, step: Step, name: str) -> None:
     ctx.add_filter(f"N@{name}", step.location)
 
 
-def _prediscover(ctx, step):
+def _prediscover(ctx: Ctx, step: Step) -> None:
     ctx.prediscover = True
 
 
-def _expect_exact(ctx, step, n):
+def _expect_exact(ctx: Ctx, step: Step, n: int) -> None:
     ctx.expect_exact = n
 
 
-def _expect_min(ctx, step, n):
+def _expect_min(ctx: Ctx, step: Step, n: int) -> None:
     ctx.expect_min = n
 
 
-def _batch_n(ctx, step, n):
+def _batch_n(ctx: Ctx, step: Step, n: int) -> None:
     ctx.batch = (("n", n),)
 
 
-def _batch_percent(ctx, step, percent):
+def _batch_percent(ctx: Ctx, step: Step, percent: int) -> None:
     ctx.batch = (("percent", percent),)
 
 
-def _batch_schedule(ctx, step, schedule):
+def _batch_schedule(ctx: Ctx, step: Step, schedule: tuple[tuple[str, int], ...]) -> None:
     ctx.batch = schedule
 
 
-def _pause(ctx, step, n):
+def _pause(ctx: Ctx, step: Step, n: int) -> None:
     ctx.pause = n
 
 
-def _budget_n(ctx, step, n):
+def _budget_n(ctx: Ctx, step: Step, n: int) -> None:
     ctx.budget = ("n", n)
 
 
-def _budget_percent(ctx, step, percent):
+def _budget_percent(ctx: Ctx, step: Step, percent: int) -> None:
     ctx.budget = ("percent", percent)
 
 
-def _haproxy(ctx, step, backend, minion):
+def _haproxy(ctx: Ctx, step: Step, backend: str, minion: str) -> None:
     ctx.haproxy = (backend, minion)
 
 
-def _require_haproxy(ctx, step):
+def _require_haproxy(ctx: Ctx, step: Step) -> tuple[str, str]:
     if not ctx.haproxy:
         raise InvalidScenario(
             "no HAProxy load balancer: add 'Given the load balancer is HAProxy backend ... on ...'", step.location
         )
-    return ctx.haproxy
+    backend, minion = ctx.haproxy
+    return str(backend), str(minion)
 
 
-def _lookup(data, key):
+def _lookup(data: object, key: str) -> object:
     for part in key.split(":"):
         if not isinstance(data, dict) or part not in data:
             return None
@@ -136,13 +164,18 @@ def _lookup(data, key):
     return data
 
 
-def haproxy_servers(transport, hosts):
+@runtime_checkable
+class _MinionData(Protocol):
+    def minion_data(self, hosts: Sequence[str]) -> dict[str, dict[str, object]]: ...
+
+
+def haproxy_servers(transport: object, hosts: Sequence[str]) -> dict[str, object]:
     """{host: HAProxy server name}: pillar, else grain ``lbgate:haproxy_server``, else the minion id.
 
     The balancer minion checks every name before it sends anything; a bad one fails the step.
     """
-    cached = transport.minion_data(hosts) if hasattr(transport, "minion_data") else {}
-    servers = {}
+    cached = transport.minion_data(hosts) if isinstance(transport, _MinionData) else {}
+    servers: dict[str, object] = {}
     for host in hosts:
         data = cached.get(host) or {}
         name = _lookup(data.get("pillar"), HAPROXY_SERVER_KEY)
@@ -152,37 +185,44 @@ def haproxy_servers(transport, hosts):
     return servers
 
 
-def _on_haproxy(ctx, step, fun, args=(), kwargs=None, **extra):
+def _on_haproxy(
+    ctx: Ctx, step: Step, fun: str, kwargs: dict[str, object] | None = None, within: int | None = None
+) -> SaltCall:
     backend, minion = _require_haproxy(ctx, step)
     return SaltCall(
-        fun, [backend, *args], dict(kwargs or {}), on=minion, hosts_arg=haproxy_servers, check=expect_dict(), **extra
+        fun,
+        [backend],
+        dict(kwargs or {}),
+        check=expect_dict(),
+        within=within,
+        delegate=Delegate(minion, value=haproxy_servers),
     )
 
 
-def _haproxy_drain(ctx, step, n=None):
+def _haproxy_drain(ctx: Ctx, step: Step, n: int | None = None) -> StepAction:
     timeout = n or DEFAULT_DRAIN_SECONDS
-    return _on_haproxy(ctx, step, HAPROXY_DRAIN, kwargs={"timeout": timeout}, lb_effect="block")
+    return StepAction(_on_haproxy(ctx, step, HAPROXY_DRAIN, kwargs={"timeout": timeout}), LEAVES_BALANCER)
 
 
-def _haproxy_ready(ctx, step):
-    return _on_haproxy(ctx, step, HAPROXY_READY, lb_effect="unblock")
+def _haproxy_ready(ctx: Ctx, step: Step) -> StepAction:
+    return StepAction(_on_haproxy(ctx, step, HAPROXY_READY), REJOINS_BALANCER)
 
 
-def _haproxy_up(ctx, step, n=None):
+def _haproxy_up(ctx: Ctx, step: Step, n: int | None = None) -> SaltCall:
     return _on_haproxy(ctx, step, HAPROXY_UP, within=n)
 
 
-def _drain(ctx, step, n=None):
-    return SaltCall(
+def _drain(ctx: Ctx, step: Step, n: int | None = None) -> StepAction:
+    call = SaltCall(
         LB_DRAIN,
         [_require_lb(ctx, step)],
         {"timeout": n or DEFAULT_DRAIN_SECONDS},
         check=expect_ok(lambda r: f"{r.get('connections')} connection(s) still open after {r.get('waited')} s"),
-        lb_effect="block",
     )
+    return StepAction(call, LEAVES_BALANCER)
 
 
-def _no_connections(ctx, step):
+def _no_connections(ctx: Ctx, step: Step) -> SaltCall:
     return SaltCall(
         LB_NO_CONNECTIONS,
         [_require_lb(ctx, step)],
@@ -190,16 +230,17 @@ def _no_connections(ctx, step):
     )
 
 
-def _block(ctx, step):
-    return SaltCall(LB_BLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", True), lb_effect="block")
+def _block(ctx: Ctx, step: Step) -> StepAction:
+    return StepAction(SaltCall(LB_BLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", True)), LEAVES_BALANCER)
 
 
-def _unblock(ctx, step):
-    return SaltCall(LB_UNBLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", False), lb_effect="unblock")
+def _unblock(ctx: Ctx, step: Step) -> StepAction:
+    call = SaltCall(LB_UNBLOCK, [_require_lb(ctx, step)], check=expect_key("blocked", False))
+    return StepAction(call, REJOINS_BALANCER)
 
 
-def _verify_lb(expected):
-    def handler(ctx, step):
+def _verify_lb(expected: bool) -> Handler:
+    def handler(ctx: Ctx, step: Step) -> SaltCall:
         return SaltCall(
             LB_VERIFY,
             [_require_lb(ctx, step)],
@@ -215,33 +256,28 @@ def _verify_lb(expected):
     return handler
 
 
-def _update(ctx, step, package, version=None):
+def _update(ctx: Ctx, step: Step, package: str, version: str | None = None) -> StepAction:
     if version and version[0] in "<>=":
         raise InvalidScenario(f"version {version!r}: an update needs an exact version, not a comparison", step.location)
-    kwargs = {"version": version} if version else {}
-    return SaltCall(PKG_UPDATE, [package], kwargs, check=expect_dict(), records_version=package)
+    kwargs: dict[str, object] = {"version": version} if version else {}
+    return StepAction(SaltCall(PKG_UPDATE, [package], kwargs, check=expect_dict()), records_version(package))
 
 
-def _roll_back(ctx, step, package):
-    # The version differs per host: the executor fills it in from what the update replaced.
-    return SaltCall(
-        PKG_UPDATE,
-        [package],
-        # pkgcheck.update fails (retcode 1) unless the host ends at exactly that version.
-        check=expect_dict(),
-        rollback_of=package,
-    )
+def _roll_back(ctx: Ctx, step: Step, package: str) -> StepAction:
+    # The version differs per host: it is appended per host, from what the run's update replaced.
+    # pkgcheck.update fails (retcode 1) unless the host ends at exactly that version.
+    return StepAction(SaltCall(PKG_UPDATE, [package], check=expect_dict()), rolls_back(package))
 
 
-def _approval(ctx, step, n=None):
+def _approval(ctx: Ctx, step: Step, n: int | None = None) -> ApprovalGate:
     return ApprovalGate(within=(n or DEFAULT_APPROVAL_MINUTES) * 60)
 
 
-def _approval_seconds(ctx, step, n):
+def _approval_seconds(ctx: Ctx, step: Step, n: int) -> ApprovalGate:
     return ApprovalGate(within=n)
 
 
-def _verify_pkg(ctx, step, package, version):
+def _verify_pkg(ctx: Ctx, step: Step, package: str, version: str) -> SaltCall:
     return SaltCall(
         PKG_VERIFY,
         [package, version],
@@ -249,67 +285,64 @@ def _verify_pkg(ctx, step, package, version):
     )
 
 
-def _restart(ctx, step, service):
+def _restart(ctx: Ctx, step: Step, service: str) -> SaltCall:
     return SaltCall(SERVICE_RESTART, [service], check=expect_value(True))
 
 
-def _running(ctx, step, service):
+def _running(ctx: Ctx, step: Step, service: str) -> SaltCall:
     return SaltCall(SERVICE_STATUS, [service], check=expect_value(True))
 
 
-def _nrpe(ctx, step, check, n=None):
+def _nrpe(ctx: Ctx, step: Step, check: str, n: int | None = None) -> SaltCall:
     return SaltCall(
         NRPE_RUN,
         [check],
         within=n,
         check=expect_ok(lambda r: f"{r.get('status')}: {r.get('output')}".strip()),
-        twins=(NRPE_CHECK,),
     )
 
 
-def _pillar_data(key, value):
+def _pillar_data(key: str, value: object) -> dict[str, object]:
     """``mywebapp:version``, ``4.2.6-3`` -> ``{"mywebapp": {"version": "4.2.6-3"}}``, as pillar.get reads it."""
     data = value
     for part in reversed(key.split(":")):
         data = {part: data}
-    return data
+    return data  # type: ignore[return-value]  # a key has at least one part: a dict
 
 
-def _apply_state(ctx, step, sls, key=None, value=None):
+def _apply_state(ctx: Ctx, step: Step, sls: str, key: str | None = None, value: str | None = None) -> StepAction:
     pillar = _pillar_data(key, value) if key else None
-    check, summarize = expect_state(statecheck._applied)
-    return SaltCall(
-        STATE_APPLY,
-        [sls],
-        {"pillar": pillar} if pillar else {},
-        check=check,
-        summarize=summarize,
-        orch=("salt.state", [{"sls": sls}, *([{"pillar": pillar}] if pillar else [])]),
-    )
+    check, summarize = expect_state(applied)
+    call = SaltCall(STATE_APPLY, [sls], {"pillar": pillar} if pillar else {}, check=check, summarize=summarize)
+    orch: list[dict[str, object]] = [{"sls": sls}]
+    if pillar:
+        orch.append({"pillar": pillar})
+    return StepAction(call, orch=("salt.state", orch))
 
 
-def _apply_highstate(ctx, step):
-    check, summarize = expect_state(statecheck._applied)
-    return SaltCall(STATE_HIGHSTATE, check=check, summarize=summarize, orch=("salt.state", [{"highstate": True}]))
+def _apply_highstate(ctx: Ctx, step: Step) -> StepAction:
+    check, summarize = expect_state(applied)
+    call = SaltCall(STATE_HIGHSTATE, check=check, summarize=summarize)
+    return StepAction(call, orch=("salt.state", [{"highstate": True}]))
 
 
-def _state_in_place(ctx, step, sls, key=None, value=None):
+def _state_in_place(ctx: Ctx, step: Step, sls: str, key: str | None = None, value: str | None = None) -> StepAction:
     pillar = _pillar_data(key, value) if key else None
-    check, summarize = expect_state(statecheck._in_place)
-    return SaltCall(
+    check, summarize = expect_state(in_place)
+    call = SaltCall(
         STATE_APPLY,
         [sls],
         {"test": True, **({"pillar": pillar} if pillar else {})},
         check=check,
         summarize=summarize,
-        orch=(
-            "salt.function",
-            [{"name": STATE_IN_PLACE}, {"arg": [sls]}, *([{"kwarg": {"pillar": pillar}}] if pillar else [])],
-        ),
     )
+    orch: list[dict[str, object]] = [{"name": STATE_IN_PLACE}, {"arg": [sls]}]
+    if pillar:
+        orch.append({"kwarg": {"pillar": pillar}})
+    return StepAction(call, orch=("salt.function", orch))
 
 
-GIVEN = [
+GIVEN: list[tuple[str, Handler]] = [
     ("the load balancer has ip address[ {ip}]", _lb_address),
     ("I want to update hosts with class {class}", _class),
     ("I want to update hosts with fact {fact}", _fact),
@@ -328,7 +361,7 @@ GIVEN = [
     ("up to {percent}% of the hosts may fail", _budget_percent),
     ("the load balancer is HAProxy backend {backend:haproxy_name} on {minion:minion}", _haproxy),
 ]
-WHEN = [
+WHEN: list[tuple[str, Handler]] = [
     ("I block the load balancer", _block),
     ("I unblock the load balancer", _unblock),
     ("I drain the load balancer[ within {n} seconds]", _drain),
@@ -341,7 +374,7 @@ WHEN = [
     ("I apply the state {sls} with pillar {key:pillar_key}={value:pillar_value}", _apply_state),
     ("I apply the highstate", _apply_highstate),
 ]
-THEN = [
+THEN: list[tuple[str, Handler]] = [
     ("traffic from the load balancer should be blocked", _verify_lb(True)),
     ("traffic from the load balancer should be unblocked", _verify_lb(False)),
     ("the load balancer should have no connections", _no_connections),
@@ -357,7 +390,7 @@ THEN = [
 ]
 
 
-def register(registry):
+def register(registry: Registry) -> Registry:
     for pattern, handler in GIVEN:
         registry.add(StepDef("given", pattern, handler, context_only=True))
     for pattern, handler in WHEN:

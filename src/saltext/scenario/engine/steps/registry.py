@@ -34,6 +34,10 @@ class StepDef:
     # so nothing reads the None a definition starts with.
     regex: re.Pattern[str] = field(default=None, repr=False)  # type: ignore[arg-type]
     types: dict[str, ParamType] = field(default_factory=dict, repr=False)
+    # For the step reference (steps/step_docs.py fills the built-in steps'): a line that uses
+    # the step, with its keyword, and what the step does.
+    example: str = ""
+    doc: str = ""
 
     def describe(self) -> str:
         return f"{self.kind.capitalize()} {self.pattern!r} ({self.origin})"

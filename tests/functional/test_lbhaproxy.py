@@ -1,5 +1,5 @@
 """
-lbgate's HAProxy functions against a real HAProxy (the Debian package) in a throwaway
+lbhaproxy (module and states) against a real HAProxy (the Debian package) in a throwaway
 network namespace: two backend servers that can hold a request open, HTTP health checks,
 and the runtime API socket in the minion config.
 """
@@ -73,7 +73,7 @@ def http_get(port, path, timeout=TIMEOUT):
 
 
 def show_stat(ns, sock):
-    """{server: status} of backend web, read over the socket without lbgate."""
+    """{server: status} of backend web, read over the socket without lbhaproxy."""
     script = (
         "import socket, sys\n"
         "s = socket.socket(socket.AF_UNIX)\n"
@@ -165,9 +165,9 @@ class Held:
 def test_drain_waits_for_sessions_fails_at_timeout_then_maint_and_back_up(haproxy, lb_minion):
     ns, sock = haproxy
     held = Held(ns, "web1")
-    wait_for(lambda: lb_minion.call("lbgate.haproxy_servers", "web")["servers"]["web1"]["scur"] == 1, "the session")
+    wait_for(lambda: lb_minion.call("lbhaproxy.servers", "web")["servers"]["web1"]["scur"] == 1, "the session")
 
-    ret, retcode = lb_minion.call_full("lbgate.haproxy_drain", "web", ["web1"], timeout=1)
+    ret, retcode = lb_minion.call_full("lbhaproxy.drain", "web", ["web1"], timeout=1)
     assert retcode == 1 and ret["ok"] is False
     entry = ret["hosts"]["web1"]
     assert entry["ok"] is False and entry["scur"] == 1 and entry["status"] == "DRAIN"
@@ -177,26 +177,26 @@ def test_drain_waits_for_sessions_fails_at_timeout_then_maint_and_back_up(haprox
     assert run_in(ns, sys.executable, "-c", http_get(FRONTEND, "/any")).stdout.strip() == "200"
 
     assert held.release() == "200"  # the request in flight completes
-    ret, retcode = lb_minion.call_full("lbgate.haproxy_drain", "web", ["web1"], timeout=10)
+    ret, retcode = lb_minion.call_full("lbhaproxy.drain", "web", ["web1"], timeout=10)
     assert retcode == 0 and ret["hosts"]["web1"]["ok"] is True
     assert show_stat(ns, sock) == {"web1": "MAINT", "web2": "UP", "BACKEND": "UP"}
     # Again: a server in maint stays there.
-    assert lb_minion.call_full("lbgate.haproxy_drain", "web", ["web1"], timeout=0)[1] == 0
-    assert lb_minion.call_full("lbgate.haproxy_verify_up", "web", ["web1"])[1] == 1
+    assert lb_minion.call_full("lbhaproxy.drain", "web", ["web1"], timeout=0)[1] == 0
+    assert lb_minion.call_full("lbhaproxy.verify_up", "web", ["web1"])[1] == 1
 
-    ret, retcode = lb_minion.call_full("lbgate.haproxy_ready", "web", {"web1.example.com": "web1"})
+    ret, retcode = lb_minion.call_full("lbhaproxy.ready", "web", {"web1.example.com": "web1"})
     assert retcode == 0 and ret["hosts"]["web1.example.com"]["server"] == "web1"
-    wait_for(lambda: lb_minion.call_full("lbgate.haproxy_verify_up", "web", ["web1", "web2"])[1] == 0, "web1 up")
+    wait_for(lambda: lb_minion.call_full("lbhaproxy.verify_up", "web", ["web1", "web2"])[1] == 0, "web1 up")
     assert show_stat(ns, sock)["web1"] == "UP"
 
 
 def test_drain_of_several_servers_in_one_call(haproxy, lb_minion):
     ns, sock = haproxy
-    ret = lb_minion.call("lbgate.haproxy_drain", "web", {"a": "web1", "b": "web2"}, timeout=5)
+    ret = lb_minion.call("lbhaproxy.drain", "web", {"a": "web1", "b": "web2"}, timeout=5)
     assert sorted(ret["hosts"]) == ["a", "b"] and ret["ok"] is True
     assert show_stat(ns, sock) == {"web1": "MAINT", "web2": "MAINT", "BACKEND": "DOWN"}
-    lb_minion.call("lbgate.haproxy_ready", "web", ["web1", "web2"])
-    wait_for(lambda: lb_minion.call("lbgate.haproxy_verify_up", "web", ["web1", "web2"])["ok"], "both up")
+    lb_minion.call("lbhaproxy.ready", "web", ["web1", "web2"])
+    wait_for(lambda: lb_minion.call("lbhaproxy.verify_up", "web", ["web1", "web2"])["ok"], "both up")
 
 
 @pytest.mark.parametrize(
@@ -211,10 +211,10 @@ def test_drain_of_several_servers_in_one_call(haproxy, lb_minion):
         (["web", ["web1"]], {"socket": "/tmp/elsewhere.sock"}, "not the runtime socket"),
     ],
 )
-@pytest.mark.parametrize("fun", ["lbgate.haproxy_drain", "lbgate.haproxy_ready"])
+@pytest.mark.parametrize("fun", ["lbhaproxy.drain", "lbhaproxy.ready"])
 def test_bad_input_is_refused_with_nothing_changed(haproxy, lb_minion, fun, args, kwargs, message):
     ns, sock = haproxy
-    lb_minion.call("lbgate.haproxy_drain", "web", ["web2"], timeout=5)
+    lb_minion.call("lbhaproxy.drain", "web", ["web2"], timeout=5)
     before = show_stat(ns, sock)
     with pytest.raises(SaltInvocationError, match=message):
         lb_minion.call(fun, *args, **kwargs)
@@ -226,5 +226,32 @@ def test_socket_comes_from_minion_config_only(haproxy, netns_minion):
     unconfigured = netns_minion(ns)
     # The default socket path is not the running HAProxy's: the caller cannot point elsewhere.
     with pytest.raises(SaltInvocationError, match=r"not the runtime socket.*/run/haproxy/admin\.sock"):
-        unconfigured.call("lbgate.haproxy_servers", "web", socket=str(sock))
+        unconfigured.call("lbhaproxy.servers", "web", socket=str(sock))
     assert show_stat(ns, sock)["web1"] == "UP"
+
+
+def test_states_drained_and_ready_tell_the_truth_under_test_and_change_once(haproxy, lb_minion):
+    ns, sock = haproxy
+    preview = lb_minion.state("lbhaproxy.drained", name="out", backend="web", hosts=["web1"], timeout=5, test=True)
+    assert preview["result"] is None and preview["changes"] == {"web1": {"old": "UP", "new": "MAINT"}}
+    assert show_stat(ns, sock)["web1"] == "UP"
+
+    done = lb_minion.state("lbhaproxy.drained", name="out", backend="web", hosts=["web1"], timeout=5)
+    assert done["result"] is True and done["changes"] == {"web1": {"old": "UP", "new": "MAINT"}}
+    again = lb_minion.state("lbhaproxy.drained", name="out", backend="web", hosts=["web1"], timeout=5)
+    assert again["result"] is True and again["changes"] == {}
+    assert show_stat(ns, sock)["web1"] == "MAINT"
+
+    assert lb_minion.state("lbhaproxy.ready", name="web1", backend="web", test=True)["result"] is None
+    assert show_stat(ns, sock)["web1"] == "MAINT"
+    back = lb_minion.state("lbhaproxy.ready", name="web1", backend="web")
+    assert back["result"] is True and back["changes"]["web1"]["old"] == "MAINT"
+    wait_for(lambda: show_stat(ns, sock)["web1"] == "UP", "web1 up")
+    assert lb_minion.state("lbhaproxy.ready", name="web1", backend="web")["changes"] == {}
+
+
+def test_state_fails_on_bad_input_with_nothing_changed(haproxy, lb_minion):
+    ns, sock = haproxy
+    ret = lb_minion.state("lbhaproxy.drained", name="web1; disable server web/web2", backend="web")
+    assert ret["result"] is False and "server name" in ret["comment"]
+    assert show_stat(ns, sock) == {"web1": "UP", "web2": "UP", "BACKEND": "UP"}
