@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, TypedDict
 
-from ... import config
 from ...config import Settings
 from ..errors import RESULTS, InvalidScenario
 from . import inflight
@@ -51,9 +50,9 @@ class RunSummary(TypedDict):
 Record = dict[str, Any]
 
 
-def journal_path(opts: dict[str, Any] | Settings) -> str:
-    """The journal file of a master's opts (or Settings): master option scenario_journal."""
-    path = config.load(opts).journal
+def journal_path(settings: Settings) -> str:
+    """The journal file: master option scenario_journal, else in the master's cachedir."""
+    path = settings.journal
     if not path:
         raise InvalidScenario("no journal: neither the master option scenario_journal nor cachedir is set")
     return path

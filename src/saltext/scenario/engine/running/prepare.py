@@ -42,16 +42,7 @@ def prepare(settings: Settings, request: RunRequest, source: FeatureSource) -> P
     """Read, parse and match the request's feature into a Plan."""
     feature = load_feature(source, request.name)
     registry = make_registry(source, settings)
-    return build_plan(
-        request.name,
-        feature,
-        registry,
-        settings,
-        scenario=request.scenario,
-        tags=request.tags,
-        batch=request.batch,
-        max_failures=request.max_failures,
-    )
+    return build_plan(request, feature, registry, settings)
 
 
 def describe_steps(plan: Plan) -> list[dict[str, Any]]:
