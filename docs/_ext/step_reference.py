@@ -14,10 +14,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from saltext.scenario import config
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.running.prepare import builtin_registry
+from saltext.scenario.engine.service.request import RunRequest
 from saltext.scenario.engine.steps import step_docs
 from saltext.scenario.engine.steps.registry import KINDS, Registry, StepDef
 
@@ -58,7 +60,8 @@ def plan_of(reg: Registry, example: str) -> Any:
         lines += ["  @on-failure", "  Scenario: roll back"]
     # A multi-line example carries its doc string (a metric step's long query).
     lines += [f"    {line}" for line in example.splitlines()]
-    return build_plan("reference", parse_feature("\n".join(lines) + "\n", "features/reference.feature"), reg, {})
+    feature = parse_feature("\n".join(lines) + "\n", "features/reference.feature")
+    return build_plan(RunRequest.from_args("reference"), feature, reg, config.load({}))
 
 
 def planned_step(plan: Any) -> Any:

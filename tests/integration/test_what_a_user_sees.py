@@ -119,7 +119,8 @@ def test_html_report_of_a_failing_run_in_chromium(web2_overloaded, tmp_path):
     cells = deploy_cells(grid)
     assert cells == expected
     assert [k for k, v in cells.items() if v == "failed"] == [("web2", LOAD_CHECK)]
-    assert grid.tally == {s: str(n) for s, n in counts(expected).items()}
+    # The page counts every status it knows; the ones this run has none of read 0.
+    assert {s: n for s, n in grid.tally.items() if n != "0"} == {s: str(n) for s, n in counts(expected).items()}
     load = step(ret, LOAD_CHECK)
     reason = load["hosts"]["web2"]["reason"]
     (failed,) = [c for c in grid.cells if c.status == "failed"]

@@ -4,7 +4,8 @@ All tiers: ``paths`` (REPO, TESTS, UNIT_DATA).
 Unit tier: ``fake_dunders`` (a Salt loader module with fake ``__salt__``/``__opts__``/``__context__``),
 ``fake_pkg``, ``fake_firewalls``, ``fake_nrpe``, ``fake_fleet`` (the engine's transport; it lives in
 saltext.scenario.testing, which the benchmarks import too), ``sites``
-(feature directories made from tests/unit/data/site), ``report_checks``, ``http_receiver`` (a
+(feature directories made from tests/unit/data/site), ``engine_calls`` (the engine's stages called
+with opts and keyword arguments, as the service calls them), ``report_checks``, ``http_receiver`` (a
 loopback HTTP(S) server on an ephemeral port: webhooks, a fake Prometheus or salt-api).
 Functional tier: ``salt_loaders``, ``netns_minion`` (loaders inside a network namespace),
 ``private_package_root`` (real dpkg/apt in a private mount namespace), ``firewall_view``,

@@ -8,6 +8,7 @@ comes back as its error return (``service/returns.py``), as it does from the ser
 
 from saltext.scenario import config
 from saltext.scenario.engine.running import compile as _compile
+from saltext.scenario.engine.running import plan as _plan
 from saltext.scenario.engine.running import prepare as _prepare
 from saltext.scenario.engine.service import recorded_run as _recorded
 from saltext.scenario.engine.service import run as _run
@@ -112,3 +113,8 @@ def fake_salt(monkeypatch, site, fleet):
         return Adapters(source=DirSource(site), transport=lambda: fleet, bus=fleet)
 
     monkeypatch.setattr(service, "build_adapters", salt_adapters, raising=True)
+
+
+def build_plan(name, feature, registry, opts=None, **kw):
+    """running/plan.py:build_plan with master opts (or Settings) and the run's keyword arguments."""
+    return _plan.build_plan(RunRequest.from_args(name, **kw), feature, registry, config.load(opts or {}))

@@ -20,9 +20,9 @@ from saltext.scenario.engine.records.progress import ProgressReporter
 from saltext.scenario.engine.records.result import INTERRUPTED_MID_STEP, ResultCollector
 from saltext.scenario.engine.records.run_recorder import RunRecorder
 from saltext.scenario.engine.running.execute import Executor
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.engine_calls import build_plan
 from tests.support.fake_dunders import load
 
 RUN_ID = "20261204120000-0a1b2c3d"

@@ -34,6 +34,9 @@ PLACED = {
     ("store", "local"): "records",
     ("store", "etcd"): "records",
 }
+# The fleet store's backends read the journal's run ids and write files as the records do. An
+# earlier stage that needs the store gets it as a Protocol of ports.py, never from here.
+PACKAGES = {"store": "records"}
 
 
 def _stage(parts):
@@ -44,6 +47,8 @@ def _stage(parts):
             return "service"
         assert head in STAGE0, f"engine/{head}.py belongs to no stage: add it to a stage here"
         return "stage0"
+    if head in PACKAGES:
+        return PACKAGES[head]
     if head not in STAGES:
         module = parts[1].removesuffix(".py") if len(parts) > 1 else "__init__"
         assert (head, module) in PLACED, f"engine/{head}/{module}.py belongs to no stage: place it here"

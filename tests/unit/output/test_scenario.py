@@ -2,6 +2,7 @@
 
 import pytest
 
+from saltext.scenario import config
 from saltext.scenario.engine.parsing.source import DirSource
 from tests.support import engine_calls as api
 from tests.support.fake_dunders import load
@@ -144,7 +145,7 @@ def test_show_renders_the_journal_record_as_a_tree_with_every_host(out, tmp_path
     opts = {"cachedir": str(tmp_path / "c")}
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2", available=["4.2.5-1"]), FakeHost("web3")])
     ret = api.recorded_run(opts, "update_website", DirSource(tmp_path), lambda: fleet, user="alice", batch="2")
-    record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
+    record, _ = journal.find(journal.journal_path(config.load(opts)), ret["run_id"])
     text = out.output({"retcode": 0, "result": "record", "record": record, "warnings": []})
     lines = text.splitlines()
     assert lines[:2] == [
@@ -173,7 +174,7 @@ def test_show_of_a_run_that_could_not_start(out, tmp_path):
     opts = {"cachedir": str(tmp_path / "c")}
     fleet = FakeFleet([FakeHost("web1"), FakeHost("web2")], dead=["web2"])
     ret = api.recorded_run(opts, "update_website", DirSource(tmp_path), lambda: fleet)
-    record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
+    record, _ = journal.find(journal.journal_path(config.load(opts)), ret["run_id"])
     text = out.output({"retcode": 0, "result": "record", "record": record, "warnings": ["w1"]})
     assert f"ERROR (exit 3): {ret['error']}" in text and "warning: w1" in text
     assert text.splitlines()[-1] == record["summary"] and "Scenario:" not in text

@@ -10,10 +10,10 @@ from saltext.scenario.engine.records.html_report import OPEN_UP_TO, html_report
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.records.run_recorder import RunRecorder
 from saltext.scenario.engine.running.execute import Decision, Executor
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
 from tests.support import engine_calls
+from tests.support.engine_calls import build_plan
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.html_grid import counts, deploy_cells, expected_cells, read_grid
 from tests.support.sites import copy_site

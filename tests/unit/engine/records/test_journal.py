@@ -80,10 +80,13 @@ def test_show_validates_the_run_id(tmp_path, bad):
 
 
 def test_journal_path_from_cachedir_or_option(tmp_path):
-    assert journal.journal_path({"cachedir": "/c"}) == "/c/scenario/journal.jsonl"
-    assert journal.journal_path({"cachedir": "/c", "scenario_journal": "/var/log/j.jsonl"}) == "/var/log/j.jsonl"
+    assert journal.journal_path(config.load({"cachedir": "/c"})) == "/c/scenario/journal.jsonl"
+    assert (
+        journal.journal_path(config.load({"cachedir": "/c", "scenario_journal": "/var/log/j.jsonl"}))
+        == "/var/log/j.jsonl"
+    )
     with pytest.raises(config.InvalidOption):
-        journal.journal_path({"cachedir": "/c", "scenario_journal": "rel/j.jsonl"})
+        journal.journal_path(config.load({"cachedir": "/c", "scenario_journal": "rel/j.jsonl"}))
 
 
 @pytest.fixture
@@ -102,7 +105,7 @@ def test_every_run_gets_a_record_matching_its_return(site, tmp_path):
     bad = engine_calls.recorded_run(opts, "../x", DirSource(site), lambda: fleet)
     test = engine_calls.recorded_run(opts, "update_website", DirSource(site), lambda: fleet, test=True)
     assert (ret["retcode"], bad["retcode"], test["result"]) == (1, 2, "plan")
-    path = journal.journal_path(opts)
+    path = journal.journal_path(config.load(opts))
     lines = Path(path).read_text().splitlines()
     assert len(lines) == 2  # test mode changes nothing and is not journaled
     record, _ = journal.find(path, ret["run_id"])

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from saltext.scenario import config
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records.report_files import check_report_dir, report_stem
@@ -158,7 +159,7 @@ def test_aborted_run_is_an_error_in_junit_and_keeps_its_finished_steps_in_the_jo
     root, totals = junit_totals(junit)
     assert totals["errors"] == 1 and "master client lost" in root.find(".//error").get("message")
     assert len(root.find("testsuite").get("timestamp")) == 19
-    record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
+    record, _ = journal.find(journal.journal_path(config.load(opts)), ret["run_id"])
     assert [s["location"] for s in record["steps"]] == [
         f"features/update_website.feature:{n}" for n in (3, 4, 5, 6, 9, 10)
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from saltext.scenario import config
 from saltext.scenario.engine.errors import EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED, EXIT_PASSED
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import inflight, journal
@@ -61,7 +62,7 @@ def run(opts, site, the_fleet, **kw):
 
 
 def test_a_run_is_on_record_while_it_goes_and_the_record_moves_to_the_journal(opts, site):
-    path = journal.journal_path(opts)
+    path = journal.journal_path(config.load(opts))
     seen = []
 
     def look(event):
@@ -111,13 +112,13 @@ def _kill_after_block(opts, site):
         check=False,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    ((record, alive),) = inflight.records(journal.journal_path(opts))
+    ((record, alive),) = inflight.records(journal.journal_path(config.load(opts)))
     assert not alive
     return record["run_id"]
 
 
 def test_a_run_whose_process_died_shows_as_interrupted_with_its_blocked_hosts(opts, site):
-    path = journal.journal_path(opts)
+    path = journal.journal_path(config.load(opts))
     run_id = _kill_after_block(opts, site)
     runs, warnings = journal.history(path)
     assert warnings == [] and [r["run_id"] for r in runs] == [run_id]
@@ -130,7 +131,7 @@ def test_a_run_whose_process_died_shows_as_interrupted_with_its_blocked_hosts(op
 
 
 def test_a_damaged_or_half_written_record_is_skipped_with_a_warning(opts, site):
-    path = journal.journal_path(opts)
+    path = journal.journal_path(config.load(opts))
     run(opts, site, fleet())
     runs_dir = Path(inflight.runs_dir(path))
     (runs_dir / "20261128000000-deadbeef.json").write_bytes(b'{"run_id": "2026')
@@ -140,7 +141,7 @@ def test_a_damaged_or_half_written_record_is_skipped_with_a_warning(opts, site):
 
 
 def test_resume_leaves_passed_batches_alone_and_finishes_the_rest(opts, site):
-    path = journal.journal_path(opts)
+    path = journal.journal_path(config.load(opts))
     hosts = fleet(broken={"web2"})
     first = run(opts, site, hosts)
     assert first["retcode"] == EXIT_FAILED and first["not_started"] == ["web3"]
@@ -222,7 +223,7 @@ GATED = FEATURE.replace(
 
 def test_approve_and_abort_through_the_runner_files(opts, site):
     (site / "features" / "rolling.feature").write_text(GATED)
-    path = journal.journal_path(opts)
+    path = journal.journal_path(config.load(opts))
     answers = [True, False]
 
     def answer(event):
@@ -286,7 +287,7 @@ def test_reports_of_a_journal_record_say_what_the_run_said(opts, site, tmp_path)
     from saltext.scenario.engine.records import replay, report_files
 
     ret = run(opts, site, fleet(broken={"web2"}), report_dir=str(tmp_path / "own"))
-    record, _ = journal.find(journal.journal_path(opts), ret["run_id"])
+    record, _ = journal.find(journal.journal_path(config.load(opts)), ret["run_id"])
     again, recorder = replay.run_from_record(record)
     paths = report_files.write_reports(str(tmp_path / "again"), again, recorder)
     for kind in ("cucumber_json", "junit_xml"):
@@ -298,7 +299,7 @@ def test_reports_of_an_interrupted_run_mark_what_did_not_run_as_skipped(opts, si
     from saltext.scenario.engine.records import replay, report_files
 
     run_id = _kill_after_block(opts, site)
-    record, _ = journal.find(journal.journal_path(opts), run_id)
+    record, _ = journal.find(journal.journal_path(config.load(opts)), run_id)
     ret, recorder = replay.run_from_record(record)
     assert ret["result"] == "interrupted" and ret["still_blocked"] == ["web1"]
     paths = report_files.write_reports(str(tmp_path / "r"), ret, recorder)

@@ -6,9 +6,9 @@ from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.records.progress import ProgressReporter
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.running.execute import Executor
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.engine_calls import build_plan
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 
 BACKGROUND = [

@@ -9,9 +9,9 @@ from saltext.scenario.engine.records.progress import ProgressReporter
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.running.approval import Decision
 from saltext.scenario.engine.running.execute import Executor
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.engine_calls import build_plan
 from tests.support.fake_fleet import FakeFleet, FakeHost
 
 BACKGROUND = """Feature: Rollout

@@ -10,12 +10,12 @@ from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.running.execute import Executor
 from saltext.scenario.engine.running.fleet_effects import UNCHANGED, FleetEffects
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.calls import NoCall
 from saltext.scenario.engine.steps.effects import Effects
 from saltext.scenario.engine.steps.registry import Registry
 from tests.support import engine_calls as api
+from tests.support.engine_calls import build_plan
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.sites import copy_site
 

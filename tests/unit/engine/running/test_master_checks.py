@@ -8,7 +8,6 @@ from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.running.execute import Executor
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.running.prepare import builtin_registry
 from tests.support import engine_calls as api
 from tests.support.fake_fleet import FakeFleet, FakeHost
@@ -156,7 +155,7 @@ class Clock:
 
 def _execute(text, answer, stop=lambda: None):
     fleet = _fleet()
-    plan = build_plan("m", parse_feature(text, "features/m.feature"), builtin_registry(), {})
+    plan = api.build_plan("m", parse_feature(text, "features/m.feature"), builtin_registry())
     clock, collector = Clock(), ResultCollector(plan)
     prom = FakePrometheus(fleet, lambda q, n: answer(clock.now - 100.0))
     executor = Executor(plan, fleet, collector, "r1", clock=clock, sleep=clock.sleep, stop=stop, prometheus=prom)

@@ -2,9 +2,9 @@
 not asserted here: timings on a shared 2-core machine make flaky tests."""
 
 from saltext.scenario.engine.parsing.parse import parse_feature
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.engine_calls import build_plan
 
 CYCLE = [
     "When I block the load balancer",

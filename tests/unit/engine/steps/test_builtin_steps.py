@@ -4,9 +4,9 @@ import pytest
 
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.parse import parse_feature
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.engine_calls import build_plan
 from tests.support.paths import UNIT_DATA as DATA
 
 

@@ -3,10 +3,10 @@
 import pytest
 
 from saltext.scenario.engine.parsing.parse import parse_feature
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.effects import NO_EFFECTS, Effects
 from saltext.scenario.engine.steps.registry import Registry
+from tests.support.engine_calls import build_plan
 
 HEAD = """Feature: F
   Scenario: S

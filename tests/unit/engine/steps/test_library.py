@@ -2,6 +2,7 @@
 
 import pytest
 
+from saltext.scenario import config
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.model import Step
 from saltext.scenario.engine.parsing.source import DirSource
@@ -82,9 +83,9 @@ def test_allow_list_comes_from_master_option(tmp_path):
         "- step: the service {service} is enabled\n  kind: then\n  function: service.enabled\n"
     )
     with pytest.raises(InvalidScenario, match="not allowed"):
-        load_libraries(DirSource(tmp_path), Registry(), {})
+        load_libraries(DirSource(tmp_path), Registry(), config.load({}))
     reg = Registry()
-    assert load_libraries(DirSource(tmp_path), reg, {"scenario_step_functions": ["service.*"]}) == [
+    assert load_libraries(DirSource(tmp_path), reg, config.load({"scenario_step_functions": ["service.*"]})) == [
         "features/steps/svc.yaml"
     ]
     assert [d.pattern for d in reg.all()] == ["the service {service} is enabled"]
@@ -95,11 +96,11 @@ def test_library_clashing_with_builtin_is_refused(tmp_path):
     steps.mkdir(parents=True)
     (steps / "dup.yaml").write_text("- step: I block the load balancer\n  kind: when\n  function: test.ping\n")
     with pytest.raises(InvalidScenario, match="same pattern"):
-        load_libraries(DirSource(tmp_path), builtin_steps.register(Registry()), {})
+        load_libraries(DirSource(tmp_path), builtin_steps.register(Registry()), config.load({}))
 
 
 def test_repository_library_loads():
     reg = builtin_steps.register(Registry())
-    loaded = load_libraries(DirSource(REPO), reg, {})
+    loaded = load_libraries(DirSource(REPO), reg, config.load({}))
     assert "features/steps/files.yaml" in loaded
     assert reg.match(_step("the file /opt/x should exist")).stepdef.origin.startswith("features/steps/files.yaml")

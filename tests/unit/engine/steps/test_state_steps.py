@@ -5,10 +5,10 @@ import pytest
 
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.running.calling import NO_RESPONSE, judge
-from saltext.scenario.engine.running.plan import build_plan
 from saltext.scenario.engine.steps import builtin_steps
 from saltext.scenario.engine.steps.registry import Registry
 from saltext.scenario.testing import state_returns as sr
+from tests.support.engine_calls import build_plan
 
 
 def _calls(*steps):

@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, TypedDict
 
-from ... import config
 from ...config import Settings
 from ..errors import RESULTS, InvalidScenario
 from . import inflight
@@ -51,9 +50,9 @@ class RunSummary(TypedDict):
 Record = dict[str, Any]
 
 
-def journal_path(opts: dict[str, Any] | Settings) -> str:
-    """The journal file of a master's opts (or Settings): master option scenario_journal."""
-    path = config.load(opts).journal
+def journal_path(settings: Settings) -> str:
+    """The journal file: master option scenario_journal, else in the master's cachedir."""
+    path = settings.journal
     if not path:
         raise InvalidScenario("no journal: neither the master option scenario_journal nor cachedir is set")
     return path
@@ -175,7 +174,8 @@ def history_line(summary: RunSummary) -> str:
     state = summary.get("state", "finished")
     # The outcome's word beside its code ("exit 6 interrupted", "exit 5 within budget") unless
     # the summary says it already: a stopped run and a dead one read alike.
-    word = RESULTS.get(summary.get("retcode"), "").replace("_", " ")
+    retcode = summary.get("retcode")
+    word = (RESULTS.get(retcode, "") if isinstance(retcode, int) else "").replace("_", " ")
     word = "" if word in str(summary.get("summary")) else f" {word}"
     code = "running" if state == "running" else f"exit {summary.get('retcode')}{word}"
     return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import config
+from ..contracts import Size
 from ..errors import InvalidScenario
 from ..parsing.model import Feature, Scenario, Step
 from ..parsing.parse import rollback_scenarios, select
@@ -18,6 +19,9 @@ from .batches import parse_budget, parse_schedule
 from .context import Context
 from .fleet_effects import FleetEffects
 from .pipeline import publish_groups
+
+if TYPE_CHECKING:  # annotations only: the request is a value the service hands down
+    from ..service.request import RunRequest
 
 # A steps.registry.Match (step, stepdef, params): its own module types it.
 Matched = Any
@@ -96,7 +100,7 @@ class Plan:
     batch: Any = None  # a schedule of sizes, e.g. (("n", 1), ("percent", 50)); None: one batch
     warnings: list[str] = field(default_factory=list)
     recovery: list[PlannedScenario] = field(default_factory=list)  # @on-failure: run when the run fails
-    budget: tuple[str, int] | None = None  # ("n", 2) / ("percent", 10): hosts that may fail; None: halt at the first
+    budget: Size | None = None  # ("n", 2) / ("percent", 10): hosts that may fail; None: halt at the first
     pause: int = 0  # seconds between batches
 
     @property
@@ -192,18 +196,10 @@ def _plan_scenario(
     return planned, ctx
 
 
-def build_plan(
-    name: str,
-    feature: Feature,
-    registry: Any,
-    opts: dict[str, Any] | config.Settings | None = None,
-    scenario: str | None = None,
-    tags: str | None = None,
-    batch: object = None,
-    max_failures: object = None,
-) -> Plan:
-    settings = config.load(opts or {})
-    chosen = select(feature, scenario=scenario, tags=tags)
+def build_plan(request: RunRequest, feature: Feature, registry: Any, settings: config.Settings) -> Plan:
+    """The request's scenarios of `feature`, every step matched against `registry`, planned."""
+    name, batch, max_failures = request.name, request.batch, request.max_failures
+    chosen = select(feature, scenario=request.scenario, tags=request.tags)
     recovery = rollback_scenarios(feature)
     matched = match_all(registry, [*chosen, *recovery])
     problems: list[InvalidScenario] = []

@@ -22,7 +22,6 @@ from typing import Any
 
 import yaml
 
-from ... import config
 from ...config import READ_ONLY_FUNCTIONS, Settings
 from ..contracts import FeatureSource
 from ..errors import InvalidScenario
@@ -129,9 +128,9 @@ def load_library(text: str, uri: str, allowed: tuple[str, ...]) -> list[StepDef]
     return defs
 
 
-def load_libraries(source: FeatureSource, registry: Registry, opts: dict[str, Any] | Settings) -> list[str]:
+def load_libraries(source: FeatureSource, registry: Registry, settings: Settings) -> list[str]:
     """Register every `features/steps/*.yaml` the source offers; returns the paths loaded."""
-    allowed = config.load(opts).step_functions
+    allowed = settings.step_functions
     loaded: list[str] = []
     for path in sorted(source.list(STEPS_DIR + "/")):
         if "/" in path[len(STEPS_DIR) + 1 :] or not path.endswith((".yaml", ".yml")):
