@@ -2,7 +2,7 @@
 
 A Sphinx extension: as the build starts it writes the page (only when its text changed, so
 Sphinx does not rebuild it for nothing). Every built-in step comes from
-`builtin_steps.register(Registry())`: its keyword and wording, its parameters with their
+`builtin_registry()` (the built-in and the metric steps): its keyword and wording, its parameters with their
 types; `steps/step_docs.py` adds an example line and what the step does; and the Salt call
 shown is the one the engine plans for that example (`build_plan`), so the page cannot drift
 from what a run does. `python docs/_ext/step_reference.py` prints the page.
@@ -18,8 +18,9 @@ from saltext.scenario import config
 from saltext.scenario.engine.errors import InvalidScenario
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.running.plan import build_plan
+from saltext.scenario.engine.running.prepare import builtin_registry
 from saltext.scenario.engine.service.request import RunRequest
-from saltext.scenario.engine.steps import builtin_steps, step_docs
+from saltext.scenario.engine.steps import step_docs
 from saltext.scenario.engine.steps.registry import KINDS, Registry, StepDef
 
 PAGE = Path(__file__).resolve().parent.parent / "reference" / "steps.md"
@@ -42,7 +43,7 @@ every step a master knows.
 
 def registry() -> Registry:
     """The built-in steps, with their examples and texts from step_docs."""
-    return step_docs.annotate(builtin_steps.register(Registry()))
+    return step_docs.annotate(builtin_registry())
 
 
 def optional_params(pattern: str) -> set[str]:
@@ -57,7 +58,8 @@ def plan_of(reg: Registry, example: str) -> Any:
     lines += ["  Scenario: deploy", "    When I update the package mywebapp"]
     if on_failure:
         lines += ["  @on-failure", "  Scenario: roll back"]
-    lines += [f"    {example}"]
+    # A multi-line example carries its doc string (a metric step's long query).
+    lines += [f"    {line}" for line in example.splitlines()]
     feature = parse_feature("\n".join(lines) + "\n", "features/reference.feature")
     return build_plan(RunRequest.from_args("reference"), feature, reg, config.load({}))
 
@@ -79,6 +81,8 @@ def salt_call(planned: Any, target: str = "") -> str:
         if gate.get("approval"):
             return f"none: an approval gate (waits up to {gate['within']} s for a person)"
         return f"none: a master-side gate `{gate}`"
+    if planned.check is not None:
+        return f"none: a master-side check, once per batch on the master (`{planned.check.describe()}`)"
     if planned.call is None:
         said = f"; the example adds `{target}` to the target (AND)" if target else ""
         return f"none: shapes the run (nothing is sent to a host){said}"
@@ -114,12 +118,16 @@ def _section(reg: Registry, stepdef: StepDef) -> list[str]:
         call = salt_call(planned_step(plan), added)
     except InvalidScenario as exc:
         raise InvalidScenario(f"the example of {stepdef.describe()} does not plan: {exc}") from None
+    first, *rest = stepdef.example.splitlines()
+    example = [f"- Example: `{first}`"]
+    if rest:  # its doc string, as a block under the line
+        example = ["- Example:", "", "  ```gherkin", f"  {first}", *(f"  {line}" for line in rest), "  ```", ""]
     return [
         head,
         "",
         stepdef.doc,
         "",
-        f"- Example: `{stepdef.example}`",
+        *example,
         f"- Parameters: {_params(stepdef)}",
         f"- Salt call: {call}",
         "",

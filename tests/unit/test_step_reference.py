@@ -5,8 +5,8 @@ import importlib.util
 
 import pytest
 
-from saltext.scenario.engine.steps import builtin_steps, step_docs
-from saltext.scenario.engine.steps.registry import Registry
+from saltext.scenario.engine.running.prepare import builtin_registry
+from saltext.scenario.engine.steps import step_docs
 from tests.support.paths import REPO
 
 
@@ -24,7 +24,7 @@ def page(ref):
 
 
 def _registered():
-    return [(d.kind, d.pattern) for d in builtin_steps.register(Registry()).all()]
+    return [(d.kind, d.pattern) for d in builtin_registry().all()]
 
 
 def test_the_reference_lists_exactly_the_registered_steps_in_order(page):

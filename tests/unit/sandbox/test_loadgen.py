@@ -65,3 +65,15 @@ def test_every_kth_request_is_a_slow_one(server):
     assert summary["ok"] == 10 and summary["slow_every"] == 5
     assert sorted(server.paths) == ["/"] * 8 + ["/slow"] * 2
     assert "--slow-every" in loadgen.check_bounds(1, 1, 1, -1)
+
+
+def test_a_stop_ends_the_stream_early_and_the_summary_counts_what_was_sent(server):
+    sent = []
+
+    def stopped():
+        sent.append(1)
+        return len(sent) > 4  # asked before each request: the 5th is never sent
+
+    summary = loadgen.generate("127.0.0.1", server.server_address[1], rate=50, seconds=10, timeout=5, stopped=stopped)
+    assert (summary["sent"], summary["ok"], summary["failed"]) == (4, 4, 0)
+    assert "unanswered" not in summary["failures"]

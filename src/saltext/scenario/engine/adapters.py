@@ -25,9 +25,10 @@ import salt.utils.minions
 
 from ..config import Settings
 from .errors import InvalidScenario
+from .gates.prometheus import client_from_settings
 from .parsing.names import MAX_FEATURE_BYTES
 from .parsing.source import read_limited
-from .ports import CallSpec, EventBus, FeatureSource, Reply, Transport
+from .ports import CallSpec, EventBus, FeatureSource, MetricsSource, Reply, Transport
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,8 @@ class Adapters:
     source: FeatureSource
     transport: Callable[[], Transport]
     bus: EventBus
+    # Metric gates: the Prometheus the master options name (None: scenario_prometheus_url unset).
+    prometheus: Callable[[], MetricsSource | None] = lambda: None
 
 
 def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Adapters:
@@ -200,6 +203,7 @@ def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Ad
         source=FileserverSource(opts, saltenv=saltenv),
         transport=lambda: SaltTransport(opts, settings),
         bus=MasterEventBus(opts),
+        prometheus=lambda: client_from_settings(settings),
     )
 
 

@@ -67,6 +67,7 @@ class PlannedStep(_PlannedStepBase, total=False):
     """One step of the plan (``PlannedStep.as_dict``), run or not."""
 
     gate: GateInfo
+    check: dict[str, object]  # a master-side step (a metric gate): what it asks and how it judges
 
 
 class PlannedScenarioInfo(TypedDict):
@@ -277,6 +278,7 @@ class _StepResultBase(TypedDict):
 
 class StepResult(_StepResultBase, total=False):
     gate: GateInfo  # approval steps
+    check: dict[str, object]  # master-side steps (metric gates)
 
 
 class _ScenarioResultBase(TypedDict):

@@ -5,7 +5,7 @@
 | 0 | passed on every pinned host |
 | 1 | a step failed and the run halted (or the failure budget was exceeded) |
 | 2 | invalid scenario or arguments; nothing ran |
-| 3 | discovery shortfall (or a resumed run's host does not answer); nothing ran |
+| 3 | what the run needs cannot be reached (a discovery shortfall, a resumed run's host, Prometheus); nothing ran |
 | 4 | another run holds this feature's lock or a lease on one of the pinned hosts; nothing ran |
 | 5 | finished within the failure budget: some hosts failed, left the run and stay as they are |
 | 6 | interrupted (SIGTERM/SIGINT): the step in flight was collected, the rest skipped |
@@ -50,6 +50,12 @@ class InvalidScenario(ScenarioError):
 
 class DiscoveryError(ScenarioError):
     """Empty target, fewer hosts than expected, or known hosts not answering (exit 3)."""
+
+    retcode = EXIT_DISCOVERY
+
+
+class Unreachable(ScenarioError):
+    """A service the run needs (Prometheus for a metric step) is not set or does not answer (exit 3)."""
 
     retcode = EXIT_DISCOVERY
 

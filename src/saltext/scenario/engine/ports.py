@@ -13,7 +13,16 @@ from typing import Any, Protocol
 
 from .contracts import FeatureSource, HostFinder
 
-__all__ = ["CallSpec", "EventBus", "FeatureSource", "HostFinder", "Reply", "Transport", "close_quietly"]
+__all__ = [
+    "CallSpec",
+    "EventBus",
+    "FeatureSource",
+    "HostFinder",
+    "MetricsSource",
+    "Reply",
+    "Transport",
+    "close_quietly",
+]
 
 # One host's answer to one call: {"ret", "retcode", "failed"} (and "why" when the master is to blame).
 Reply = dict[str, Any]
@@ -42,6 +51,20 @@ class Transport(HostFinder, EventBus, Protocol):
     def call_many(
         self, hosts: Sequence[str], calls: Sequence[CallSpec]
     ) -> tuple[str | None, dict[str, list[Reply]]]: ...
+
+
+class MetricsSource(Protocol):
+    """A metrics service the master asks (Prometheus): one instant query -> one typed answer.
+
+    The answer is one of gates/prometheus.py's Observed, Inconclusive, Rejected, SeveralSeries;
+    it never raises for a network or HTTP problem (that is an inconclusive answer).
+    """
+
+    def query(self, promql: str) -> Any: ...
+
+    @property
+    def where(self) -> str:
+        """Where it is, as messages may show it (scheme, host and port; no credentials)."""
 
 
 def close_quietly(thing: object) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -581,6 +582,29 @@ class Sandbox:
         if proc.returncode != 0:
             raise SandboxError(f"load: the load generator failed ({proc.returncode}): {proc.stderr.strip()}")
         return json.loads(proc.stdout)
+
+    def start_load(self, rate, seconds, timeout=30):
+        """The load of ``load`` in the background: (Popen, stop) where ``stop()`` ends the stream
+        (SIGTERM: no more requests are sent, those in flight are awaited) and returns its summary.
+        Bounded the same way: it stops by itself after ``seconds``."""
+        problem = loadgen.check_bounds(rate, seconds, timeout)
+        if problem:
+            raise SandboxError(f"load: {problem}")
+        self._balancer()
+        client = self.record.get("client")
+        argv = ["nsenter", f"--net={netns.ns_path(client['netns'])}", "--"]
+        argv += loadgen.argv(self.lb, WEB_PORT, rate, seconds, timeout)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+        def stop():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=timeout + 30)
+            if proc.returncode != 0:
+                raise SandboxError(f"load: the load generator failed ({proc.returncode}): {err.strip()}")
+            return json.loads(out)
+
+        return proc, stop
 
     def restart_master(self, timeout=READY_TIMEOUT, master=1):
         """Stop salt-master ``master`` (by its pid, as `down` does) and start it again with the same

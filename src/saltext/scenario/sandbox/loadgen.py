@@ -12,6 +12,7 @@ by itself: the last request is sent after --seconds, the last answer awaited --t
 
 import argparse
 import json
+import signal
 import socket
 import sys
 import threading
@@ -47,11 +48,14 @@ def _one(target, port, timeout, path="/"):
     return "ok", body.decode(errors="replace").strip()
 
 
-def generate(target, port, rate, seconds, timeout, slow_every=0, clock=time.monotonic, sleep=time.sleep):
+def generate(
+    target, port, rate, seconds, timeout, slow_every=0, clock=time.monotonic, sleep=time.sleep, stopped=lambda: False
+):
     """Send rate x seconds requests at a steady rate; return the summary dict.
 
     With ``slow_every`` K, every K-th request asks for GET /slow (the sandbox's web service
-    answers it after 2 s), so some requests are always in flight.
+    answers it after 2 s), so some requests are always in flight. Once ``stopped()`` (SIGTERM),
+    no more are sent: the ones in flight are awaited and the summary counts what was sent.
     """
     total = int(rate * seconds)
     results, lock, threads = [], threading.Lock(), []
@@ -68,6 +72,9 @@ def generate(target, port, rate, seconds, timeout, slow_every=0, clock=time.mono
         delay = due - clock()
         if delay > 0:
             sleep(delay)
+        if stopped():
+            total = index
+            break
         path = "/slow" if slow_every and index % slow_every == slow_every - 1 else "/"
         thread = threading.Thread(target=worker, args=(path,), daemon=True)
         thread.start()
@@ -160,7 +167,12 @@ def main():
     problem = check_bounds(args.rate, args.seconds, args.timeout, args.slow_every)
     if problem:
         parser.error(problem)
-    summary = generate(args.target, args.port, args.rate, args.seconds, args.timeout, args.slow_every)
+    # SIGTERM ends the stream early (a test stops it when its run is over) and still prints the summary.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    summary = generate(
+        args.target, args.port, args.rate, args.seconds, args.timeout, args.slow_every, stopped=stop.is_set
+    )
     print(json.dumps(summary))
 
 

@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+from saltext.scenario.engine.gates import steps as metric_steps
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
 from saltext.scenario.engine.steps import builtin_steps
@@ -177,8 +178,9 @@ def test_list_and_steps(site, opts):
         "origin": "features/steps/files.yaml (step #1)",
     } in steps
     assert sum(s["origin"] == "built-in" for s in steps) == len(
-        builtin_steps.GIVEN + builtin_steps.WHEN + builtin_steps.THEN
+        builtin_steps.GIVEN + builtin_steps.WHEN + builtin_steps.THEN + metric_steps.THEN
     )
+    assert sum(s["pattern"].startswith("the metric") for s in steps) == 4
 
 
 def test_transport_breaking_mid_run_is_exit_1_and_releases_the_lock(site, opts):

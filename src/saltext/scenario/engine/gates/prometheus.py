@@ -241,3 +241,18 @@ def _judgeable(value: float, labels: dict[str, str]) -> Answer:
         # 0/0: a ratio over servers that had no requests in the window. No evidence either way.
         return Inconclusive("nan", "the query returned NaN (no samples to judge, e.g. 0/0)")
     return Observed(value, labels)
+
+
+def client_from_settings(settings: Any) -> PrometheusClient | None:
+    """The client the master options describe (config.Settings' prometheus_*), or None when
+    ``scenario_prometheus_url`` is not set (a run with metric steps is then refused)."""
+    if not settings.prometheus_url:
+        return None
+    return PrometheusClient(
+        settings.prometheus_url,
+        timeout=float(settings.prometheus_timeout),
+        token=settings.prometheus_token,
+        user=settings.prometheus_user,
+        password=settings.prometheus_password,
+        ca_file=settings.prometheus_ca,
+    )

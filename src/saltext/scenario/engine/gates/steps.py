@@ -19,14 +19,17 @@ verdicts and never fail (``MetricGate.with_tags``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+import ipaddress
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
-from ..errors import InvalidScenario
+from ..errors import InvalidScenario, Unreachable
+from ..steps.builtin_steps import haproxy_servers
+from ..steps.master import MasterContext, MasterVerdict
 from ..steps.registry import StepDef
-from .gate import DEFAULT_INCONCLUSIVE_LIMIT, DEFAULT_RETRY_SECONDS, Comparison, Condition, Policy
-from .prometheus import format_value
+from .gate import DEFAULT_INCONCLUSIVE_LIMIT, DEFAULT_RETRY_SECONDS, Comparison, Condition, Policy, run_gate
+from .prometheus import Inconclusive, Rejected, format_value
 from .template import BatchValues, TemplateError, placeholders, render
 
 DRY_RUN_TAG = "@metrics-dry-run"
@@ -89,6 +92,54 @@ class MetricGate:
         """The query for one batch (``scenario.plan`` shows it for the first batch)."""
         return render(self.query, values)
 
+    def values(self, hosts: Sequence[str], context: MasterContext) -> BatchValues:
+        """The batch's values from the master's minion data cache."""
+        return batch_values(hosts, context)
+
+    def check(self, hosts: Sequence[str], context: MasterContext, stop: Callable[[], bool]) -> MasterVerdict:
+        """Run the gate for the batch: one verdict, quoting the value that decided it."""
+        client = context.prometheus
+        if client is None:
+            return MasterVerdict(False, NO_PROMETHEUS)
+        try:
+            query = self.render(self.values(hosts, context))
+        except TemplateError as exc:
+            return MasterVerdict(False, str(exc))
+        result = run_gate(
+            lambda: client.query(query),
+            self.policy(),
+            clock=context.clock,
+            wait=lambda seconds: context.wait(seconds, stop),
+            stopping=stop,
+        )
+        return MasterVerdict(result.ok, result.reason, {"query": query, **result.as_dict()})
+
+    def preflight(self, hosts: Sequence[str], context: MasterContext) -> None:
+        """Ask the query once, rendered for `hosts` (the first batch), before anything changes.
+
+        No Prometheus, or one that cannot be reached: Unreachable (exit 3). A query Prometheus
+        rejects (HTTP 400/422), or a placeholder the batch has no value for: InvalidScenario
+        (exit 2). An empty result or NaN is fine here: the batch has served nothing yet.
+        """
+        if context.prometheus is None:
+            raise Unreachable(NO_PROMETHEUS, self.location)
+        try:
+            query = self.render(self.values(hosts, context))
+        except TemplateError as exc:
+            raise InvalidScenario(str(exc), self.location) from None
+        answer = context.prometheus.query(query)
+        if isinstance(answer, Rejected):
+            raise InvalidScenario(f"Prometheus rejected the query: {answer.reason}", self.location)
+        if isinstance(answer, Inconclusive) and answer.kind in ("http", "timeout", "unreachable"):
+            raise Unreachable(f"the metric step's query could not be checked: {answer.reason}", self.location)
+
+    def rendered(self, hosts: Sequence[str], context: MasterContext) -> dict[str, object]:
+        """The query as the first batch would send it (scenario.plan)."""
+        try:
+            return {"query": self.render(self.values(hosts, context))}
+        except TemplateError as exc:
+            return {"query": self.query, "error": str(exc)}
+
     def with_tags(self, tags: Iterable[str]) -> MetricGate:
         """This gate under a scenario's (or feature's) tags: ``@metrics-dry-run`` makes it a dry run."""
         return dataclasses.replace(self, dry_run=True) if DRY_RUN_TAG in tags else self
@@ -115,6 +166,31 @@ class MetricGate:
         }
 
 
+NO_PROMETHEUS = "a metric step needs Prometheus: set the master option scenario_prometheus_url"
+
+
+def _ipv4(grains: object) -> list[str]:
+    found = grains.get("ipv4") if isinstance(grains, dict) else None
+    out = []
+    for text in found if isinstance(found, list) else []:
+        try:
+            address = ipaddress.IPv4Address(str(text))
+        except ValueError:
+            continue
+        if not address.is_loopback:
+            out.append(str(address))
+    return out
+
+
+def batch_values(hosts: Sequence[str], context: MasterContext) -> BatchValues:
+    """hosts: the minion ids; addresses: their IPv4 addresses (grain ``ipv4``, loopback left
+    out); haproxy_servers: their names in HAProxy, as the HAProxy steps map them."""
+    data = context.minion_data(hosts)
+    addresses = [a for h in hosts for a in _ipv4((data.get(h) or {}).get("grains"))]
+    servers = haproxy_servers(context, hosts)
+    return BatchValues(tuple(hosts), tuple(addresses), tuple(str(servers[h]) for h in hosts))
+
+
 def _query(step: _Step, quoted: str | None) -> str:
     doc = step.argument
     if quoted is not None:
@@ -132,13 +208,7 @@ def _query(step: _Step, quoted: str | None) -> str:
     return query
 
 
-def _require_prometheus(ctx: Any, step: _Step) -> None:
-    if not getattr(ctx.settings, "prometheus_url", None):
-        raise InvalidScenario("a metric step needs the master option scenario_prometheus_url", step.location)
-
-
 def _once(ctx: Any, step: _Step, comparison: Comparison, threshold: float, query: str | None = None) -> MetricGate:
-    _require_prometheus(ctx, step)
     return MetricGate(
         _query(step, query), comparison, threshold, interval=int(DEFAULT_RETRY_SECONDS), location=step.location
     )
@@ -154,7 +224,6 @@ def _stay(
     failures: int | None = None,
     query: str | None = None,
 ) -> MetricGate:
-    _require_prometheus(ctx, step)
     every = interval if interval is not None else min(DEFAULT_INTERVAL, duration)
     if every > duration:
         raise InvalidScenario(f"checked every {every} s is longer than the {duration} s to watch", step.location)
@@ -177,7 +246,10 @@ THEN: list[tuple[str, Callable[..., MetricGate]]] = [
 ]
 
 
-def register(registry: _Registry) -> _Registry:
+_R = TypeVar("_R", bound=_Registry)
+
+
+def register(registry: _R) -> _R:
     """Add the metric steps: Then steps that plan a MetricGate and never share a minion publish."""
     for pattern, handler in THEN:
         registry.add(StepDef("then", pattern, handler, pipeline=False))

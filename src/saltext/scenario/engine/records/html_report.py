@@ -89,8 +89,8 @@ def _hosts_text(hosts: Sequence[str], limit: int = 4) -> str:
 
 
 def _on_hosts(step: StepResult) -> bool:
-    """Steps with a verdict per host: Salt calls and approval waits (Given steps have neither)."""
-    return step.get("call") is not None or "gate" in step
+    """Steps with a verdict per host: Salt calls, approval waits and master-side checks (not Given steps)."""
+    return step.get("call") is not None or "gate" in step or "check" in step
 
 
 class _Run:

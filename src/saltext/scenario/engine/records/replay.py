@@ -71,7 +71,7 @@ def _scenarios(record: Record) -> list[ScenarioResult]:
         for p_index, step in enumerate(planned["steps"]):
             key = (s_index, p_index)
             info = meta.get(key, {"duration": 0.0, "jids": []})
-            given = step.get("call") is None and "gate" not in step
+            given = step.get("call") is None and "gate" not in step and "check" not in step
             per_host = {} if given else {h: seen.get(key, {}).get(h, {"status": "skipped"}) for h in hosts_of}
             status = (
                 ("passed" if key in ran else "skipped")

@@ -79,7 +79,7 @@ def scenario_batches(ret: RunReturn, recorder: RunRecorder | None, s_index: int)
         for p_index, step in enumerate(scenario["steps"]):
             event = recorder.step_event(b_index, s_index, p_index) if recorder else None
             # Given steps ask no host anything; an approval step is answered per host.
-            context_only = step.get("call") is None and "gate" not in step
+            context_only = step.get("call") is None and "gate" not in step and "check" not in step
             per_host: dict[str, HostResult]
             if context_only:
                 # Given steps shape the whole run and run once; later batches ran under them.

@@ -197,6 +197,8 @@ class ResultCollector:
         }
         if pstep.gate is not None:
             data["gate"] = cast("GateInfo", pstep.gate.as_dict())
+        if pstep.check is not None:
+            data["check"] = pstep.check.as_dict()
         return data
 
     def _scenarios(self, pinned: list[str]) -> list[ScenarioResult]:

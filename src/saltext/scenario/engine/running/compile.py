@@ -174,6 +174,13 @@ def check_compilable(plan: Plan) -> None:
         raise InvalidScenario(
             "orchestrate cannot wait for scenario.approve: run this feature with scenario.run", gates[0].step.location
         )
+    checks = plan.master_checks()
+    if checks:
+        raise InvalidScenario(
+            "orchestrate cannot ask Prometheus between steps (a metric step is answered by the runner): "
+            "run this feature with scenario.run",
+            checks[0].step.location,
+        )
     if plan.rollback:
         raise InvalidScenario(
             "orchestrate cannot run an @on-failure scenario only when the run fails (failhard stops it): "

@@ -32,8 +32,10 @@ from typing import Protocol, cast
 
 from ..contracts import StepFinished, StepStarted
 from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, ScenarioError
+from ..ports import MetricsSource
 from ..steps.calls import ApprovalGate, SaltCall
 from ..steps.effects import NO_EFFECTS, RECOVERY_PHASE, RECOVERY_RESULT, RECOVERY_STARTED
+from ..steps.master import MasterCheck, MasterContext
 from .approval import Decision
 from .batches import allowed_failures, compute_batches
 from .calling import Caller, HostArgs, Results, Transport, verdict
@@ -88,6 +90,7 @@ class Executor:
         stop: Callable[[], str | None] = _never,
         approvals: Approvals | None = None,
         hooks: RunHooks | None = None,
+        prometheus: MetricsSource | None = None,
     ) -> None:
         self.plan = plan
         self.transport = transport
@@ -107,6 +110,8 @@ class Executor:
         self.allowed = 0
         self.started: float | None = None
         self.batches: list[list[str]] = []
+        # Master-side steps (metric gates) ask through this, on the run's clock.
+        self.master = MasterContext(transport, prometheus, clock, sleep)
 
     def _emit(self, event: Event) -> None:
         self.hooks.observe(event)
@@ -141,9 +146,16 @@ class Executor:
         ret = {"user": decision.user}
         return [], {h: {"ok": decision.approved, "reason": decision.reason, "ret": dict(ret)} for h in hosts}
 
+    def _check_on_master(self, check: MasterCheck, hosts: Sequence[str]) -> tuple[list[str], Results]:
+        """A master-side step: evaluated once for the batch; every host carries its verdict."""
+        verdict = check.check(list(hosts), self.master, self._stopping)
+        return [], {h: {"ok": verdict.ok, "reason": verdict.reason, "ret": dict(verdict.data)} for h in hosts}
+
     def _execute(self, pstep: PlannedStep, b_index: int, hosts: Sequence[str]) -> tuple[list[str], Results]:
         if pstep.gate is not None:
             return self._approve(pstep.gate, b_index, hosts)
+        if pstep.check is not None:
+            return self._check_on_master(pstep.check, hosts)
         call = pstep.call
         if call is None:
             raise ValueError(f"{pstep.step.location}: a context-only step has nothing to run")

@@ -13,6 +13,7 @@ from ..parsing.model import Feature, Scenario, Step
 from ..parsing.parse import rollback_scenarios, select
 from ..steps.calls import ApprovalGate, SaltCall, StepAction
 from ..steps.effects import NO_EFFECTS, RECOVERY_TAG, Effects, EffectsInfo
+from ..steps.master import MasterCheck
 from ..steps.registry import StepDef
 from .batches import parse_budget, parse_schedule
 from .context import Context
@@ -35,10 +36,11 @@ class PlannedStep:
     gate: ApprovalGate | None = None  # "Then I wait for approval": a person, not a host, answers
     effects: Effects = NO_EFFECTS  # what passing it means for the fleet (steps/effects.py)
     orch: tuple[str, list[dict[str, object]]] | None = None  # how scenario.compile writes the call
+    check: MasterCheck | None = None  # a master-side step (a metric gate): one verdict per batch
 
     @property
     def context_only(self) -> bool:
-        return self.call is None and self.gate is None
+        return self.call is None and self.gate is None and self.check is None
 
     def call_info(self) -> dict[str, object] | None:
         """The call as events, the journal and reports show it, with its effects' legacy keys."""
@@ -59,6 +61,8 @@ class PlannedStep:
         data["call"] = self.call_info()
         if self.gate is not None:
             data["gate"] = self.gate.as_dict()
+        if self.check is not None:
+            data["check"] = self.check.as_dict()
         return data
 
 
@@ -116,6 +120,10 @@ class Plan:
     def step_count(self) -> int:
         return sum(len(s.steps) for s in self.scenarios)
 
+    def master_checks(self) -> list[PlannedStep]:
+        """The master-side steps of every scenario, recovery included."""
+        return [st for sc in self.all_scenarios for st in sc.steps if st.check is not None]
+
     def uses_gates(self) -> bool:
         return any(st.gate is not None for sc in self.all_scenarios for st in sc.steps)
 
@@ -148,8 +156,11 @@ def match_all(registry: Any, scenarios: Sequence[Scenario]) -> list[list[Matched
     return matched
 
 
-def _planned_step(m: Matched, action: object) -> PlannedStep:
-    """A handler's return as a PlannedStep: a gate, a bare call, or a call with its declarations."""
+def _planned_step(m: Matched, action: object, tags: Sequence[str] = ()) -> PlannedStep:
+    """A handler's return as a PlannedStep: a gate, a master-side check (under the scenario's
+    tags, which carry the feature's), a bare call, or a call with its declarations."""
+    if isinstance(action, MasterCheck):
+        return PlannedStep(m.step, m.stepdef, m.params, check=action.with_tags(tags))
     if isinstance(action, ApprovalGate):
         return PlannedStep(m.step, m.stepdef, m.params, gate=action)
     if isinstance(action, StepAction):
@@ -178,7 +189,7 @@ def _plan_scenario(
                 action = m.stepdef.handler(ctx, m.step, **m.params)
             except InvalidScenario as exc:
                 problems.append(exc)
-        steps.append(_planned_step(m, action))
+        steps.append(_planned_step(m, action, sc.tags))
     planned = PlannedScenario(sc, steps, recovery=RECOVERY_TAG in sc.tags)
     if not planned.recovery:
         planned.groups, planned.publish_names = publish_groups(planned)

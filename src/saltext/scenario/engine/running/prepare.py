@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import Settings
 from ..errors import EXIT_PASSED
+from ..gates import steps as metric_steps
 from ..parsing.names import FEATURES_DIR, decode, feature_path, name_of
 from ..parsing.parse import parse_feature
 from ..ports import FeatureSource, Transport, close_quietly
@@ -19,6 +20,7 @@ from ..steps.library import STEPS_DIR, load_libraries
 from ..steps.registry import Registry
 from .batches import allowed_failures, compute_batches, describe_budget, describe_schedule
 from .discover import Discovery, discover
+from .master_checks import first_batch, show_rendered
 from .plan import Plan, build_plan
 
 if TYPE_CHECKING:  # annotations only: the request is a value the service hands down
@@ -32,8 +34,13 @@ def load_feature(source: FeatureSource, name: Any) -> Any:
     return parse_feature(decode(source.read(path), path), path)
 
 
+def builtin_registry() -> Registry:
+    """The steps every master has: the built-ins and the metric steps (master-side gates)."""
+    return metric_steps.register(builtin_steps.register(Registry()))
+
+
 def make_registry(source: FeatureSource, settings: Settings) -> Registry:
-    registry = builtin_steps.register(Registry())
+    registry = builtin_registry()
     load_libraries(source, registry, settings)
     return registry
 
@@ -126,9 +133,12 @@ def plan(
     transport = transport_factory()
     try:
         found = discover(transport, the_plan.context)
+        result = plan_result(the_plan, found)
+        # Metric steps: the query each would send for the first batch.
+        show_rendered(result["scenarios"], the_plan, first_batch(the_plan, found.pinned), transport)
     finally:
         close_quietly(transport)
-    return plan_result(the_plan, found)
+    return result
 
 
 def list_features(source: FeatureSource) -> Result:

@@ -22,7 +22,7 @@ from typing import Any, cast
 from ...config import Settings
 from ..contracts import Event, RunReturn
 from ..errors import EXIT_INTERRUPTED, InvalidScenario, ScenarioError
-from ..ports import FeatureSource, Transport
+from ..ports import FeatureSource, MetricsSource, Transport
 from ..records import journal_record
 from ..records.inflight import InflightRecord, encode, runs_dir, with_lists
 from ..records.journal import append, find, journal_path
@@ -140,6 +140,7 @@ def run(
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
     listeners: Iterable[Any] = (),
+    prometheus: Callable[[], MetricsSource | None] | None = None,
 ) -> returns.Return:
     """The engine's run of the request plus its records (see the module doc)."""
     caller = caller or Caller()
@@ -160,6 +161,7 @@ def run(
             run_id=run_id,
             stop=stop,
             approvals=approvals,
+            prometheus=prometheus,
         )
 
     return _recorded(settings, request, _meta(request, caller), call_engine, caller)
@@ -171,6 +173,7 @@ def resume(
     source: FeatureSource,
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
+    prometheus: Callable[[], MetricsSource | None] | None = None,
 ) -> returns.Return:
     """Continue a failed or interrupted run (``request.resumes``): same feature, hosts and batches."""
     caller = caller or Caller()
@@ -197,6 +200,7 @@ def resume(
             stop=stop,
             approvals=approvals,
             resume=spec,
+            prometheus=prometheus,
         )
 
     ret = _recorded(settings, request, _meta(request, caller, resumes=run_id), call_engine, caller)

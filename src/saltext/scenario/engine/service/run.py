@@ -15,7 +15,7 @@ from typing import Any
 from ...config import Settings
 from ..contracts import Event
 from ..errors import DiscoveryError, InvalidScenario, ScenarioError
-from ..ports import FeatureSource, Transport, close_quietly
+from ..ports import FeatureSource, MetricsSource, Transport, close_quietly
 from ..records.bus import BusReporter, event_tag
 from ..records.progress import ProgressReporter
 from ..records.result import ResultCollector
@@ -24,6 +24,7 @@ from ..running.discover import Discovery, discover
 from ..running.execute import Executor
 from ..running.leases import HostLeases
 from ..running.lock import ScenarioLock
+from ..running.master_checks import check_before_run, first_batch
 from ..running.prepare import plan, prepare
 from . import returns
 from .request import Caller, RunRequest
@@ -76,11 +77,13 @@ def run(
     stop: Callable[[], str | None] | None = None,
     approvals: Any = None,
     resume: Resume | None = None,
+    prometheus: Callable[[], MetricsSource | None] | None = None,
 ) -> returns.Return:
     """Run the request's scenario. The caller's progress gets a line per finished step while it runs.
 
     `stop()` says why the run must stop (SIGTERM) or None; `approvals` answers approval
-    steps; `resume` continues an earlier run on its pinned hosts and batches.
+    steps; `resume` continues an earlier run on its pinned hosts and batches; `prometheus`
+    opens what metric steps ask (adapters.py builds it from the options).
     """
     caller = caller or Caller()
     name = request.name
@@ -103,6 +106,10 @@ def run(
     try:
         transport = transport_factory()
         found = _resumed_hosts(transport, resume) if resume else discover(transport, the_plan.context)
+        # Metric gates: every master-side step asked once with the first batch; refused (2/3) before any change.
+        metrics = prometheus() if prometheus is not None and the_plan.master_checks() else None
+        batch = first_batch(the_plan, found.pinned, resume.batches if resume else None, resume.done if resume else None)
+        check_before_run(the_plan, batch, transport, metrics)
         holder = {"run_id": run_id, "feature": name, "user": caller.user, "pid": os.getpid(), "started": utc_now()}
         leases = HostLeases(settings.cachedir, holder).acquire(found.pinned)
         collector = ResultCollector(the_plan)
@@ -110,7 +117,9 @@ def run(
         if caller.progress:
             reporters.append(ProgressReporter(caller.progress))
         emit = _emitter(reporters, collector)
-        executor = Executor(the_plan, transport, emit, run_id, stop=stop or _never, approvals=approvals)
+        executor = Executor(
+            the_plan, transport, emit, run_id, stop=stop or _never, approvals=approvals, prometheus=metrics
+        )
         try:
             executor.run(
                 found.pinned,

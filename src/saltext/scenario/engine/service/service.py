@@ -97,7 +97,9 @@ def run(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
 
 
 def _recorded_run(request: RunRequest, caller: Caller) -> Work:
-    return lambda settings, salt: recorded_run.run(settings, request, salt.source, salt.transport, caller)
+    return lambda settings, salt: recorded_run.run(
+        settings, request, salt.source, salt.transport, caller, prometheus=salt.prometheus
+    )
 
 
 def streamed(ret: Return) -> Return:
@@ -113,7 +115,9 @@ def resume(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
         opts,
         request.saltenv,
         request.timeout,
-        lambda settings, salt: recorded_run.resume(settings, request, salt.source, salt.transport, caller),
+        lambda settings, salt: recorded_run.resume(
+            settings, request, salt.source, salt.transport, caller, prometheus=salt.prometheus
+        ),
         name=None,
     )
 

@@ -12,6 +12,16 @@ from __future__ import annotations
 
 from .registry import Registry
 
+# A metric step's long query, in the doc string under the example line: the 5xx ratio of the batch's servers.
+_SERVERS = 'server=~"{{ haproxy_servers }}"'
+_RATIO_DOC = (
+    '\n  """\n'
+    "  sum(rate(haproxy_server_http_responses_total{" + _SERVERS + ',code="5xx"}[5s]))\n'
+    "  /\n"
+    "  sum(rate(haproxy_server_http_responses_total{" + _SERVERS + "}[5s]))\n"
+    '  """'
+)
+
 # pattern -> (example line with its keyword, what it does)
 STEP_DOCS: dict[str, tuple[str, str]] = {
     # -- Given: shape the run; no host is asked anything ------------------------------------------
@@ -187,6 +197,36 @@ STEP_DOCS: dict[str, tuple[str, str]] = {
     "I wait for approval within {n} seconds": (
         "Then I wait for approval within 90 seconds",
         "The approval gate, its wait in seconds.",
+    ),
+    # -- Then, master-side: a metric gate asks Prometheus once per batch (docs/metric-gates.md) ---
+    'the metric "{query:promql}" should be {comparison} {threshold:number}': (
+        "Then the metric \"sum(up{job='web'})\" should be at least 3",
+        "A metric gate, checked once: the master sends the PromQL instant query (a template of the "
+        "batch's `{{ hosts }}`, `{{ addresses }}`, `{{ haproxy_servers }}`) to "
+        "`scenario_prometheus_url` and compares the one number it returns (`below`, `above`, "
+        "`at most`, `at least`). The verdict covers every host of the batch; an empty result, NaN or "
+        "an unreachable Prometheus is inconclusive, never a pass.",
+    ),
+    (
+        'the metric "{query:promql}" should stay {comparison} {threshold:number} for {duration:duration}'
+        "[, checked every {interval:duration}][, allowing {failures:failure_count}]"
+    ): (
+        'Then the metric "max(haproxy_server_current_queue)" should stay below 10 for 20 seconds, '
+        "checked every 2 seconds, allowing 1 failure",
+        "A metric gate over time: a check every interval (default 5 s) for the duration; the gate "
+        "fails at the K+1st failed check, or after 2 inconclusive checks in a row, and passes only "
+        "when the schedule ends on a conclusive check. `@metrics-dry-run` records and never fails.",
+    ),
+    "the metric should be {comparison} {threshold:number}": (
+        "Then the metric should be below 0.05" + _RATIO_DOC,
+        "The once-gate with its query in a doc string, for long queries.",
+    ),
+    (
+        "the metric should stay {comparison} {threshold:number} for {duration:duration}"
+        "[, checked every {interval:duration}][, allowing {failures:failure_count}]"
+    ): (
+        "Then the metric should stay below 0.05 for 20 seconds, checked every 2 seconds" + _RATIO_DOC,
+        "The gate over time with its query in a doc string: here the 5xx ratio of the batch's HAProxy servers.",
     ),
 }
 
