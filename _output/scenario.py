@@ -256,6 +256,21 @@ def _active_line(run):
     )
 
 
+def _status_line(data):
+    """scenario.status in one line: state, batch, step, failed and held hosts, exit code."""
+    n, m = (data.get("batch") or [0, 0])[:2]
+    parts = [f"run {data.get('run_id')} ({data.get('name')}): {data.get('state')}", f"batch {n}/{m}"]
+    if data.get("step"):
+        parts.append(f"at {data['step']}")
+    for key in ("failed", "held"):
+        if data.get(key):
+            parts.append(f"{key}: {', '.join(data[key])}")
+    if "exit_code" in data:
+        parts.append(f"exit {data['exit_code']}")
+    lines = ["; ".join(parts)] + [f"  {k}: {p}" for k, p in sorted((data.get("reports") or {}).items())]
+    return "\n".join(lines)
+
+
 def output(data, **kwargs):
     """Render a scenario runner return (or one of its progress events) as text."""
     col = _colors()
@@ -287,6 +302,10 @@ def output(data, **kwargs):
         verb = "approved" if data["decision"] == "approve" else "aborted"
         why = f": {data['reason']}" if data.get("reason") else ""
         return f"run {data['run_id']}, batch {(data.get('batch') or 0) + 1}: {verb} by {data.get('user')}{why}"
+    elif kind == "status":
+        return _status_line(data)
+    elif kind == "report_file":
+        return str(data.get("content", "")).rstrip("\n")
     elif "features" in data:
         return "\n".join(data["features"]) or "(no features)"
     elif "steps" in data:

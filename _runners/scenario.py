@@ -409,3 +409,44 @@ def show(run_id):
         salt-run scenario.show 20261125031500-1a2b3c4d
     """
     return _finish(_service.show(__opts__, run_id))
+
+
+def status(run_id=None, jid=None):
+    """
+    A cheap poll of one run, by its run id or by the jid of the runner job that started it
+    (what salt-api's ``runner_async`` answers with): ``state`` (running, passed, failed,
+    within_budget, interrupted or refused), ``batch`` ``[n, m]``, the current ``step`` (or
+    the approval it waits for), the ``failed`` and ``held`` hosts, the report paths
+    (``reports``) and, once done, ``exit_code``. It reads the run's records on the master
+    and contacts no minion. Exit 2 for an unknown or malformed id (a job that has not
+    pinned its hosts yet is not known either: poll again).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.status 20261128153000-1a2b3c4d
+        salt-run scenario.status jid=20261128153000123456 --out=json
+    """
+    return _finish(_service.status(__opts__, run_id, jid))
+
+
+def report_file(run_id, kind="junit_xml"):
+    """
+    One report of a finished run as text in ``content``, for a caller that does not share
+    a directory with the master (a CI job through salt-api): the file the run wrote into
+    its ``report_dir``, or, when it wrote none, the same report rendered from its journal
+    record (``source`` says which). At most 8 MiB; a larger report is an error naming
+    its path on the master.
+
+    kind : junit_xml
+        ``junit_xml``, ``cucumber_json`` or ``html``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.report_file 20261128153000-1a2b3c4d --out=json
+        salt-run scenario.report_file 20261128153000-1a2b3c4d kind=cucumber_json
+    """
+    return _finish(_service.report_file(__opts__, run_id, kind))

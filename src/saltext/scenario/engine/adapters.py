@@ -192,6 +192,8 @@ class Adapters:
     source: FeatureSource
     transport: Callable[[], Transport]
     bus: EventBus
+    # Webhook URL references (scenario_notify): sdb:// through Salt's sdb, pillar:<key> from the master's pillar.
+    resolve: Callable[[str], str] | None = None
 
 
 def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Adapters:
@@ -200,7 +202,30 @@ def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Ad
         source=FileserverSource(opts, saltenv=saltenv),
         transport=lambda: SaltTransport(opts, settings),
         bus=MasterEventBus(opts),
+        resolve=lambda reference: resolve_reference(opts, saltenv, reference),
     )
+
+
+def resolve_reference(opts: dict[str, Any], saltenv: str, reference: str) -> str:
+    """The value behind ``sdb://profile/key`` or ``pillar:a:b`` (the master's own pillar).
+
+    Raises when it is not found; the caller shows no part of the value (it may be a secret).
+    """
+    if reference.startswith("sdb://"):
+        import salt.utils.sdb
+
+        value = salt.utils.sdb.sdb_get(reference, opts, strict=True)
+    elif reference.startswith("pillar:"):
+        import salt.pillar
+        import salt.utils.data
+
+        pillar = salt.pillar.get_pillar(opts, opts.get("grains") or {}, opts["id"], saltenv=saltenv).compile_pillar()
+        value = salt.utils.data.traverse_dict_and_list(pillar, reference[len("pillar:") :], None, delimiter=":")
+    else:
+        raise InvalidScenario("a reference is sdb://profile/key or pillar:<key>")
+    if not isinstance(value, str):
+        raise LookupError("the reference resolved to no text")
+    return value
 
 
 def _destroy(thing: Any) -> None:

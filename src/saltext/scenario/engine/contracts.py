@@ -439,3 +439,4 @@ class JournalRecord(_JournalRecordBase, total=False):
 
     interrupted: str | None  # copied from the return when set
     halted: str | None
+    warnings: list[str]  # what the run's webhooks could not be told (scenario_notify)

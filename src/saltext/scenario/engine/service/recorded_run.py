@@ -32,6 +32,7 @@ from ..running.approval import FileApprovals
 from ..running.signals import stop_on_signals
 from . import returns
 from . import run as engine
+from .notifying import Resolve, RunNotice, notice_for
 from .request import Caller, RunRequest
 from .resume import resume_spec
 
@@ -97,7 +98,12 @@ def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> di
 
 
 def _recorded(
-    settings: Settings, request: RunRequest, meta: dict[str, Any], call_engine: Engine, caller: Caller
+    settings: Settings,
+    request: RunRequest,
+    meta: dict[str, Any],
+    call_engine: Engine,
+    caller: Caller,
+    notice: RunNotice | None = None,
 ) -> returns.Return:
     """Run `call_engine(listeners, run_id, stop, approvals)` with every record of the run kept."""
     name, report_dir = request.name, request.report_dir
@@ -106,7 +112,8 @@ def _recorded(
     ahead = WriteAhead(InflightRecord(path, recorder.run_id), recorder, meta)
     with stop_on_signals() as stop:
         try:
-            ret = call_engine([recorder, ahead], recorder.run_id, stop, FileApprovals(runs_dir(path)))
+            listeners: list[Any] = [recorder, ahead] if notice is None else [recorder, ahead, notice]
+            ret = call_engine(listeners, recorder.run_id, stop, FileApprovals(runs_dir(path)))
         except (KeyboardInterrupt, SystemExit) as exc:
             # Outside a step (e.g. while reports were written): the record still says so.
             ret = {"retcode": EXIT_INTERRUPTED, "result": "interrupted", "name": name, "error": repr(exc)}
@@ -122,8 +129,15 @@ def _recorded(
             # The deployment already happened; a report that cannot be written must not hide its verdict.
             log.error("scenario %s run %s: cannot write reports to %s: %s", name, recorder.run_id, report_dir, exc)
             ret.setdefault("warnings", []).append(f"reports not written to {report_dir}: {exc}")
+    # Webhooks (scenario_notify): the final word, with the report paths; their warnings are kept.
+    noticed = notice.finish(ret) if notice is not None else []
+    if noticed:
+        ret["warnings"] = [*ret.get("warnings", []), *noticed]
     try:
-        append(path, journal_record.build(cast(RunReturn, ret), recorder, meta, reports))
+        final = journal_record.build(cast(RunReturn, ret), recorder, meta, reports)
+        if noticed:
+            final["warnings"] = noticed
+        append(path, final)
     except (OSError, InvalidScenario) as exc:
         log.error("scenario %s run %s: journal record not written: %s", name, recorder.run_id, exc)
         ret.setdefault("warnings", []).append(f"journal record not written: {exc}")
@@ -140,8 +154,12 @@ def run(
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
     listeners: Iterable[Any] = (),
+    resolve: Resolve | None = None,
 ) -> returns.Return:
-    """The engine's run of the request plus its records (see the module doc)."""
+    """The engine's run of the request plus its records (see the module doc).
+
+    `resolve` turns a webhook's ``sdb://`` or ``pillar:`` URL reference into its URL.
+    """
     caller = caller or Caller()
     if request.test:
         return engine.run(settings, request, source, transport_factory, caller, listeners)
@@ -162,7 +180,7 @@ def run(
             approvals=approvals,
         )
 
-    return _recorded(settings, request, _meta(request, caller), call_engine, caller)
+    return _recorded(settings, request, _meta(request, caller), call_engine, caller, notice_for(settings, resolve))
 
 
 def resume(
@@ -171,6 +189,7 @@ def resume(
     source: FeatureSource,
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
+    resolve: Resolve | None = None,
 ) -> returns.Return:
     """Continue a failed or interrupted run (``request.resumes``): same feature, hosts and batches."""
     caller = caller or Caller()
@@ -199,6 +218,7 @@ def resume(
             resume=spec,
         )
 
-    ret = _recorded(settings, request, _meta(request, caller, resumes=run_id), call_engine, caller)
+    meta = _meta(request, caller, resumes=run_id)
+    ret = _recorded(settings, request, meta, call_engine, caller, notice_for(settings, resolve))
     ret.setdefault("resumes", run_id)
     return ret

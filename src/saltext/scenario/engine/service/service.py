@@ -28,6 +28,7 @@ from ..running.prepare import plan as plan_run
 from ..running.prepare import steps as step_list
 from ..running.prepare import validate as validate_plan
 from . import recorded_run
+from . import status as run_status
 from .request import Caller, RunRequest
 from .returns import REFUSALS, Return, answer, error, failure, finished, refusing
 
@@ -46,9 +47,11 @@ __all__ = [
     "react",
     "refused",
     "report",
+    "report_file",
     "resume",
     "run",
     "show",
+    "status",
     "steps",
     "streamed",
     "validate",
@@ -97,7 +100,9 @@ def run(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
 
 
 def _recorded_run(request: RunRequest, caller: Caller) -> Work:
-    return lambda settings, salt: recorded_run.run(settings, request, salt.source, salt.transport, caller)
+    return lambda settings, salt: recorded_run.run(
+        settings, request, salt.source, salt.transport, caller, resolve=salt.resolve
+    )
 
 
 def streamed(ret: Return) -> Return:
@@ -113,7 +118,9 @@ def resume(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
         opts,
         request.saltenv,
         request.timeout,
-        lambda settings, salt: recorded_run.resume(settings, request, salt.source, salt.transport, caller),
+        lambda settings, salt: recorded_run.resume(
+            settings, request, salt.source, salt.transport, caller, resolve=salt.resolve
+        ),
         name=None,
     )
 
@@ -275,3 +282,13 @@ def react(opts: dict[str, Any], tag: Any, data: Any, caller: Caller) -> Return:
         return finished(reactor.react(settings, tag, data, start, bus.fire))
     finally:
         close_quietly(bus)
+
+
+def status(opts: dict[str, Any], run_id: Any = None, jid: Any = None) -> Return:
+    """scenario.status: a run's state, batch, step, failed and held hosts, reports and exit code."""
+    return _journal(opts, lambda path: run_status.status(path, run_id, jid))
+
+
+def report_file(opts: dict[str, Any], run_id: Any, kind: Any = "junit_xml") -> Return:
+    """scenario.report_file: one report of a finished run, as text, for a caller off the master."""
+    return _journal(opts, lambda path: run_status.report_file(path, run_id, kind))
