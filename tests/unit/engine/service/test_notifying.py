@@ -9,11 +9,22 @@ import pytest
 
 from saltext.scenario.engine.records import journal, notify
 from saltext.scenario.engine.service import notifying
-
-# The fixtures of the write-ahead tests: the rolling feature on web1..web3, one host per batch.
-from tests.unit.engine.records.test_write_ahead_and_resume import fleet, opts, run, site  # noqa: F401
+from tests.unit.engine.records.test_write_ahead_and_resume import FEATURE, fleet, run
 
 HOOK = "http://hooks.example/T000/B000/secret"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """The write-ahead tests' rolling feature (web1..web3, one host per batch)."""
+    (tmp_path / "site" / "features").mkdir(parents=True)
+    (tmp_path / "site" / "features" / "rolling.feature").write_text(FEATURE)
+    return tmp_path / "site"
+
+
+@pytest.fixture
+def opts(tmp_path):
+    return {"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
 
 
 @pytest.fixture
@@ -32,7 +43,7 @@ def posts(monkeypatch):
     return post
 
 
-def _with_hooks(opts, url=HOOK, events=("started", "batch", "halted", "finished")):  # noqa: F811
+def _with_hooks(opts, url=HOOK, events=("started", "batch", "halted", "finished")):
     return {**opts, "scenario_notify": [{"url": url, "events": list(events), "format": "json"}]}
 
 
@@ -40,7 +51,7 @@ def test_the_webhook_hears_the_run_and_the_finished_notice_carries_reports_and_h
     opts,
     site,
     tmp_path,
-    posts,  # noqa: F811
+    posts,
 ):
     ret = run(_with_hooks(opts), site, fleet(broken={"web2"}), report_dir=str(tmp_path / "reports"))
     assert ret["retcode"] == 1 and not ret.get("warnings")
@@ -54,7 +65,7 @@ def test_the_webhook_hears_the_run_and_the_finished_notice_carries_reports_and_h
     assert final["batch"] == [2, 3]
 
 
-def test_a_reference_is_resolved_by_the_callers_resolver(opts, site, posts):  # noqa: F811
+def test_a_reference_is_resolved_by_the_callers_resolver(opts, site, posts):
     asked = []
 
     def resolve(reference):
@@ -69,7 +80,7 @@ def test_a_reference_is_resolved_by_the_callers_resolver(opts, site, posts):  # 
 def test_a_dead_webhook_is_a_warning_in_the_return_and_the_journal_and_changes_no_verdict(
     opts,
     site,
-    posts,  # noqa: F811
+    posts,
 ):
     posts.fail = True
     ret = run(_with_hooks(opts), site, fleet())
@@ -81,13 +92,13 @@ def test_a_dead_webhook_is_a_warning_in_the_return_and_the_journal_and_changes_n
     assert record["warnings"] == [warning] and record["retcode"] == 0
 
 
-def test_an_unresolvable_reference_is_a_warning(opts, site, posts):  # noqa: F811
+def test_an_unresolvable_reference_is_a_warning(opts, site, posts):
     ret = run(_with_hooks(opts, url="pillar:chat:url"), site, fleet())
     assert ret["retcode"] == 0 and posts.sent == []
     assert ret["warnings"] == ["webhook 1 (pillar:…): no resolver for its URL reference; not notified"]
 
 
-def test_no_webhooks_no_listener(opts):  # noqa: F811
+def test_no_webhooks_no_listener(opts):
     from saltext.scenario import config
 
     assert notifying.notice_for(config.load(opts), None) is None

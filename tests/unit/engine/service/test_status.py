@@ -7,14 +7,25 @@ from saltext.scenario.engine.records import journal
 from saltext.scenario.engine.running.lock import ScenarioLock
 from saltext.scenario.engine.service import service
 from saltext.scenario.engine.service import status as run_status
-
-# The fixtures of the write-ahead tests: the rolling feature on web1..web3, one host per batch.
-from tests.unit.engine.records.test_write_ahead_and_resume import _kill_after_block, fleet, opts, run, site  # noqa: F401
+from tests.unit.engine.records.test_write_ahead_and_resume import FEATURE, _kill_after_block, fleet, run
 
 JID = "20261204184400123456"
 
 
-def test_a_running_run_by_its_jid_then_its_final_record(opts, site):  # noqa: F811
+@pytest.fixture
+def site(tmp_path):
+    """The write-ahead tests' rolling feature (web1..web3, one host per batch)."""
+    (tmp_path / "site" / "features").mkdir(parents=True)
+    (tmp_path / "site" / "features" / "rolling.feature").write_text(FEATURE)
+    return tmp_path / "site"
+
+
+@pytest.fixture
+def opts(tmp_path):
+    return {"cachedir": str(tmp_path / "cache"), "scenario_lb_address": "198.51.100.10"}
+
+
+def test_a_running_run_by_its_jid_then_its_final_record(opts, site):
     path = journal.journal_path(opts)
     seen = []
 
@@ -34,7 +45,7 @@ def test_a_running_run_by_its_jid_then_its_final_record(opts, site):  # noqa: F8
     assert service.status(opts, ret["run_id"])["state"] == "failed"
 
 
-def test_a_passed_run_a_refused_one_and_a_dead_one(opts, site, tmp_path):  # noqa: F811
+def test_a_passed_run_a_refused_one_and_a_dead_one(opts, site, tmp_path):
     ret = run(opts, site, fleet(), report_dir=str(tmp_path / "reports"))
     done = service.status(opts, ret["run_id"])
     assert (done["state"], done["exit_code"], done["batch"], done["failed"]) == ("passed", 0, [3, 3], [])
@@ -62,12 +73,12 @@ def test_a_passed_run_a_refused_one_and_a_dead_one(opts, site, tmp_path):  # noq
         (None, "123", "a run started by job 123"),
     ],
 )
-def test_unknown_or_malformed_ids_exit_2(opts, run_id, jid, words):  # noqa: F811
+def test_unknown_or_malformed_ids_exit_2(opts, run_id, jid, words):
     ret = service.status(opts, run_id, jid)
     assert ret["retcode"] == 2 and words in ret["error"], ret
 
 
-def test_report_file_hands_over_the_written_file_or_renders_it(opts, site, tmp_path):  # noqa: F811
+def test_report_file_hands_over_the_written_file_or_renders_it(opts, site, tmp_path):
     written = run(opts, site, fleet(), report_dir=str(tmp_path / "reports"))
     got = service.report_file(opts, written["run_id"])
     assert got["retcode"] == 0 and got["source"] == written["reports"]["junit_xml"]
@@ -80,7 +91,7 @@ def test_report_file_hands_over_the_written_file_or_renders_it(opts, site, tmp_p
     assert service.report_file(opts, "20261204184400-1a2b3c4d")["retcode"] == 1
 
 
-def test_report_file_refuses_a_report_over_the_bound(opts, site, tmp_path, monkeypatch):  # noqa: F811
+def test_report_file_refuses_a_report_over_the_bound(opts, site, tmp_path, monkeypatch):
     written = run(opts, site, fleet(), report_dir=str(tmp_path / "reports"))
     monkeypatch.setattr(run_status, "MAX_REPORT_BYTES", 100)
     ret = service.report_file(opts, written["run_id"])
