@@ -173,10 +173,11 @@ def test_webhooks_hear_a_canary_run_with_an_approval_gate_and_a_dead_receiver_ch
     down_code, down, down_seconds = _timed_run(sb, "ci_fails")
     assert (down_code, down["result"]) == (up_code, up["result"])
     assert any(f"not delivered after {TRIES} tries" in w for w in down["warnings"]), down.get("warnings")
-    # At most timeout x tries (plus the pause between tries) longer; the 3 s margin is salt-run's
-    # own start-up and the fleet's jitter between two runs of the same feature.
+    # At most timeout x tries (plus the pause between tries) longer. The 5 s margin is salt-run's
+    # own start-up and the fleet's jitter between two runs on a busy machine; a notifier that
+    # kept trying the dead receiver on each of the run's 3 notifications would cost 3 x 4.2 s.
     bound = NOTIFY_TIMEOUT * TRIES + RETRY_PAUSE
-    assert down_seconds - up_seconds <= bound + 3.0, (down_seconds, up_seconds)
+    assert down_seconds - up_seconds <= bound + 5.0, (down_seconds, up_seconds)
     journaled = scenario(sb, "show", down["run_id"])[1]["record"]
     assert journaled["warnings"] and set(journaled["warnings"]) <= set(down["warnings"])
 
