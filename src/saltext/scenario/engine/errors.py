@@ -5,10 +5,10 @@
 | 0 | passed on every pinned host |
 | 1 | a step failed and the run halted (or the failure budget was exceeded) |
 | 2 | invalid scenario or arguments; nothing ran |
-| 3 | discovery shortfall (or a resumed run's host does not answer); nothing ran |
-| 4 | another run holds this feature's lock or a lease on one of the pinned hosts; nothing ran |
+| 3 | discovery shortfall (or a resumed run's host does not answer), or the fleet store cannot be reached or written; nothing ran |
+| 4 | another run holds this feature's lock, a claim on one of the pinned hosts, or a hold on one (a host a run left out of the balancer); nothing ran |
 | 5 | finished within the failure budget: some hosts failed, left the run and stay as they are |
-| 6 | interrupted (SIGTERM/SIGINT): the step in flight was collected, the rest skipped |
+| 6 | interrupted (SIGTERM/SIGINT, or the fleet store lost mid-run): the step in flight was collected, the rest skipped; hosts kept blocked and held |
 """
 
 from __future__ import annotations
@@ -55,6 +55,6 @@ class DiscoveryError(ScenarioError):
 
 
 class LockHeld(ScenarioError):
-    """Another run of the same scenario holds the lock, or a lease on a pinned host (exit 4)."""
+    """Another run of the same scenario holds the lock, or a claim or a hold on a pinned host (exit 4)."""
 
     retcode = EXIT_LOCKED
