@@ -5,10 +5,14 @@
 | 0 | passed on every pinned host |
 | 1 | a step failed and the run halted (or the failure budget was exceeded) |
 | 2 | invalid scenario or arguments; nothing ran |
-| 3 | discovery shortfall (or a resumed run's host does not answer), or the fleet store cannot be reached or written; nothing ran |
-| 4 | another run holds this feature's lock, a claim on one of the pinned hosts, or a hold on one (a host a run left out of the balancer); nothing ran |
+| 3 | discovery shortfall (or a resumed run's host does not answer), or no fleet store; nothing ran |
+| 4 | another run holds this feature's lock, a claim or a hold on one of the pinned hosts; nothing ran |
 | 5 | finished within the failure budget: some hosts failed, left the run and stay as they are |
-| 6 | interrupted (SIGTERM/SIGINT, or the fleet store lost mid-run): the step in flight was collected, the rest skipped; hosts kept blocked and held |
+| 6 | interrupted (SIGTERM/SIGINT, the fleet store lost mid-run): hosts kept blocked and held |
+
+Exit 3 also covers a fleet store that cannot be reached or written at the start; a hold is a
+host some run left out of the balancer (engine/store/); exit 6 collects the step in flight and
+skips the rest.
 """
 
 from __future__ import annotations
