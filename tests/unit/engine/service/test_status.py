@@ -1,6 +1,8 @@
 """scenario.status and scenario.report_file: a run found by run id or runner jid, while it goes,
 after it died and once it is in the journal; reports handed over as text."""
 
+import os
+
 import pytest
 
 from saltext.scenario.engine.records import journal
@@ -96,3 +98,13 @@ def test_report_file_refuses_a_report_over_the_bound(opts, site, tmp_path, monke
     monkeypatch.setattr(run_status, "MAX_REPORT_BYTES", 100)
     ret = service.report_file(opts, written["run_id"])
     assert ret["retcode"] == 1 and written["reports"]["junit_xml"] in ret["error"]
+
+
+def test_a_run_this_masters_records_do_not_know_is_answered_from_the_fleet_store(opts, site):
+    ret = run(opts, site, fleet(broken={"web2"}))
+    path = journal.journal_path(opts)
+    os.rename(path, path + ".elsewhere")  # as if the run had been on another master
+    told = service.status(opts, ret["run_id"])
+    assert (told["retcode"], told["state"], told["exit_code"]) == (0, "failed", 1), told
+    assert told["held"] == ["web2"] and told["master"] and told["reports"] == {}
+    assert service.status(opts, "20261204184400-1a2b3c4d")["retcode"] == 2

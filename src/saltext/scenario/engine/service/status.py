@@ -4,7 +4,11 @@ A run is found by its run id or by the jid of the runner job that started it (``
 in its records: a salt-api ``runner_async`` call answers with that jid only). The answer comes
 from the run's write-ahead record while it goes (its process holds the record's lock: running;
 the lock is free: the process died, interrupted) and from its final journal record once done.
-Both are files on the master, read without contacting a minion: a poll is cheap.
+Both are files on the master, read without contacting a minion: a poll is cheap. A run id that
+this master's records do not know is looked up in the fleet store every master shares
+(``from_store``: its live runs, then its finished runs), so a run started on another master is
+answered too, with what the store keeps (no report paths; held hosts are its holds). A jid is
+only ever looked up here: the job runs on the master whose salt-api started it.
 
 ``report_file`` hands a report of a finished run over the API (a CI job that does not share a
 directory with the master): the file the run wrote into its ``report_dir``, or, when it wrote
@@ -25,6 +29,7 @@ from ..records.html_report import html_report
 from ..records.inflight import records as inflight_records
 from ..records.journal_record import interrupted_view
 from ..records.junit_xml import junit_report
+from ..store import FleetStore
 from .returns import Return, answer, failure
 
 # A Salt jid: digits (20 of them today); salt-run parses `jid=2026...` as a number, so int is fine too.
@@ -140,6 +145,58 @@ def status(path: str, run_id: object = None, jid: object = None) -> Return:
         hint = " (its job may not have pinned its hosts yet, or it was refused before it had a run id)"
         return failure(2, f"no {what} in the journal or among the runs in flight{hint if jid is not None else ''}")
     return view(*found)
+
+
+def from_store(store: FleetStore, run_id: str, limit: int = 1000) -> Return | None:
+    """The status answer of `run_id` from the fleet store (see the module doc), or None."""
+    for live in store.live_runs():
+        if live.info.run_id == run_id:
+            st = live.status
+            ret = answer(
+                "status",
+                run_id=run_id,
+                runner_jid=None,
+                name=live.info.feature,
+                user=live.info.user,
+                master=live.info.master,
+                started=live.info.started,
+                state="running" if live.alive else RESULTS[EXIT_INTERRUPTED],
+                batch=[st.batch, st.batches],
+                step=st.position or None,
+                waiting=st.waiting and live.alive,
+                failed=sorted(st.failed_hosts),
+                held=sorted(h.host for h in live.holds),
+                reports={},
+                summary=None,
+            )
+            if st.waiting and live.alive:
+                ret["step"] = f"waiting for approval: salt-run scenario.approve {run_id}"
+            if not live.alive:
+                ret["exit_code"] = EXIT_INTERRUPTED
+            return ret
+    for done in store.finished_runs(limit):
+        if done.info.run_id == run_id:
+            code = done.exit_code
+            return answer(
+                "status",
+                run_id=run_id,
+                runner_jid=None,
+                name=done.info.feature,
+                user=done.info.user,
+                master=done.info.master,
+                started=done.info.started,
+                state=RESULTS.get(code, REFUSED),
+                batch=[0, 0],
+                step=None,
+                waiting=False,
+                failed=[],
+                held=sorted(h.host for h in done.holds),
+                reports={},
+                summary=done.summary,
+                exit_code=code,
+                finished=done.finished,
+            )
+    return None
 
 
 def _render(record: dict[str, Any], kind: str) -> bytes:
