@@ -122,7 +122,8 @@ def view(record: dict[str, Any], alive: bool) -> Return:
         step=_step_line(where),
         waiting=bool(waiting),
         failed=_failed(record),
-        held=sorted(record.get("still_blocked") or []),
+        # Out of the balancer at its last step, and (with the fleet store) the hosts it holds.
+        held=sorted({*(record.get("still_blocked") or []), *(record.get("holds") or [])}),
         reports=dict(record.get("reports") or {}),
         summary=record.get("summary"),
     )
