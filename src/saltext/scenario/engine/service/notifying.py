@@ -47,7 +47,9 @@ class RunNotice:
             final = dict(self.finished or {"event": "run_finished", "run_id": ret.get("run_id")})
             final["retcode"] = ret.get("retcode")
             final["reports"] = dict(ret.get("reports") or {})
-            final["held"] = list(ret.get("still_blocked") or [])
+            # Still out of the balancer, and (with the fleet store) the hosts this run holds; not
+            # ret["held"], which names the hosts other runs held and this run left out.
+            final["held"] = sorted({*(ret.get("still_blocked") or []), *(ret.get("holds") or [])})
             self.notifier(final)
         return list(self.notifier.warnings)
 
