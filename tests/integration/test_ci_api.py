@@ -135,8 +135,9 @@ def _wait_done(sb, jid, approve=True, deadline=180):
         if answer.get("retcode") == 0 and answer["state"] != "running":
             return answer, approved
         if answer.get("waiting") and approve:
-            code, decided, _ = scenario(sb, "approve", answer["run_id"])
-            assert code == 0, decided
+            # Through salt-api too: the eauth user is who approved.
+            ((code, decided),) = api(sb, "deployer", runner("scenario.approve", run_id=answer["run_id"]))
+            assert code == 200 and decided["return"][0]["decision"] == "approve", decided
             approved += 1
         time.sleep(0.3)
     raise AssertionError(f"run of job {jid} not done after {deadline} s")
@@ -162,6 +163,8 @@ def test_webhooks_hear_a_canary_run_with_an_approval_gate_and_a_dead_receiver_ch
         assert all(payload["run_id"] == done["run_id"] and payload["state"] for payload in heard)
         assert heard[-1]["state"] == "passed" and heard[-1]["exit_code"] == 0
         assert heard[2]["approve"] == f"salt-run scenario.approve {done['run_id']}"
+        ((_code, shown),) = api(sb, "deployer", runner("scenario.show", run_id=done["run_id"]))
+        assert [a["user"] for a in shown["return"][0]["record"]["approvals"]] == ["deployer", "deployer"]
 
         up_code, up, up_seconds = _timed_run(sb, "ci_fails")
         assert up_code == 1 and not up.get("warnings"), up
