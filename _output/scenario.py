@@ -243,17 +243,38 @@ def _outcome_color(data, col):
 
 
 def _active_line(run):
-    step = run.get("step") or {}
+    step = run.get("step")
     if run.get("waiting"):
-        where = f"waiting for approval of batch {run['waiting']['batch'] + 1}"
+        where = f"waiting for approval of batch {run.get('batch')}"
     elif step:
-        where = f"after {step.get('keyword')} {step.get('text')} ({step.get('location')})"
+        where = f"at {step}"
     else:
         where = "before its first step"
-    return (
-        f"{run['run_id']}  {run.get('name')}  user {run.get('user')}  pid {run.get('pid')}  "
-        f"since {run.get('started')}  {where}  leased: {', '.join(run.get('leased') or [])}"
+    line = (
+        f"{run['run_id']}  {run.get('name')}  {run.get('state', 'running')}  master {run.get('master')}  "
+        f"user {run.get('user')}  pid {run.get('pid')}  since {run.get('started')}  {where}"
     )
+    if run.get("leased"):
+        line += f"  claims: {', '.join(run['leased'])}"
+    holds = [h.get("host") for h in run.get("holds") or []]
+    if holds:
+        line += f"  holds: {', '.join(holds)}"
+    return line
+
+
+def _status_line(data):
+    """scenario.status in one line: state, batch, step, failed and held hosts, exit code."""
+    n, m = (data.get("batch") or [0, 0])[:2]
+    parts = [f"run {data.get('run_id')} ({data.get('name')}): {data.get('state')}", f"batch {n}/{m}"]
+    if data.get("step"):
+        parts.append(f"at {data['step']}")
+    for key in ("failed", "held"):
+        if data.get(key):
+            parts.append(f"{key}: {', '.join(data[key])}")
+    if "exit_code" in data:
+        parts.append(f"exit {data['exit_code']}")
+    lines = ["; ".join(parts)] + [f"  {k}: {p}" for k, p in sorted((data.get("reports") or {}).items())]
+    return "\n".join(lines)
 
 
 def output(data, **kwargs):
@@ -275,6 +296,10 @@ def output(data, **kwargs):
         out = _feature(data, col, with_hosts=False)
     elif kind == "history":
         return "\n".join(data.get("lines") or []) or "(no runs in the journal)"
+    elif kind == "holds":
+        return "\n".join(data.get("lines") or []) or "(no holds)"
+    elif kind == "released":
+        return "\n".join(data.get("lines") or [])
     elif kind == "record":
         return _record(data, col)
     elif kind == "reports":
@@ -287,6 +312,10 @@ def output(data, **kwargs):
         verb = "approved" if data["decision"] == "approve" else "aborted"
         why = f": {data['reason']}" if data.get("reason") else ""
         return f"run {data['run_id']}, batch {(data.get('batch') or 0) + 1}: {verb} by {data.get('user')}{why}"
+    elif kind == "status":
+        return _status_line(data)
+    elif kind == "report_file":
+        return str(data.get("content", "")).rstrip("\n")
     elif "features" in data:
         return "\n".join(data["features"]) or "(no features)"
     elif "steps" in data:

@@ -62,7 +62,8 @@ def test_overlapping_features_started_together_exactly_one_runs(clean):
     assert codes == [0, 4], [r[1] for r in results]
     (winner,) = [r[1] for r in results if r[0] == 0]
     (loser,) = [r[1] for r in results if r[0] == 4]
-    assert f"run {winner['run_id']} (feature '{winner['name']}') holds web1, web2, web3" in loser["error"]
+    assert f"run {winner['run_id']} (feature '{winner['name']}', master " in loser["error"]
+    assert "is running on web1, web2, web3" in loser["error"]
     assert "web4" not in loser["error"] and "nothing was changed" in loser["error"]
     record = next(r for r in history(sb, limit=5) if r["run_id"] == loser["run_id"])
     assert record["retcode"] == 4
@@ -142,7 +143,10 @@ def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finis
         BLOCKED,
         "traffic from the load balancer should be blocked",
     )
-    assert scenario(sb, "active")[1]["runs"] == []
+    # Not in flight any more, but listed: it still holds the hosts it took out of the balancer.
+    (killed,) = scenario(sb, "active")[1]["runs"]
+    assert killed["run_id"] == latest["run_id"] and killed["state"] == "interrupted"
+    assert sorted(h["host"] for h in killed["holds"]) == WEB and killed["leased"] == []
     # Its reports, written afterwards from the journal: everything after the block is skipped.
     code, written, _ = scenario(sb, "report", latest["run_id"], f"dir={tmp_path}")
     assert code == 0 and sorted(written["reports"]) == ["cucumber_json", "html", "junit_xml"], written
@@ -151,6 +155,8 @@ def test_sigkill_after_the_block_step_is_interrupted_in_history_and_resume_finis
     code, ret, _ = scenario(sb, "resume", latest["run_id"], timeout=300)
     assert code == 0, ret
     assert ret["resumes"] == latest["run_id"]
+    # The resume took the holds over and, having passed, cleared them.
+    assert scenario(sb, "holds")[1]["holds"] == [] and scenario(sb, "active")[1]["runs"] == []
     assert set(versions(sb, WEB).values()) == {"4.2.6-3"} and all(probes(sb).values())
     (resumed,) = history(sb, limit=1)
     code, shown, _ = scenario(sb, "show", resumed["run_id"])

@@ -45,8 +45,27 @@ def minion_job_ids(sb):
     return {jid for jid, job in jobs.items() if not str(job.get("Function", "")).startswith(("runner.", "wheel."))}
 
 
+def holds(sb):
+    """{host: hold} of every hold in the sandbox master's fleet store (`scenario.holds`)."""
+    code, ret, _ = scenario(sb, "holds", timeout=60)
+    assert code == 0, ret
+    return {h["host"]: h for h in ret["holds"]}
+
+
+def release_holds(sb, reason="test cleanup"):
+    """Release every hold with `salt-run scenario.release RUN_ID reason=...`: a test whose run
+    failed on purpose leaves its hosts held, and the next run on them would be refused (exit 4).
+    Returns the run ids released."""
+    runs = sorted({h["run_id"] for h in holds(sb).values()})
+    for run_id in runs:
+        code, ret, _ = scenario(sb, "release", run_id, f"reason={reason}", timeout=60)
+        assert code == 0, ret
+    return runs
+
+
 def reset(sb, hosts=WEB, version="4.2.5-1"):
-    """Back to the starting line: unblocked and at `version` (through our own modules)."""
+    """Back to the starting line: no holds, unblocked and at `version` (through our own modules)."""
+    release_holds(sb)
     tgt = ",".join(hosts)
     sb.salt("-L", tgt, "lbgate.unblock", LB, "--out=json", "-t", "20", timeout=60, check=True)
     sb.salt("-L", tgt, "pkgcheck.update", "mywebapp", version, "--out=json", "-t", "60", timeout=120, check=True)

@@ -25,8 +25,9 @@ Options (environment variable in brackets):
   --cacert FILE       CA bundle for salt-api's certificate                  [SALTAPI_CACERT]
   --batch SIZES       rolling batches, e.g. 1,10%,50% (scenario.run batch=)
   --report-dir DIR    absolute directory on the master for the reports (scenario.run report_dir=)
-  --junit-out FILE    copy the JUnit report here when its path is readable from this job
-                      (a shared directory, or the job runs on the master)
+  --junit-out FILE    write the run's JUnit report here, fetched through salt-api
+                      (scenario.report_file; needs @runner scenario.report_file); copied
+                      from the path on the master only when that fails and it is readable
   --deadline SECONDS  give up waiting after this long (default 3600)         [SCENARIO_DEADLINE]
   --poll SECONDS      between two scenario.status calls (default 5)
   --request-timeout SECONDS   each HTTP request (default 30)
@@ -235,18 +236,31 @@ if ! [[ $exit_code =~ ^[0-9]+$ ]]; then
     esac
 fi
 
-if [[ -n $junit ]]; then
-    echo "$PROG: JUnit report on the master: $junit"
-    if [[ -n $JUNIT_OUT ]]; then
-        if [[ -r $junit ]]; then
-            cp -- "$junit" "$JUNIT_OUT"
-            echo "$PROG: JUnit report copied to $JUNIT_OUT"
+[[ -n $junit ]] && echo "$PROG: JUnit report on the master: $junit"
+if [[ -n $JUNIT_OUT ]]; then
+    # Through salt-api first: scenario.report_file hands over the file the run wrote, or the same
+    # report rendered from the journal when it wrote none (at most 8 MiB). A path on the master
+    # may name another file, or none, where this job runs; it is only copied when salt-api
+    # could not hand the report over (e.g. a bigger one) and the job shares the directory.
+    fetched=""
+    if [[ $run_id =~ ^[0-9]{14}-[0-9a-f]{8}$ ]]; then
+        report_body=$(python3 -c 'import json, sys; print(json.dumps([{"client": "runner", "fun": "scenario.report_file", "kwarg": {"run_id": sys.argv[1], "kind": "junit_xml"}}]))' "$run_id")
+        code=$(post / <<<"$report_body") || code=${code:-000}
+        if [[ $code == 200 ]] && json_field "$WORK/answer" return.0.content >"$WORK/junit.xml" && [[ -s $WORK/junit.xml ]]; then
+            mv -- "$WORK/junit.xml" "$JUNIT_OUT"
+            fetched=yes
+            echo "$PROG: JUnit report fetched through salt-api to $JUNIT_OUT"
         else
-            echo "$PROG: $junit is not readable from this job; point --report-dir at a directory it shares with the master" >&2
+            why=$(json_field "$WORK/answer" return.0.error 2>/dev/null || echo "HTTP $code")
+            echo "$PROG: salt-api did not hand over the JUnit report of run $run_id: $why" >&2
         fi
     fi
-elif [[ -n $REPORT_DIR ]]; then
-    echo "$PROG: the run wrote no JUnit report" >&2
+    if [[ -z $fetched && -n $junit && -r $junit ]]; then
+        cp -- "$junit" "$JUNIT_OUT"
+        echo "$PROG: JUnit report copied to $JUNIT_OUT"
+    elif [[ -z $fetched ]]; then
+        echo "$PROG: no JUnit report for $JUNIT_OUT" >&2
+    fi
 fi
 echo "$PROG: $state (exit $exit_code)"
 exit "$exit_code"

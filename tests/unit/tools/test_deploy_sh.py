@@ -22,10 +22,12 @@ def _status(state, **extra):
 class FakeSaltApi:
     """Answers /login and / (runner_async scenario.run, runner scenario.status) like rest_cherrypy."""
 
-    def __init__(self, statuses, allow_run=True):
+    def __init__(self, statuses, allow_run=True, report=True):
         self.statuses = list(statuses)
+        self.report = report
         self.allow_run = allow_run
         self.started = []
+        self.fetched = []
 
     def __call__(self, req):
         if req.path == "/login":
@@ -41,6 +43,12 @@ class FakeSaltApi:
                 return 401, {}, b"No permission"
             self.started.append(low["kwarg"])
             return 200, {}, {"return": [{"tag": f"salt/run/{JID}", "jid": JID}]}
+        if low["client"] == "runner" and low["fun"] == "scenario.report_file":
+            self.fetched.append(low["kwarg"])
+            if not self.report:
+                return 200, {}, {"return": [{"retcode": 1, "result": "error", "error": "too big"}]}
+            content = "<testsuites>x</testsuites>"
+            return 200, {}, {"return": [{"retcode": 0, "result": "report_file", "content": content}]}
         if low["client"] == "runner" and low["fun"] == "scenario.status" and low["kwarg"] == {"jid": JID}:
             answer = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
             return 200, {}, {"return": [answer]}
@@ -92,10 +100,35 @@ def test_happy_path(tmp_path):
         "deploy.sh: running, run 20261204180000-1a2b3c4d, batch 2/2, step: Then the service mywebapp should be running",
     ]
     assert f"deploy.sh: JUnit report on the master: {junit}" in lines
-    assert out_file.read_text(encoding="utf-8") == "<testsuites/>"
+    assert out_file.read_text(encoding="utf-8").strip() == "<testsuites>x</testsuites>", "through salt-api"
+    assert api.fetched == [{"run_id": "20261204180000-1a2b3c4d", "kind": "junit_xml"}]
     assert lines[-1] == "deploy.sh: passed (exit 0)"
     assert PASSWORD not in done.stdout + done.stderr and TOKEN not in done.stdout + done.stderr
     assert all(r.headers.get("X-Auth-Token") == TOKEN for r in rx.requests[1:])
+
+
+def test_a_junit_report_salt_api_cannot_hand_over_is_copied_when_readable(tmp_path):
+    junit = tmp_path / "big.junit.xml"
+    junit.write_text("<testsuites/>", encoding="utf-8")
+    api = FakeSaltApi([_status("passed", exit_code=0, reports={"junit_xml": str(junit)})], report=False)
+    out_file = tmp_path / "junit.xml"
+    with Receiver(api) as rx:
+        done = _deploy(rx.url, "--junit-out", str(out_file), "update_website")
+    assert done.returncode == 0, done.stderr
+    assert "salt-api did not hand over the JUnit report of run 20261204180000-1a2b3c4d: too big" in done.stderr
+    assert out_file.read_text(encoding="utf-8") == "<testsuites/>"
+
+
+def test_a_junit_report_the_job_cannot_read_is_fetched_through_salt_api(tmp_path):
+    done_status = _status("failed", exit_code=1, reports={"junit_xml": "/srv/on/the/master.junit.xml"})
+    api = FakeSaltApi([done_status])
+    out_file = tmp_path / "junit.xml"
+    with Receiver(api) as rx:
+        done = _deploy(rx.url, "--junit-out", str(out_file), "update_website")
+    assert done.returncode == 1, done.stderr
+    assert api.fetched == [{"run_id": "20261204180000-1a2b3c4d", "kind": "junit_xml"}]
+    assert out_file.read_text(encoding="utf-8").strip() == "<testsuites>x</testsuites>"
+    assert f"deploy.sh: JUnit report fetched through salt-api to {out_file}" in done.stdout
 
 
 def test_a_failed_run_exits_1_naming_the_host():

@@ -29,6 +29,7 @@ from .gates.prometheus import client_from_settings
 from .parsing.names import MAX_FEATURE_BYTES
 from .parsing.source import read_limited
 from .ports import CallSpec, EventBus, FeatureSource, MetricsSource, Reply, Transport
+from .store import FleetStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +185,11 @@ class FileserverSource:
 
 @dataclass(frozen=True)
 class Adapters:
-    """What one runner call reaches Salt through (the fleet store joins here next).
+    """What one runner call reaches Salt and the fleet store through.
 
     ``transport()`` opens a transport for one run or plan (its caller closes it), so the
-    functions that read features only (validate, list, steps) never open a client.
+    functions that read features only (validate, list, steps) never open a client; ``store()``
+    opens the fleet store a run uses (None: the one the settings choose).
     """
 
     source: FeatureSource
@@ -195,6 +197,9 @@ class Adapters:
     bus: EventBus
     # Metric gates: the Prometheus the master options name (None: scenario_prometheus_url unset).
     prometheus: Callable[[], MetricsSource | None] = lambda: None
+    store: Callable[[], FleetStore] | None = None
+    # Webhook URL references (scenario_notify): sdb:// through Salt's sdb, pillar:<key> from the master's pillar.
+    resolve: Callable[[str], str] | None = None
 
 
 def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Adapters:
@@ -204,7 +209,31 @@ def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Ad
         transport=lambda: SaltTransport(opts, settings),
         bus=MasterEventBus(opts),
         prometheus=lambda: client_from_settings(settings),
+        store=lambda: open_store(settings),
+        resolve=lambda reference: resolve_reference(opts, saltenv, reference),
     )
+
+
+def resolve_reference(opts: dict[str, Any], saltenv: str, reference: str) -> str:
+    """The value behind ``sdb://profile/key`` or ``pillar:a:b`` (the master's own pillar).
+
+    Raises when it is not found; the caller shows no part of the value (it may be a secret).
+    """
+    if reference.startswith("sdb://"):
+        import salt.utils.sdb
+
+        value = salt.utils.sdb.sdb_get(reference, opts, strict=True)
+    elif reference.startswith("pillar:"):
+        import salt.pillar
+        import salt.utils.data
+
+        pillar = salt.pillar.get_pillar(opts, opts.get("grains") or {}, opts["id"], saltenv=saltenv).compile_pillar()
+        value = salt.utils.data.traverse_dict_and_list(pillar, reference[len("pillar:") :], None, delimiter=":")
+    else:
+        raise InvalidScenario("a reference is sdb://profile/key or pillar:<key>")
+    if not isinstance(value, str):
+        raise LookupError("the reference resolved to no text")
+    return value
 
 
 def _destroy(thing: Any) -> None:

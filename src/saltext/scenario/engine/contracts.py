@@ -337,6 +337,11 @@ class RunReturn(TypedDict, total=False):
     approvals: list[ApprovalRecord]
     reports: dict[str, str]  # cucumber_json, junit_xml, html: paths under report_dir
     streamed: bool  # set by the runner when salt-run printed every step as it finished
+    # Holds (engine/store/): pinned hosts exclude_held left out (held by other runs), the hosts
+    # this run holds at its end, and, on a refusal (exit 4), the holds that refused it.
+    held: list[str]
+    holds: list[str]
+    held_by: list[dict[str, Any]]
 
 
 class StepHost(TypedDict):
@@ -441,3 +446,6 @@ class JournalRecord(_JournalRecordBase, total=False):
 
     interrupted: str | None  # copied from the return when set
     halted: str | None
+    held: list[str]  # pinned hosts exclude_held left out: held by other runs
+    holds: list[str]  # the hosts this run held at its end
+    warnings: list[str]  # what the run's webhooks could not be told (scenario_notify)

@@ -5,10 +5,14 @@
 | 0 | passed on every pinned host |
 | 1 | a step failed and the run halted (or the failure budget was exceeded) |
 | 2 | invalid scenario or arguments; nothing ran |
-| 3 | what the run needs cannot be reached (a discovery shortfall, a resumed run's host, Prometheus); nothing ran |
-| 4 | another run holds this feature's lock or a lease on one of the pinned hosts; nothing ran |
+| 3 | what the run needs cannot be reached or written (hosts, Prometheus, the fleet store, the disk); nothing ran |
+| 4 | another run holds this feature's lock, a claim or a hold on one of the pinned hosts; nothing ran |
 | 5 | finished within the failure budget: some hosts failed, left the run and stay as they are |
-| 6 | interrupted (SIGTERM/SIGINT): the step in flight was collected, the rest skipped |
+| 6 | interrupted (SIGTERM/SIGINT, the fleet store lost mid-run): hosts kept blocked and held |
+
+Exit 3 also covers a fleet store that cannot be reached or written at the start; a hold is a
+host some run left out of the balancer (engine/store/); exit 6 collects the step in flight and
+skips the rest.
 """
 
 from __future__ import annotations
@@ -61,6 +65,6 @@ class Unreachable(ScenarioError):
 
 
 class LockHeld(ScenarioError):
-    """Another run of the same scenario holds the lock, or a lease on a pinned host (exit 4)."""
+    """Another run of the same scenario holds the lock, or a claim or a hold on a pinned host (exit 4)."""
 
     retcode = EXIT_LOCKED

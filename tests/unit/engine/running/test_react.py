@@ -131,11 +131,22 @@ def test_a_second_request_while_running_is_logged_as_already_running(warnings_lo
     assert any("already running" in msg for msg in warnings_logged)
 
 
+def test_a_request_refused_over_held_hosts_fires_an_event_naming_the_holder(warnings_logged):
+    hold = {"host": "web2", "run_id": "20261204101500-3f9a2c1d", "feature": "update_website", "step": "When I block"}
+    error = "pinned hosts are taken by other runs: web2 is held by run 20261204101500-3f9a2c1d ..."
+    h = Harness(run_ret={"retcode": 4, "result": "error", "error": error, "held_by": [hold]})
+    ret = h.react(_event({"scenario": "update_website"}))
+    assert ret["retcode"] == 4
+    ((tag, data),) = h.fired
+    assert tag == "saltext/scenario/react/held" and data["held_by"] == [hold] and data["error"] == error
+    assert any("held hosts" in msg for msg in warnings_logged)
+
+
 def test_runner_react_goes_through_run_and_sets_retcode(tmp_path, monkeypatch, warnings_logged):
     mod = load("_runners/scenario.py", opts={**OPTS, "cachedir": str(tmp_path)})
     calls, fired = [], []
 
-    def fake_run(settings, request, source, transport_factory, caller, prometheus=None):
+    def fake_run(settings, request, source, transport_factory, caller, prometheus=None, store=None, resolve=None):
         calls.append((request.name, caller.progress, {"batch": request.batch}))
         return {"retcode": 1}
 

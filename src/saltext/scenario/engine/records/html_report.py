@@ -230,6 +230,10 @@ def _alerts(run: _Run) -> str:
         out.append(_alert(f"Still blocked at the load balancer ({len(blocked)}): {_host_list(run, blocked)}"))
     if run.not_started:
         out.append(_alert(f"Not started ({len(run.not_started)}): {_host_list(run, sorted(run.not_started))}"))
+    held = ret.get("held") or []
+    if held:
+        # Left out by exclude_held: held by other runs, so not in the grid.
+        out.append(_alert(_e(f"Held by other runs, left out ({len(held)}): {', '.join(held)}")))
     if ret.get("rollback"):
         out.append(_rollback_alert(ret["rollback"]))
     out += [_approval_alert(a) for a in ret.get("approvals") or []]

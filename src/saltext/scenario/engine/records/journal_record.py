@@ -183,6 +183,11 @@ def build(
     for key in ("interrupted", "halted"):
         if ret.get(key):
             record[key] = ret[key]
+    # Holds: the hosts exclude_held left out, and those the run holds at its end.
+    if ret.get("held"):
+        record["held"] = list(ret["held"])
+    if ret.get("holds"):
+        record["holds"] = list(ret["holds"])
     return record
 
 

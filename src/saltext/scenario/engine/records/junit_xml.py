@@ -109,6 +109,8 @@ def _properties(suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None)
         "pinned": ", ".join(ret.get("pinned") or []),
         "batches": " | ".join(", ".join(b) for b in ret.get("batches") or []),
         "still_blocked": ", ".join(ret.get("still_blocked") or []),
+        # Pinned hosts left out by exclude_held: held by other runs.
+        "held": ", ".join(ret.get("held") or []) or None,
         "summary": ret.get("summary"),
     }
     for key, value in values.items():

@@ -24,14 +24,14 @@ from ..contracts import Event, RunReturn
 from ..errors import EXIT_INTERRUPTED, InvalidScenario, ScenarioError
 from ..ports import FeatureSource, MetricsSource, Transport
 from ..records import journal_record
-from ..records.inflight import InflightRecord, encode, runs_dir, with_lists
+from ..records.inflight import InflightRecord, encode, with_lists
 from ..records.journal import append, find, journal_path
 from ..records.report_files import write_reports
 from ..records.run_recorder import RunRecorder
-from ..running.approval import FileApprovals
 from ..running.signals import stop_on_signals
 from . import returns
 from . import run as engine
+from .notifying import Resolve, RunNotice, notice_for
 from .request import Caller, RunRequest
 from .resume import resume_spec
 
@@ -79,7 +79,8 @@ class WriteAhead:
             self.file.close()
 
 
-Engine = Callable[[list[Any], str, Callable[[], str | None], FileApprovals], returns.Return]
+# (listeners, run id, stop flag, approval channel: None for the fleet store's) -> the return
+Engine = Callable[[list[Any], str, Callable[[], str | None], Any], returns.Return]
 
 
 def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> dict[str, Any]:
@@ -97,7 +98,12 @@ def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> di
 
 
 def _recorded(
-    settings: Settings, request: RunRequest, meta: dict[str, Any], call_engine: Engine, caller: Caller
+    settings: Settings,
+    request: RunRequest,
+    meta: dict[str, Any],
+    call_engine: Engine,
+    caller: Caller,
+    notice: RunNotice | None = None,
 ) -> returns.Return:
     """Run `call_engine(listeners, run_id, stop, approvals)` with every record of the run kept."""
     name, report_dir = request.name, request.report_dir
@@ -106,7 +112,8 @@ def _recorded(
     ahead = WriteAhead(InflightRecord(path, recorder.run_id), recorder, meta)
     with stop_on_signals() as stop:
         try:
-            ret = call_engine([recorder, ahead], recorder.run_id, stop, FileApprovals(runs_dir(path)))
+            listeners: list[Any] = [recorder, ahead] if notice is None else [recorder, ahead, notice]
+            ret = call_engine(listeners, recorder.run_id, stop, None)
         except (KeyboardInterrupt, SystemExit) as exc:
             # Outside a step (e.g. while reports were written): the record still says so.
             ret = {"retcode": EXIT_INTERRUPTED, "result": "interrupted", "name": name, "error": repr(exc)}
@@ -122,8 +129,15 @@ def _recorded(
             # The deployment already happened; a report that cannot be written must not hide its verdict.
             log.error("scenario %s run %s: cannot write reports to %s: %s", name, recorder.run_id, report_dir, exc)
             ret.setdefault("warnings", []).append(f"reports not written to {report_dir}: {exc}")
+    # Webhooks (scenario_notify): the final word, with the report paths; their warnings are kept.
+    noticed = notice.finish(ret) if notice is not None else []
+    if noticed:
+        ret["warnings"] = [*ret.get("warnings", []), *noticed]
     try:
-        append(path, journal_record.build(cast(RunReturn, ret), recorder, meta, reports))
+        final = journal_record.build(cast(RunReturn, ret), recorder, meta, reports)
+        if noticed:
+            final["warnings"] = noticed
+        append(path, final)
     except (OSError, InvalidScenario) as exc:
         log.error("scenario %s run %s: journal record not written: %s", name, recorder.run_id, exc)
         ret.setdefault("warnings", []).append(f"journal record not written: {exc}")
@@ -141,15 +155,20 @@ def run(
     caller: Caller | None = None,
     listeners: Iterable[Any] = (),
     prometheus: Callable[[], MetricsSource | None] | None = None,
+    store: Any = None,
+    resolve: Resolve | None = None,
 ) -> returns.Return:
-    """The engine's run of the request plus its records (see the module doc)."""
+    """The engine's run of the request plus its records (see the module doc).
+
+    `resolve` turns a webhook's ``sdb://`` or ``pillar:`` URL reference into its URL.
+    """
     caller = caller or Caller()
     if request.test:
         return engine.run(settings, request, source, transport_factory, caller, listeners)
     extra = list(listeners)
 
     def call_engine(
-        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: FileApprovals
+        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: Any
     ) -> returns.Return:
         return engine.run(
             settings,
@@ -162,9 +181,10 @@ def run(
             stop=stop,
             approvals=approvals,
             prometheus=prometheus,
+            store=store,
         )
 
-    return _recorded(settings, request, _meta(request, caller), call_engine, caller)
+    return _recorded(settings, request, _meta(request, caller), call_engine, caller, notice_for(settings, resolve))
 
 
 def resume(
@@ -174,6 +194,8 @@ def resume(
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
     prometheus: Callable[[], MetricsSource | None] | None = None,
+    store: Any = None,
+    resolve: Resolve | None = None,
 ) -> returns.Return:
     """Continue a failed or interrupted run (``request.resumes``): same feature, hosts and batches."""
     caller = caller or Caller()
@@ -187,7 +209,7 @@ def resume(
     request = request.resuming(record["name"], args)
 
     def call_engine(
-        recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: FileApprovals
+        recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: Any
     ) -> returns.Return:
         return engine.run(
             settings,
@@ -201,8 +223,10 @@ def resume(
             approvals=approvals,
             resume=spec,
             prometheus=prometheus,
+            store=store,
         )
 
-    ret = _recorded(settings, request, _meta(request, caller, resumes=run_id), call_engine, caller)
+    meta = _meta(request, caller, resumes=run_id)
+    ret = _recorded(settings, request, meta, call_engine, caller, notice_for(settings, resolve))
     ret.setdefault("resumes", run_id)
     return ret
