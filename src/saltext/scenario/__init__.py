@@ -20,7 +20,7 @@ __all__ = ["__version__", "loader_dirs", "salt_dirs_root"]
 _KINDS = {"modules": "_modules", "states": "_states", "runners": "_runners", "output": "_output"}
 
 
-def _package_dir(folder):
+def _package_dir(folder: str) -> Path | None:
     # The import system knows where pip put the folder: beside this file in a wheel, the
     # checkout's root folder in an editable install.
     spec = importlib.util.find_spec(f"{__name__}.{folder}")
@@ -29,13 +29,13 @@ def _package_dir(folder):
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def loader_dirs():
+def loader_dirs() -> dict[str, list[str]]:
     """Entry point for Salt's loader: where our modules, states, runners and outputters live."""
     found = {kind: _package_dir(folder) for kind, folder in _KINDS.items()}
     return {kind: [str(path)] for kind, path in found.items() if path is not None and path.is_dir()}
 
 
-def salt_dirs_root():
+def salt_dirs_root() -> Path:
     """The folder holding ``_modules/`` and its siblings (the checkout's root in a checkout)."""
     path = _package_dir("_modules")
     if path is None:

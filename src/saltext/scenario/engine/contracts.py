@@ -8,9 +8,9 @@ They are TypedDicts, not classes: events go onto the Salt bus and records into J
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, NotRequired, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict
 
-Status = Literal["passed", "failed", "skipped"]
+Status = Literal["passed", "failed", "interrupted", "skipped"]
 
 
 # -- seams: what the engine asks of the master's fileserver and of the fleet ---------------------
@@ -83,7 +83,6 @@ class _HostVerdictBase(TypedDict):
     ok: bool
     reason: str | None
     ret: object  # the host's return (not put on the bus)
-    summary: NotRequired[str]
 
 
 class HostVerdict(_HostVerdictBase, total=False):
@@ -148,10 +147,14 @@ class RecordedStep(TypedDict):
     jids: list[str]
     duration: float
     call: CallInfo | None  # None for Given steps, which only shape the run
-    effects: NotRequired[Mapping[str, object]]  # what passing it means for the fleet (steps/effects.py)
 
 
-class StepFinished(RecordedStep):
+class _StepEffects(TypedDict, total=False):
+    # NotRequired is Python 3.11's: optional keys come from a total=False base (3.10 runs this).
+    effects: Mapping[str, object]  # what passing it means for the fleet (steps/effects.py)
+
+
+class StepFinished(RecordedStep, _StepEffects):
     event: Literal["step_finished"]
     run_id: str
     passed: list[str]

@@ -19,7 +19,7 @@ verdicts and never fail (``MetricGate.with_tags``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -169,7 +169,7 @@ def _stay(
     )
 
 
-THEN = [
+THEN: list[tuple[str, Callable[..., MetricGate]]] = [
     (_QUOTED + _ONCE, _once),
     (_QUOTED + _STAY, _stay),
     (_DOC + _ONCE, _once),

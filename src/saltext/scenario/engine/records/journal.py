@@ -175,7 +175,8 @@ def history_line(summary: RunSummary) -> str:
     state = summary.get("state", "finished")
     # The outcome's word beside its code ("exit 6 interrupted", "exit 5 within budget") unless
     # the summary says it already: a stopped run and a dead one read alike.
-    word = RESULTS.get(summary.get("retcode"), "").replace("_", " ")
+    retcode = summary.get("retcode")
+    word = (RESULTS.get(retcode, "") if isinstance(retcode, int) else "").replace("_", " ")
     word = "" if word in str(summary.get("summary")) else f" {word}"
     code = "running" if state == "running" else f"exit {summary.get('retcode')}{word}"
     return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"

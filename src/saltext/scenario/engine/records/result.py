@@ -7,13 +7,15 @@ verdict per host they ran on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal, TypedDict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, TypedDict, cast
 
 from ..contracts import (
     ApprovalRecord,
+    CallInfo,
     Event,
     FailedHost,
+    GateInfo,
     HostResult,
     RunFinished,
     RunReturn,
@@ -26,7 +28,7 @@ from ..contracts import (
 from ..errors import EXIT_BUDGET, EXIT_FAILED, RESULTS
 from ..running.plan import Plan, PlannedStep
 
-INTERRUPTED = "interrupted"
+INTERRUPTED: Final = "interrupted"
 # The reason the executor gives a host whose step a stop cut short (its job killed after the grace).
 INTERRUPTED_MID_STEP = "interrupted mid-step"
 # The summary's word for a step or scenario whose failed hosts the failure budget allowed (exit 5).
@@ -50,8 +52,8 @@ def _counts(statuses: Sequence[str]) -> str:
 
 
 def summary_line(
-    scenario_statuses: list[Status],
-    step_statuses: list[Status],
+    scenario_statuses: Sequence[str],
+    step_statuses: Sequence[str],
     hosts: int,
     duration: float,
     extra: Iterable[str] = (),
@@ -78,14 +80,14 @@ def fold_statuses(statuses: Sequence[Status | None]) -> Status:
     return "skipped"
 
 
-def fold_hosts(per_host, left=()):
+def fold_hosts(per_host: Mapping[str, HostResult], left: Collection[str] = ()) -> Status:
     """A step's status from its hosts' verdicts. A host that failed earlier and left the run
     (`left`) is skipped on later steps; that does not make the step skipped for the hosts that
     went on (exit 5: the run finished without it)."""
     return fold_statuses([r["status"] for h, r in per_host.items() if not (h in left and r["status"] == "skipped")])
 
 
-def host_status(res):
+def host_status(res: Mapping[str, Any]) -> Status:
     """A host's verdict on a step from its result: passed, failed, or interrupted (a stop cut
     its step short: it neither passed nor failed the check)."""
     if res.get("ok"):
@@ -95,7 +97,7 @@ def host_status(res):
     return "failed"
 
 
-def scenario_status(step_statuses, interrupted=False):
+def scenario_status(step_statuses: Sequence[Status], interrupted: bool = False) -> Status:
     """A scenario's status from its steps'; in an interrupted run (exit 6) a scenario that
     started (a step passed) and did not finish was cut short: interrupted, not skipped."""
     status = fold_statuses(step_statuses)
@@ -104,7 +106,7 @@ def scenario_status(step_statuses, interrupted=False):
     return status
 
 
-def summary_words(statuses, retcode):
+def summary_words(statuses: Iterable[str], retcode: int) -> list[str]:
     """The statuses as the summary counts them: in a run within its failure budget (exit 5),
     what failed reads "within budget"."""
     if retcode != EXIT_BUDGET:
@@ -190,11 +192,11 @@ class ResultCollector:
             "status": status,
             "duration": round(meta["duration"], 3),
             "jids": meta["jids"],
-            "call": pstep.call.as_dict() if pstep.call else None,
+            "call": cast("CallInfo | None", pstep.call_info()),
             "hosts": per_host,
         }
         if pstep.gate is not None:
-            data["gate"] = pstep.gate.as_dict()
+            data["gate"] = cast("GateInfo", pstep.gate.as_dict())
         return data
 
     def _scenarios(self, pinned: list[str]) -> list[ScenarioResult]:
@@ -217,8 +219,8 @@ class ResultCollector:
             scenarios.append(entry)
         return scenarios
 
-    def _interrupted(self):
-        return bool((self.finished or {}).get("interrupted"))
+    def _interrupted(self) -> bool:
+        return bool(self.finished and self.finished.get("interrupted"))
 
     @staticmethod
     def _failed_hosts(scenarios: list[ScenarioResult]) -> dict[str, FailedHost]:
@@ -238,11 +240,11 @@ class ResultCollector:
 
     def result(self) -> RunReturn:
         pinned = self.started["pinned"] if self.started else []
-        rollback = {i for i, ps in enumerate(self.plan.all_scenarios) if ps.rollback}
+        recovery = {i for i, ps in enumerate(self.plan.all_scenarios) if ps.rollback}
         self.left = {
             h
             for (s, _p), hosts in self.host_status.items()
-            if s not in rollback
+            if s not in recovery
             for h, r in hosts.items()
             if r["status"] == "failed"
         }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import config
+from ..contracts import Size
 from ..errors import InvalidScenario
 from ..parsing.model import Feature, Scenario, Step
 from ..parsing.parse import rollback_scenarios, select
@@ -92,7 +93,7 @@ class Plan:
     batch: Any = None  # a schedule of sizes, e.g. (("n", 1), ("percent", 50)); None: one batch
     warnings: list[str] = field(default_factory=list)
     recovery: list[PlannedScenario] = field(default_factory=list)  # @on-failure: run when the run fails
-    budget: tuple[str, int] | None = None  # ("n", 2) / ("percent", 10): hosts that may fail; None: halt at the first
+    budget: Size | None = None  # ("n", 2) / ("percent", 10): hosts that may fail; None: halt at the first
     pause: int = 0  # seconds between batches
 
     @property

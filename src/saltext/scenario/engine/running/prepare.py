@@ -58,14 +58,18 @@ def describe_steps(plan: Plan) -> list[dict[str, Any]]:
     """The plan's scenarios; each When/Then step says which publish (Salt job) it goes in."""
     described = []
     for ps in plan.all_scenarios:
-        steps = [st.as_dict() for st in ps.steps]
+        steps: list[dict[str, Any]] = [st.as_dict() for st in ps.steps]
         for number, group in enumerate(g for g in ps.groups if not ps.steps[g[0]].context_only):
             for position, index in enumerate(group):
                 steps[index]["publish"] = number + 1
                 if position:
                     steps[index]["fused"] = True
                     steps[index]["publish_fun"] = ps.publish_fun(index)
-        entry = {"name": ps.scenario.name, "location": ps.scenario.location, "tags": list(ps.scenario.tags)}
+        entry: dict[str, Any] = {
+            "name": ps.scenario.name,
+            "location": ps.scenario.location,
+            "tags": list(ps.scenario.tags),
+        }
         if ps.rollback:
             entry["on_failure"] = True
         described.append({**entry, "steps": steps})

@@ -18,7 +18,7 @@ from ..parsing.sizes import parse_schedule
 
 # A parameter as its converter returns it: text, a count, or a batch schedule (None: an
 # optional part of the pattern that the text left out).
-ParamValue = str | int | Schedule | None
+ParamValue = str | int | float | Schedule | None
 
 _ANY = r".+?"
 _INT = r"[0-9]+"
@@ -126,20 +126,20 @@ def _schedule(value: str) -> Schedule | None:
 _grain = _pattern(_GRAIN_RE, "grain match", like="roles:dev_server")
 
 
-def _number(value):
+def _number(value: str) -> float:
     # Plain decimals (0.05, 5, 1e-3): what a threshold is written as; no inf or nan.
     if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?", value):
         raise ValueError("not a number like 0.05 or 250")
     return float(value)
 
 
-def _promql(value):
+def _promql(value: str) -> str:
     if not value.strip():
         raise ValueError("empty query")
     return value
 
 
-def _duration(value):
+def _duration(value: str) -> int:
     # "20 seconds", "1 minute": matched exactly by the type's regex; in seconds.
     count, unit = value.split()
     seconds = int(count) * (60 if unit.startswith("minute") else 1)
@@ -148,8 +148,8 @@ def _duration(value):
     return seconds
 
 
-def _failure_count(value):
-    return int(value.split()[0])
+def _failure_count(value: str) -> int:
+    return int(value.split(maxsplit=1)[0])
 
 
 TYPES = {
