@@ -450,10 +450,18 @@ class EtcdStore:
         return answer_of(decode(_unb64(kvs[0]["value"]), self.where)) if kvs else None
 
     def take_answer(self, run_id: str) -> Answer | None:
+        # An approval gate polls this several times a second. A read is served without a raft
+        # proposal (and its WAL fsync), a delete is not even when nothing matches: read first,
+        # delete only the answer that was read (unchanged since), so a newer answer is not lost.
         key = self.keys.key("answers", run_id)
-        body = self.gateway.post("/kv/deleterange", {"key": _b64(key), "prev_kv": True}, before_change=False)
-        previous = body.get("prev_kvs") or []
-        return answer_of(decode(_unb64(previous[0]["value"]), self.where)) if previous else None
+        for _attempt in range(3):
+            (kvs,) = self.read({"key": _b64(key)})
+            if not kvs:
+                return None
+            ok, _ = self.txn([_unchanged(key, str(kvs[0]["mod_revision"]))], [_delete(key)], before_change=False)
+            if ok:
+                return answer_of(decode(_unb64(kvs[0]["value"]), self.where))
+        return None  # answered again while this read: the next poll takes the newest
 
     # --- history -----------------------------------------------------------------------
 
