@@ -243,17 +243,23 @@ def _outcome_color(data, col):
 
 
 def _active_line(run):
-    step = run.get("step") or {}
+    step = run.get("step")
     if run.get("waiting"):
-        where = f"waiting for approval of batch {run['waiting']['batch'] + 1}"
+        where = f"waiting for approval of batch {run.get('batch')}"
     elif step:
-        where = f"after {step.get('keyword')} {step.get('text')} ({step.get('location')})"
+        where = f"at {step}"
     else:
         where = "before its first step"
-    return (
-        f"{run['run_id']}  {run.get('name')}  user {run.get('user')}  pid {run.get('pid')}  "
-        f"since {run.get('started')}  {where}  leased: {', '.join(run.get('leased') or [])}"
+    line = (
+        f"{run['run_id']}  {run.get('name')}  {run.get('state', 'running')}  master {run.get('master')}  "
+        f"user {run.get('user')}  pid {run.get('pid')}  since {run.get('started')}  {where}"
     )
+    if run.get("leased"):
+        line += f"  claims: {', '.join(run['leased'])}"
+    holds = [h.get("host") for h in run.get("holds") or []]
+    if holds:
+        line += f"  holds: {', '.join(holds)}"
+    return line
 
 
 def output(data, **kwargs):
@@ -275,6 +281,10 @@ def output(data, **kwargs):
         out = _feature(data, col, with_hosts=False)
     elif kind == "history":
         return "\n".join(data.get("lines") or []) or "(no runs in the journal)"
+    elif kind == "holds":
+        return "\n".join(data.get("lines") or []) or "(no holds)"
+    elif kind == "released":
+        return "\n".join(data.get("lines") or [])
     elif kind == "record":
         return _record(data, col)
     elif kind == "reports":

@@ -89,6 +89,7 @@ def run(
     saltenv="base",
     report_dir=None,
     max_failures=None,
+    exclude_held=False,
 ):
     """
     Run the feature ``name`` (``salt://features/<name>.feature``) on the fleet its Given
@@ -98,9 +99,14 @@ def run(
     the failure budget allows (none, by default).
 
     Exit codes: 0 passed, 1 a step failed and the run halted, 2 invalid (nothing ran),
-    3 discovery shortfall (nothing ran), 4 another run holds this feature's lock or a lease
-    on a pinned host (nothing ran), 5 finished within the failure budget, 6 interrupted by
-    SIGTERM/SIGINT (the step in flight was collected, the rest skipped).
+    3 discovery shortfall or the fleet store cannot be reached or written (nothing ran),
+    4 another run holds this feature's lock, a lease or a hold on a pinned host (nothing
+    ran), 5 finished within the failure budget, 6 interrupted by SIGTERM/SIGINT or a lost
+    fleet store (the step in flight was collected, the rest skipped).
+
+    A host that a run left out of the balancer is *held* (``scenario.holds``) until that run
+    is resumed and passes or ``scenario.release`` clears the hold: a run whose pinned hosts
+    include it is refused with exit 4, naming the holder.
 
     scenario
         Run only the scenario with this name.
@@ -130,12 +136,17 @@ def run(
         ``<feature>-<run_id>.html`` (a hosts x steps grid to open in a browser; paths in the
         return's ``reports``). Every run except ``test=True`` is also
         appended to the journal (``scenario.history``, ``scenario.show``).
+    exclude_held : False
+        Leave held hosts out of the pinned set and run the others, instead of refusing.
+        The held hosts are listed under ``held`` in the return, the journal and the reports,
+        never count as a discovery shortfall, and the exit code speaks for the hosts that ran.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt-run scenario.run update_website
+        salt-run scenario.run update_website exclude_held=True
         salt-run scenario.run update_website report_dir=/var/lib/ci/reports
         salt-run scenario.run update_website batch=1 timeout=30
         salt-run scenario.run update_website batch="1,10%,50%" max_failures=2%
@@ -143,7 +154,7 @@ def run(
     """
     try:
         request = _service.RunRequest.from_args(
-            name, scenario, tags, test, batch, timeout, saltenv, report_dir, max_failures
+            name, scenario, tags, test, batch, timeout, saltenv, report_dir, max_failures, exclude_held=exclude_held
         )
     except _service.REFUSALS as exc:
         return _refused(exc, name)
@@ -192,8 +203,10 @@ def resume(run_id, force=False, timeout=None, saltenv="base", report_dir=None):
 
 def active():
     """
-    The runs in flight on this master: run id, feature, user, pid, start time, the step
-    it is at (or the approval it waits for) and the hosts it holds leases on.
+    The runs in flight on every master sharing the fleet store: run id, feature, master,
+    user, pid, start time, the step it is at (or the approval it waits for) and the hosts
+    it claims; and the interrupted runs (killed, or their master lost) that still hold hosts,
+    with their holds.
 
     CLI Example:
 
@@ -409,3 +422,39 @@ def show(run_id):
         salt-run scenario.show 20261125031500-1a2b3c4d
     """
     return _finish(_service.show(__opts__, run_id))
+
+
+def release(run_id, hosts=None, reason=None):
+    """
+    Clear the holds of a run: all of them, or those on ``hosts`` (minion ids separated by
+    commas). ``reason`` is required; the release is journaled with the caller's name
+    (``scenario.history``). Release never unblocks anything: a released host that is still
+    blocked comes back into the balancer through a run that verifies it. The holds of a
+    run that is still running are not released (exit 4). Exit 1 when the run holds none
+    of those hosts, 2 for a missing reason or a bad argument.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.holds
+        salt-run scenario.release 20261128153000-1a2b3c4d reason="rolled back by hand, NRPE green"
+        salt-run scenario.release 20261128153000-1a2b3c4d hosts=app2,app3 reason="replaced"
+    """
+    return _finish(_service.release(__opts__, run_id, hosts, _caller(), reason))
+
+
+def holds():
+    """
+    Every hold on every master sharing the fleet store: the host, the run that holds it,
+    its feature, the step and reason, the master and since when. A held host is refused to
+    every other run (exit 4) until ``scenario.resume RUN_ID`` passes or
+    ``scenario.release RUN_ID reason=...`` clears it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run scenario.holds
+    """
+    return _finish(_service.holds(__opts__))

@@ -15,7 +15,18 @@ from saltext.scenario.engine.service.request import Caller, RunRequest
 from saltext.scenario.engine.service.returns import refusing
 
 _CALLER = {"user": "user", "runner_jid": "jid", "progress": "progress"}
-_REQUEST = {"scenario", "tags", "test", "batch", "timeout", "saltenv", "report_dir", "max_failures", "force"}
+_REQUEST = {
+    "scenario",
+    "tags",
+    "test",
+    "batch",
+    "timeout",
+    "saltenv",
+    "report_dir",
+    "max_failures",
+    "force",
+    "exclude_held",
+}
 
 
 def _split(opts, name, kw):

@@ -28,6 +28,7 @@ from .errors import InvalidScenario
 from .parsing.names import MAX_FEATURE_BYTES
 from .parsing.source import read_limited
 from .ports import CallSpec, EventBus, FeatureSource, Reply, Transport
+from .store import FleetStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -183,15 +184,17 @@ class FileserverSource:
 
 @dataclass(frozen=True)
 class Adapters:
-    """What one runner call reaches Salt through (the fleet store joins here next).
+    """What one runner call reaches Salt and the fleet store through.
 
     ``transport()`` opens a transport for one run or plan (its caller closes it), so the
-    functions that read features only (validate, list, steps) never open a client.
+    functions that read features only (validate, list, steps) never open a client; ``store()``
+    opens the fleet store a run uses (None: the one the settings choose).
     """
 
     source: FeatureSource
     transport: Callable[[], Transport]
     bus: EventBus
+    store: Callable[[], FleetStore] | None = None
 
 
 def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Adapters:
@@ -200,6 +203,7 @@ def build(opts: dict[str, Any], settings: Settings, saltenv: str = "base") -> Ad
         source=FileserverSource(opts, saltenv=saltenv),
         transport=lambda: SaltTransport(opts, settings),
         bus=MasterEventBus(opts),
+        store=lambda: open_store(settings),
     )
 
 

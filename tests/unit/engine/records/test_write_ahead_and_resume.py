@@ -1,5 +1,5 @@
 """Never lose track: the write-ahead record of a run in flight, interrupted runs in history,
-resume, approvals answered through the runner's files, and leases between runs."""
+resume, approvals answered through the fleet store, and leases between runs."""
 
 import json
 import os
@@ -14,9 +14,12 @@ import pytest
 from saltext.scenario.engine.errors import EXIT_FAILED, EXIT_INVALID, EXIT_LOCKED, EXIT_PASSED
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records import inflight, journal
+from saltext.scenario.engine.records.store_approvals import store_approvals
 from saltext.scenario.engine.running import approval
 from saltext.scenario.engine.running.leases import HostLeases
 from saltext.scenario.engine.service import service
+from saltext.scenario.engine.store import RunInfo
+from saltext.scenario.engine.store.local import LocalStore
 from tests.support import engine_calls
 from tests.support.fake_fleet import FakeFleet, FakeHost
 from tests.support.paths import REPO
@@ -210,7 +213,8 @@ def test_a_run_that_would_pin_a_leased_host_stops_before_anything_changes(opts, 
     ret = run(opts, site, hosts)
     leases.release()
     assert ret["retcode"] == EXIT_LOCKED
-    assert "run 20261128000000-aaaaaaaa (feature 'other_feature') holds web2" in ret["error"]
+    assert "run 20261128000000-aaaaaaaa (feature 'other_feature'" in ret["error"]
+    assert "is running on web2" in ret["error"]
     assert [fun for _h, fun in hosts.log] == []
 
 
@@ -263,17 +267,15 @@ def test_an_approval_times_out(opts, site, monkeypatch):
 
 
 def test_a_stale_answer_for_another_gate_is_ignored(tmp_path):
-    path = str(tmp_path / "journal.jsonl")
-    os.makedirs(inflight.runs_dir(path))
-    answer = Path(inflight.runs_dir(path)) / "20261128000000-aaaaaaaa.approval"
-    answer.write_text(json.dumps({"decision": "approve", "batch": 0, "user": "x"}))
-    clock = {"now": 0.0}
-    box = approval.FileApprovals(
-        inflight.runs_dir(path), clock=lambda: clock["now"], sleep=lambda s: clock.update(now=clock["now"] + s)
-    )
-    decision = box.wait("20261128000000-aaaaaaaa", 1, ["web2"], 2, lambda: False)
-    assert decision.approved is False and "no approval within" in decision.reason
-    assert not answer.exists()
+    store = LocalStore(str(tmp_path / "scenario"), "m1")
+    run_id = "20261128000000-aaaaaaaa"
+    with store.open_run(RunInfo(run_id, "m1", "rolling", "alice", os.getpid())) as handle:
+        store.answer(run_id, True, "x", batch=0)  # meant for the gate of the first batch
+        clock = {"now": 0.0}
+        box = store_approvals(handle, clock=lambda: clock["now"], sleep=lambda s: clock.update(now=clock["now"] + s))
+        decision = box.wait(run_id, 1, ["web2"], 2, lambda: False)
+        assert decision.approved is False and "no approval within" in decision.reason
+        assert store.answer_for(run_id) is None  # taken and dropped
 
 
 def test_leases_and_lock_are_released_after_every_run(opts, site):

@@ -135,7 +135,7 @@ def test_runner_react_goes_through_run_and_sets_retcode(tmp_path, monkeypatch, w
     mod = load("_runners/scenario.py", opts={**OPTS, "cachedir": str(tmp_path)})
     calls, fired = [], []
 
-    def fake_run(settings, request, source, transport_factory, caller):
+    def fake_run(settings, request, source, transport_factory, caller, store=None):
         calls.append((request.name, caller.progress, {"batch": request.batch}))
         return {"retcode": 1}
 

@@ -4,9 +4,11 @@ import shutil
 
 import pytest
 
+from saltext.scenario import config
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.running.lock import ScenarioLock
 from saltext.scenario.engine.steps import builtin_steps
+from saltext.scenario.engine.store import open_store
 from tests.support import engine_calls as api
 from tests.support.fake_fleet import FakeFleet, FakeHost, default_fleet
 from tests.support.paths import UNIT_DATA as DATA
@@ -192,4 +194,8 @@ def test_transport_breaking_mid_run_is_exit_1_and_releases_the_lock(site, opts):
     ret = api.run(opts, "update_website", DirSource(site), lambda: fleet)
     assert ret["retcode"] == 1 and "master went away" in ret["error"]
     fleet.after_call = None
+    # The hosts it had taken out of the balancer stay held: the next run is refused, not the lock.
+    again = api.run(opts, "update_website", DirSource(site), lambda: fleet)
+    assert again["retcode"] == 4 and f"is held by run {ret['run_id']}" in again["error"], again
+    open_store(config.load(opts)).release(ret["run_id"], user="test", reason="test cleanup")
     assert api.run(opts, "update_website", DirSource(site), lambda: fleet)["retcode"] == 0

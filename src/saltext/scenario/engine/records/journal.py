@@ -171,7 +171,7 @@ def find(path: str, run_id: object) -> tuple[Record | None, list[str]]:
     return found, warnings
 
 
-def history_line(summary: RunSummary) -> str:
+def history_line(summary: Mapping[str, Any]) -> str:
     state = summary.get("state", "finished")
     # The outcome's word beside its code ("exit 6 interrupted", "exit 5 within budget") unless
     # the summary says it already: a stopped run and a dead one read alike.
@@ -179,4 +179,11 @@ def history_line(summary: RunSummary) -> str:
     word = (RESULTS.get(retcode, "") if isinstance(retcode, int) else "").replace("_", " ")
     word = "" if word in str(summary.get("summary")) else f" {word}"
     code = "running" if state == "running" else f"exit {summary.get('retcode')}{word}"
-    return f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"
+    line = f"{summary.get('run_id')}  {summary.get('started')}  {summary.get('name')}  {code}  {summary.get('summary')}"
+    # Rows merged from the fleet store: another master's run, and the holds a run has now.
+    if summary.get("master"):
+        line += f"  (master {summary['master']})"
+    holds = [h.get("host") for h in summary.get("holds") or [] if isinstance(h, dict)]
+    if holds:
+        line += f"  holds: {', '.join(str(h) for h in holds)}"
+    return line

@@ -1,22 +1,21 @@
 """Approval gates: a waiting run, and `scenario.approve` / `scenario.abort` that answer it.
 
-The answer travels as a file beside the run's write-ahead record,
-`<journal dir>/runs/<run_id>.approval`, written by the runner functions on the master (the
-service finds the waiting run's record and hands its directory and wait in here). No
-minion can write there, and no bus event is read, so an `event.send` from a minion, with
-any tag and any data, can never approve or abort a run. `scenario.approve` and
-`scenario.abort` are ordinary runner functions: `external_auth` says who may call them,
-and the decision carries the caller's name into the journal.
+The answer travels through the fleet store (records/store_approvals.py): the runner function
+on whichever master the operator asked writes it (`store.answer`), the run's master takes it
+(`handle.take_answer`). No minion can write there, and no bus event is read, so an
+`event.send` from a minion, with any tag and any data, can never approve or abort a run.
+`scenario.approve` and `scenario.abort` are ordinary runner functions: `external_auth` says
+who may call them, and the decision carries the caller's name into the journal.
+
+This module is the waiting: `AnswerWait.wait` polls a `take(run_id, batch)` until an answer
+for this gate comes, the run is stopped, or the gate's time is up.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidScenario
@@ -32,45 +31,39 @@ class Decision:
     reason: str | None
 
 
-def _path(runs_dir: str, run_id: str) -> str:
-    return os.path.join(runs_dir, run_id + ".approval")
+Take = Callable[[str, int], "Decision | None"]
 
 
-class FileApprovals:
-    """What the executor waits on: `wait(run_id, batch, hosts, timeout, stopped) -> Decision`."""
+def decision(approved: bool, user: str | None, reason: str | None) -> Decision:
+    """The gate's verdict of an answer: who approved, or who aborted and why."""
+    who = user or "?"
+    if approved:
+        return Decision(True, who, f"approved by {who}")
+    return Decision(False, who, f"aborted by {who}: {reason or 'no reason given'}")
+
+
+class AnswerWait:
+    """What the executor waits on: `wait(run_id, batch, hosts, timeout, stopped) -> Decision`.
+
+    `take(run_id, batch)` returns the answer for this gate (taking it), or None.
+    """
 
     def __init__(
         self,
-        runs_dir: str,
+        take: Take,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Any] | None = None,
     ) -> None:
-        self.runs_dir = runs_dir
+        self.take = take
         self.clock = clock or time.monotonic
         self.sleep = sleep or time.sleep
-
-    def _take(self, run_id: str, batch: int) -> Decision | None:
-        path = _path(self.runs_dir, run_id)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                answer = json.load(handle)
-        except (FileNotFoundError, ValueError):
-            return None
-        os.unlink(path)
-        if not isinstance(answer, dict) or answer.get("batch") != batch:
-            return None  # meant for another gate of this run: stale
-        user = answer.get("user") or "?"
-        if answer.get("decision") == "approve":
-            return Decision(True, user, f"approved by {user}")
-        why = answer.get("reason") or "no reason given"
-        return Decision(False, user, f"aborted by {user}: {why}")
 
     def wait(self, run_id: str, batch: int, hosts: list[str], timeout: int, stopped: Callable[[], object]) -> Decision:
         deadline = self.clock() + timeout
         while True:
-            decision = self._take(run_id, batch)
-            if decision is not None:
-                return decision
+            found = self.take(run_id, batch)
+            if found is not None:
+                return found
             if stopped():
                 return Decision(False, None, "the run was interrupted while it waited for approval")
             if self.clock() >= deadline:
@@ -84,22 +77,3 @@ def check_reason(reason: Any) -> str | None:
     if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
         raise InvalidScenario(f"reason must be a text of at most {MAX_REASON} characters")
     return reason
-
-
-def decide(
-    runs_dir: str, run_id: str, waiting: dict[str, Any], approve: bool, user: str, reason: str | None = None
-) -> dict[str, Any]:
-    """Answer the approval the run waits for (`waiting`, from its write-ahead record)."""
-    answer = {
-        "decision": "approve" if approve else "abort",
-        "batch": waiting.get("batch"),
-        "user": user,
-        "reason": reason,
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    path = _path(runs_dir, run_id)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(answer, handle)
-    os.replace(tmp, path)
-    return {"run_id": run_id, "batch": waiting.get("batch"), **answer}

@@ -13,7 +13,9 @@ anything runs. Nothing is allowed by default:
     scenario_reactor_senders: [web*]             # minion ids (globs) that may send them
 
 A burst of identical requests yields one run: the scenario lock makes every later request
-end with exit 4, logged as "already running".
+end with exit 4, logged as "already running" (`saltext/scenario/react/busy`). A request whose
+pinned hosts are held by another run (engine/store/) is refused with exit 4 too, and
+`saltext/scenario/react/held` names each hold: host, run, feature, step, reason, master.
 """
 
 from __future__ import annotations
@@ -132,7 +134,13 @@ def react(settings: Settings, tag: Any, data: Any, run: Callable[[str, Any], Ret
     request = {"tag": tag if isinstance(tag, str) else None, "sender": sender, "scenario": name}
     log.info("scenario.react: %r requested scenario %r", sender, name)
     ret = run(name, batch)
-    if ret.get("retcode") == EXIT_LOCKED:
+    if ret.get("retcode") == EXIT_LOCKED and ret.get("held_by"):
+        # Refused over held hosts: the event names each hold's run, feature, step and reason.
+        log.warning(
+            "scenario.react: scenario %r refused over held hosts; request from %r: %s", name, sender, ret["error"]
+        )
+        fire({**request, "reason": "held", "held_by": ret["held_by"], "error": ret.get("error")}, f"{TAG_PREFIX}/held")
+    elif ret.get("retcode") == EXIT_LOCKED:
         log.warning("scenario.react: scenario %r already running; request from %r ignored", name, sender)
         fire({**request, "reason": "already running"}, f"{TAG_PREFIX}/busy")
     ret["request"] = request

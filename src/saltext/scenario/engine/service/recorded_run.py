@@ -24,11 +24,10 @@ from ..contracts import Event, RunReturn
 from ..errors import EXIT_INTERRUPTED, InvalidScenario, ScenarioError
 from ..ports import FeatureSource, Transport
 from ..records import journal_record
-from ..records.inflight import InflightRecord, encode, runs_dir, with_lists
+from ..records.inflight import InflightRecord, encode, with_lists
 from ..records.journal import append, find, journal_path
 from ..records.report_files import write_reports
 from ..records.run_recorder import RunRecorder
-from ..running.approval import FileApprovals
 from ..running.signals import stop_on_signals
 from . import returns
 from . import run as engine
@@ -79,7 +78,8 @@ class WriteAhead:
             self.file.close()
 
 
-Engine = Callable[[list[Any], str, Callable[[], str | None], FileApprovals], returns.Return]
+# (listeners, run id, stop flag, approval channel: None for the fleet store's) -> the return
+Engine = Callable[[list[Any], str, Callable[[], str | None], Any], returns.Return]
 
 
 def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def _recorded(
     ahead = WriteAhead(InflightRecord(path, recorder.run_id), recorder, meta)
     with stop_on_signals() as stop:
         try:
-            ret = call_engine([recorder, ahead], recorder.run_id, stop, FileApprovals(runs_dir(path)))
+            ret = call_engine([recorder, ahead], recorder.run_id, stop, None)
         except (KeyboardInterrupt, SystemExit) as exc:
             # Outside a step (e.g. while reports were written): the record still says so.
             ret = {"retcode": EXIT_INTERRUPTED, "result": "interrupted", "name": name, "error": repr(exc)}
@@ -140,6 +140,7 @@ def run(
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
     listeners: Iterable[Any] = (),
+    store: Any = None,
 ) -> returns.Return:
     """The engine's run of the request plus its records (see the module doc)."""
     caller = caller or Caller()
@@ -148,7 +149,7 @@ def run(
     extra = list(listeners)
 
     def call_engine(
-        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: FileApprovals
+        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: Any
     ) -> returns.Return:
         return engine.run(
             settings,
@@ -160,6 +161,7 @@ def run(
             run_id=run_id,
             stop=stop,
             approvals=approvals,
+            store=store,
         )
 
     return _recorded(settings, request, _meta(request, caller), call_engine, caller)
@@ -171,6 +173,7 @@ def resume(
     source: FeatureSource,
     transport_factory: Callable[[], Transport],
     caller: Caller | None = None,
+    store: Any = None,
 ) -> returns.Return:
     """Continue a failed or interrupted run (``request.resumes``): same feature, hosts and batches."""
     caller = caller or Caller()
@@ -184,7 +187,7 @@ def resume(
     request = request.resuming(record["name"], args)
 
     def call_engine(
-        recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: FileApprovals
+        recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: Any
     ) -> returns.Return:
         return engine.run(
             settings,
@@ -197,6 +200,7 @@ def resume(
             stop=stop,
             approvals=approvals,
             resume=spec,
+            store=store,
         )
 
     ret = _recorded(settings, request, _meta(request, caller, resumes=run_id), call_engine, caller)

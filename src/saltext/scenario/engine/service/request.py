@@ -57,6 +57,8 @@ class RunRequest:
     max_failures: Any = None  # 2, "10%"
     resumes: Any = None
     force: bool = False
+    # Holds: leave held pinned hosts out of the run instead of refusing it (exit 4).
+    exclude_held: bool = False
 
     @classmethod
     def from_args(
@@ -72,6 +74,7 @@ class RunRequest:
         max_failures: Any = None,
         resumes: Any = None,
         force: Any = False,
+        exclude_held: Any = False,
     ) -> RunRequest:
         """The checked request of a runner's keyword arguments; InvalidScenario (exit 2) names the bad one."""
         return cls(
@@ -86,6 +89,7 @@ class RunRequest:
             max_failures=max_failures,
             resumes=resumes,
             force=_flag(force),
+            exclude_held=_flag(exclude_held),
         )
 
     def resuming(self, name: str, args: Mapping[str, Any]) -> RunRequest:

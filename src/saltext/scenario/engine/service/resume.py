@@ -27,6 +27,7 @@ class Resume:
     done: dict[int, Any]  # batch index -> why it is not run again
     feature_sha256: str
     force: bool = False
+    resumes: tuple[str, ...] = ()  # the run the resumed run itself resumed (its holds are ours too)
 
 
 def resume_spec(record: dict[str, Any] | None, run_id: str, force: bool = False) -> tuple[Resume, dict[str, Any]]:
@@ -56,6 +57,7 @@ def resume_spec(record: dict[str, Any] | None, run_id: str, force: bool = False)
         done=done,
         feature_sha256=record["feature_sha256"],
         force=force,
+        resumes=(record["resumes"],) if isinstance(record.get("resumes"), str) else (),
     )
     if not spec.pinned:
         raise InvalidScenario(f"run {run_id} pinned no hosts; run the feature again instead")

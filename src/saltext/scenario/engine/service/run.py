@@ -1,4 +1,9 @@
-"""One run of a request: lock, discover (or take the resumed run's hosts), lease, execute, collect.
+"""One run of a request: store check, lock, discover (or take the resumed run's hosts), claim, execute, collect.
+
+The fleet store (engine/store/, through service/fleet.py) is checked before anything changes
+(exit 3), claims the pinned hosts all or nothing (exit 4 naming other runs and holds), keeps
+the run's holds (records/holds.py) and live status (records/live_status.py), carries its
+approvals (records/store_approvals.py), and gets the run's last word.
 
 The run's return comes from its own events (``records/result.py``); progress lines, bus
 events and whatever listeners the caller adds hear the same events. A test-mode request
@@ -8,24 +13,26 @@ is a plan (``running/prepare.py``): nothing changes.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...config import Settings
 from ..contracts import Event
-from ..errors import DiscoveryError, InvalidScenario, ScenarioError
+from ..errors import DiscoveryError, InvalidScenario, LockHeld, ScenarioError
 from ..ports import FeatureSource, Transport, close_quietly
 from ..records.bus import BusReporter, event_tag
+from ..records.holds import HoldKeeper
+from ..records.live_status import LiveStatus
 from ..records.progress import ProgressReporter
 from ..records.result import ResultCollector
-from ..records.run_recorder import new_run_id, utc_now
+from ..records.run_recorder import new_run_id
+from ..records.store_approvals import store_approvals
 from ..running.discover import Discovery, discover
 from ..running.execute import Executor
-from ..running.leases import HostLeases
 from ..running.lock import ScenarioLock
 from ..running.prepare import plan, prepare
-from . import returns
+from ..store import FleetStore, RunHandle
+from . import fleet, returns
 from .request import Caller, RunRequest
 from .resume import Resume
 
@@ -76,14 +83,17 @@ def run(
     stop: Callable[[], str | None] | None = None,
     approvals: Any = None,
     resume: Resume | None = None,
+    store: fleet.StoreFactory | None = None,
 ) -> returns.Return:
     """Run the request's scenario. The caller's progress gets a line per finished step while it runs.
 
     `stop()` says why the run must stop (SIGTERM) or None; `approvals` answers approval
-    steps; `resume` continues an earlier run on its pinned hosts and batches.
+    steps (default: through the fleet store); `resume` continues an earlier run on its pinned
+    hosts and batches; `store` opens the fleet store (default: the one the settings choose).
     """
     caller = caller or Caller()
     name = request.name
+    fleet_store: FleetStore | None = None
     try:
         if request.test:
             return plan(settings, request, source, transport_factory)
@@ -95,25 +105,41 @@ def run(
                 f"the feature {feature.uri} changed since run {resume.run_id}; "
                 "resume with force=True to run the new text on the same hosts"
             )
+        # The fleet store: reachable and writable before anything changes (exit 3).
+        fleet_store = fleet.open_checked(store or fleet.default_factory(settings))
         lock = ScenarioLock(settings.cachedir, name).acquire()
     except ScenarioError as exc:
+        close_quietly(fleet_store)
         return returns.error(exc, name=name)
     transport: Transport | None = None
-    leases: HostLeases | None = None
+    handle: RunHandle | None = None
     try:
         transport = transport_factory()
         found = _resumed_hosts(transport, resume) if resume else discover(transport, the_plan.context)
-        holder = {"run_id": run_id, "feature": name, "user": caller.user, "pid": os.getpid(), "started": utc_now()}
-        leases = HostLeases(settings.cachedir, holder).acquire(found.pinned)
+        # Holds: exclude_held leaves held hosts out; otherwise a held pinned host refuses the claim (exit 4).
+        mine = fleet.owners(resume)
+        pinned, held = (
+            fleet.leave_out_held(fleet_store, found.pinned, mine) if request.exclude_held else (list(found.pinned), [])
+        )
+        handle = fleet_store.open_run(fleet.run_info(settings, run_id, name, caller.user, resume))
+        try:
+            handle.claim(pinned)
+        except LockHeld as exc:
+            raise fleet.Refused(exc, fleet_store.holds(), pinned, mine) from None
+        keeper = HoldKeeper(handle, fleet.taken_over(fleet_store, pinned, mine))
+        live = LiveStatus(handle)
         collector = ResultCollector(the_plan)
-        reporters: list[Listener] = [collector, BusReporter(transport.fire, name), *listeners]
+        reporters: list[Listener] = [collector, keeper, live, BusReporter(transport.fire, name), *listeners]
         if caller.progress:
             reporters.append(ProgressReporter(caller.progress))
         emit = _emitter(reporters, collector)
-        executor = Executor(the_plan, transport, emit, run_id, stop=stop or _never, approvals=approvals)
+        run_stop = fleet.stop_or_lost(stop or _never, handle, live, fleet_store.where)
+        executor = Executor(
+            the_plan, transport, emit, run_id, stop=run_stop, approvals=approvals or store_approvals(handle)
+        )
         try:
             executor.run(
-                found.pinned,
+                pinned,
                 batches=resume.batches if resume else None,
                 done=resume.done if resume else None,
             )
@@ -124,8 +150,13 @@ def run(
         result: returns.Return = dict(collector.result())
         result["warnings"] = result["warnings"] + found.warnings
         result["missing"] = found.missing
+        # Holds: the hosts exclude_held left out, and the hosts this run holds now.
+        result["held"] = [h.host for h in held]
+        result["warnings"] += keeper.warnings + fleet.held_lines(held)
+        result["holds"] = sorted(keeper.held)
         if resume is not None:
             result["resumes"] = resume.run_id
+        fleet.finish(handle, result)
         return result
     except ScenarioError as exc:
         if transport is not None:
@@ -133,17 +164,24 @@ def run(
                 {"run_id": run_id, "name": name, "retcode": exc.retcode, "error": str(exc)},
                 event_tag(run_id, "run_error"),
             )
-        return returns.error(exc, name=name)
+        ret = returns.error(exc, name=name)
+        if isinstance(exc, fleet.Refused):
+            ret["held_by"] = exc.held_by
+        return ret
     except Exception as exc:
         # E.g. the master's client failing mid-run: the run did not pass, and hosts may be
         # blocked, so it must not look like a clean "nothing ran" (2) either.
         log.exception("scenario %s: run %s aborted", name, run_id)
-        return returns.failure(
+        ret = returns.failure(
             1, f"run aborted by an internal error: {exc!r}; hosts may be left blocked", name=name, run_id=run_id
         )
+        if handle is not None and handle.hosts:
+            fleet.finish(handle, ret)
+        return ret
     finally:
-        if leases is not None:
-            leases.release()
+        if handle is not None:
+            handle.close()  # its claims go; its holds stay
         if transport is not None:
             close_quietly(transport)
+        close_quietly(fleet_store)
         lock.release()

@@ -14,20 +14,18 @@ from typing import Any
 
 from ... import config
 from .. import adapters
-from ..errors import RUN_RESULTS, InvalidScenario
+from ..errors import RUN_RESULTS
 from ..ports import close_quietly
 from ..records import journal, replay
 from ..records import report_files as files
-from ..records.inflight import records as inflight_records
-from ..records.inflight import runs_dir
-from ..running import approval
 from ..running import react as reactor
 from ..running.compile import compile_sls
 from ..running.prepare import list_features
 from ..running.prepare import plan as plan_run
 from ..running.prepare import steps as step_list
 from ..running.prepare import validate as validate_plan
-from . import recorded_run
+from ..store import FleetStore
+from . import fleet, fleet_queries, recorded_run
 from .request import Caller, RunRequest
 from .returns import REFUSALS, Return, answer, error, failure, finished, refusing
 
@@ -41,10 +39,12 @@ __all__ = [
     "compile",
     "error",
     "history",
+    "holds",
     "list_",
     "plan",
     "react",
     "refused",
+    "release",
     "report",
     "resume",
     "run",
@@ -97,7 +97,9 @@ def run(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
 
 
 def _recorded_run(request: RunRequest, caller: Caller) -> Work:
-    return lambda settings, salt: recorded_run.run(settings, request, salt.source, salt.transport, caller)
+    return lambda settings, salt: recorded_run.run(
+        settings, request, salt.source, salt.transport, caller, store=salt.store
+    )
 
 
 def streamed(ret: Return) -> Return:
@@ -113,7 +115,9 @@ def resume(opts: dict[str, Any], request: RunRequest, caller: Caller) -> Return:
         opts,
         request.saltenv,
         request.timeout,
-        lambda settings, salt: recorded_run.resume(settings, request, salt.source, salt.transport, caller),
+        lambda settings, salt: recorded_run.resume(
+            settings, request, salt.source, salt.transport, caller, store=salt.store
+        ),
         name=None,
     )
 
@@ -166,35 +170,22 @@ def steps(opts: dict[str, Any], saltenv: str) -> Return:
 
 
 def active(opts: dict[str, Any]) -> Return:
-    """scenario.active: the runs in flight, with the step each is at and the hosts it leases."""
-
-    def rows(path: str) -> Return:
-        runs = [
-            {
-                "run_id": r.get("run_id"),
-                "name": r.get("name"),
-                "user": r.get("user"),
-                "pid": r.get("pid"),
-                "started": r.get("started"),
-                "step": r.get("position"),
-                "waiting": r.get("waiting"),
-                "leased": r.get("pinned", []),
-            }
-            for r in journal.active(path)
-        ]
-        return answer("active", runs=runs)
-
-    return _journal(opts, rows)
+    """scenario.active: the runs in flight on every master sharing the fleet store (the step each
+    is at and the hosts it claims), and the interrupted runs that still hold hosts."""
+    return _with_store(opts, lambda settings, store: answer("active", runs=fleet_queries.active_rows(store)))
 
 
 def history(opts: dict[str, Any], name: str | None, limit: Any) -> Return:
-    """scenario.history: the newest runs, newest first."""
+    """scenario.history: the newest runs, newest first: this master's journal and the finished runs
+    of every master sharing the fleet store, with the holds each has now."""
 
-    def newest(path: str) -> Return:
+    def newest(settings: config.Settings, store: FleetStore) -> Return:
+        path = journal.journal_path(settings)
         runs, warnings = journal.history(path, name=name, limit=limit)
-        return answer("history", runs=runs, warnings=warnings, lines=[journal.history_line(r) for r in runs])
+        rows = fleet_queries.merged_history(store, runs, name, journal.check_limit(limit))
+        return answer("history", runs=rows, warnings=warnings, lines=[journal.history_line(r) for r in rows])
 
-    return _journal(opts, newest)
+    return _with_store(opts, newest)
 
 
 def show(opts: dict[str, Any], run_id: Any) -> Return:
@@ -228,22 +219,7 @@ def report(opts: dict[str, Any], run_id: Any, directory: Any) -> Return:
 
 
 def _decide(opts: dict[str, Any], run_id: Any, approve: bool, user: str, reason: Any = None) -> Return:
-    def decided(path: str) -> Return:
-        journal.check_run_id(run_id)
-        why = approval.check_reason(reason)
-        for record, alive in inflight_records(path):
-            if record.get("run_id") == run_id:
-                if not alive:
-                    raise InvalidScenario(f"run {run_id} is not running any more (interrupted); nothing to approve")
-                waiting = record.get("waiting")
-                break
-        else:
-            raise InvalidScenario(f"run {run_id} is not running (see scenario.history); nothing to approve")
-        if not waiting:
-            raise InvalidScenario(f"run {run_id} is not waiting for approval")
-        return answer("decided", **approval.decide(runs_dir(path), run_id, waiting, approve, user, why))
-
-    return _journal(opts, decided)
+    return _with_store(opts, lambda settings, store: fleet_queries.decide(store, run_id, approve, user, reason))
 
 
 def approve(opts: dict[str, Any], run_id: Any, caller: Caller) -> Return:
@@ -275,3 +251,38 @@ def react(opts: dict[str, Any], tag: Any, data: Any, caller: Caller) -> Return:
         return finished(reactor.react(settings, tag, data, start, bus.fire))
     finally:
         close_quietly(bus)
+
+
+# --- the fleet store's holds (shared by every master) ---------------------------------------
+
+
+def _with_store(opts: dict[str, Any], query: Callable[[config.Settings, FleetStore], Return]) -> Return:
+    """`query(settings, store)` on the fleet store the options choose; a bad option, argument or
+    an unreachable store is its error return (exit 2 or 3)."""
+
+    def work() -> Return:
+        settings = config.load(opts)
+        store = fleet.open_checked(fleet.default_factory(settings))
+        try:
+            return query(settings, store)
+        finally:
+            close_quietly(store)
+
+    return finished(refusing(work))
+
+
+def holds(opts: dict[str, Any]) -> Return:
+    """scenario.holds: every hold on every master sharing the store (host, run, feature, step,
+    reason, master, since)."""
+    return _with_store(opts, lambda settings, store: fleet_queries.holds(store))
+
+
+def release(opts: dict[str, Any], run_id: Any, hosts: Any, caller: Caller, reason: Any) -> Return:
+    """scenario.release: clear a run's holds (all, or on `hosts`) with a reason; journaled with
+    the caller. Never unblocks anything."""
+    return _with_store(
+        opts,
+        lambda settings, store: fleet_queries.release(
+            store, journal.journal_path(settings), run_id, hosts, caller.user or "?", reason
+        ),
+    )
