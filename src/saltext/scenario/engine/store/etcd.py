@@ -107,6 +107,10 @@ def _error_text(exc: Exception) -> str:
             return f"{errno.group(2).strip()} (errno {errno.group(1)})"
         if "timed out" in detail:
             return "timed out"
+        if "RemoteDisconnected" in detail or "Connection aborted" in detail:
+            # requests' wording when etcd closed the connection (stopped mid-request, or a
+            # pooled connection it had dropped)
+            return "the connection was closed without an answer"
         try:
             body = json.loads(detail)
         except ValueError:
