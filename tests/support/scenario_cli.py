@@ -15,9 +15,9 @@ WEB = ["web1", "web2", "web3"]
 LB = "198.51.100.10"
 
 
-def scenario(sb, func, *args, timeout=180):
-    """(exit code, final return, progress lines) of `salt-run scenario.<func> ARGS`."""
-    proc = sb.salt_run(f"scenario.{func}", *args, "--out=json", "--out-indent=-1", timeout=timeout)
+def scenario(sb, func, *args, timeout=180, master=1):
+    """(exit code, final return, progress lines) of `salt-run scenario.<func> ARGS` on master ``master``."""
+    proc = sb.salt_run(f"scenario.{func}", *args, "--out=json", "--out-indent=-1", timeout=timeout, master=master)
     return parse(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -160,11 +160,11 @@ class BlockSampler:
 
 
 class Background:
-    """`salt-run <args>` in the background, its output read line by line as it comes."""
+    """`salt-run <args>` in the background (on master ``master``), its output read line by line as it comes."""
 
-    def __init__(self, sb, *args):
+    def __init__(self, sb, *args, master=1):
         argv = ["salt-run", *args, "--out=json", "--out-indent=-1"]
-        self.proc = sb.popen_in_master(argv, env=unbuffered_env())
+        self.proc = sb.popen_in_master(argv, master=master, env=unbuffered_env())
         self.lines = queue.Queue()
         self.seen = []
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -23,7 +23,10 @@ etcd's own primitives, not a home-made lock:
 
 One lease per run, with a TTL (`scenario_store_ttl`, 30 s) and a keepalive thread sending every
 TTL/3. A keepalive that fails for longer than the TTL, or a lease etcd no longer knows, makes
-`RunHandle.lost()` say why, and the run stops at its next step boundary.
+`RunHandle.lost()` say why, and the run stops at its next step boundary. The run's live status
+(`update`, at every step's start and end) is written by a thread of its own too, newest first, so
+no step waits on etcd for it; a status write that fails is `lost()` as well. Claims, holds and
+the last word are written before the call returns.
 
 etcd refuses a transaction with more than `--max-txn-ops` operations in one of its lists
 (default 128). Claiming N hosts puts N keys (plus the registration and a read of the holds), so
@@ -107,6 +110,10 @@ def _error_text(exc: Exception) -> str:
             return f"{errno.group(2).strip()} (errno {errno.group(1)})"
         if "timed out" in detail:
             return "timed out"
+        if "RemoteDisconnected" in detail or "Connection aborted" in detail:
+            # requests' wording when etcd closed the connection (stopped mid-request, or a
+            # pooled connection it had dropped)
+            return "the connection was closed without an answer"
         try:
             body = json.loads(detail)
         except ValueError:
@@ -337,9 +344,10 @@ class EtcdStore:
         return [_kvs(r) for r in responses]
 
     def check(self) -> None:
+        # One write proves etcd reachable and writable: `probe/<master>` says when this master
+        # last checked (one small key per master; a put and a delete would be two proposals).
         probe = self.keys.key("probe", self.master)
-        self.gateway.post("/kv/put", {"key": _b64(probe), "value": _b64(b"probe")})
-        self.gateway.post("/kv/deleterange", {"key": _b64(probe)})
+        self.gateway.post("/kv/put", {"key": _b64(probe), "value": _b64(utc_now().encode())})
 
     def open_run(self, info: RunInfo) -> EtcdRun:
         check_run_id(info.run_id)
@@ -450,10 +458,18 @@ class EtcdStore:
         return answer_of(decode(_unb64(kvs[0]["value"]), self.where)) if kvs else None
 
     def take_answer(self, run_id: str) -> Answer | None:
+        # An approval gate polls this several times a second. A read is served without a raft
+        # proposal (and its WAL fsync), a delete is not even when nothing matches: read first,
+        # delete only the answer that was read (unchanged since), so a newer answer is not lost.
         key = self.keys.key("answers", run_id)
-        body = self.gateway.post("/kv/deleterange", {"key": _b64(key), "prev_kv": True}, before_change=False)
-        previous = body.get("prev_kvs") or []
-        return answer_of(decode(_unb64(previous[0]["value"]), self.where)) if previous else None
+        for _attempt in range(3):
+            (kvs,) = self.read({"key": _b64(key)})
+            if not kvs:
+                return None
+            ok, _ = self.txn([_unchanged(key, str(kvs[0]["mod_revision"]))], [_delete(key)], before_change=False)
+            if ok:
+                return answer_of(decode(_unb64(kvs[0]["value"]), self.where))
+        return None  # answered again while this read: the next poll takes the newest
 
     # --- history -----------------------------------------------------------------------
 
@@ -466,10 +482,13 @@ class EtcdStore:
         held = [h for h, _ in self._holds(holds)]
         return [finished_of(decode(_unb64(kv.get("value", "")), self.where), held) for kv in finished]
 
-    def prune(self) -> None:
-        """Keep the newest HISTORY_KEEP finished runs (checked once there are 10% more)."""
-        body = self.gateway.post("/kv/range", self.keys.range("finished", count_only=True), before_change=False)
-        extra = int(body.get("count", 0) or 0) - HISTORY_KEEP
+    def prune(self, count: int | None = None) -> None:
+        """Keep the newest HISTORY_KEEP finished runs (checked once there are 10% more);
+        `count`: the number of finished runs, when the caller read it already."""
+        if count is None:
+            body = self.gateway.post("/kv/range", self.keys.range("finished", count_only=True), before_change=False)
+            count = int(body.get("count", 0) or 0)
+        extra = count - HISTORY_KEEP
         if extra <= HISTORY_KEEP // 10:
             return
         (oldest,) = self.read(
@@ -521,6 +540,17 @@ class EtcdRun:
         self._keepalive = store.gateway.copy(timeout=min(REQUEST_TIMEOUT, max(1.0, store.ttl / 3.0)))
         self._thread = threading.Thread(target=self._keep, name=f"scenario-lease-{info.run_id}", daemon=True)
         self._thread.start()
+        # The live status (`update`, two per step) is written by a thread of its own, so no step
+        # waits on etcd for it; a newer status replaces one not yet written. A write that fails
+        # is `lost()`: the run stops at its next step boundary, as for a lost lease.
+        self._status = threading.Condition()
+        self._pending: bytes | None = None
+        self._writing = False
+        self._closing = False
+        self._write_failed: str | None = None
+        self._status_gateway = store.gateway.copy(timeout=REQUEST_TIMEOUT)
+        self._writer = threading.Thread(target=self._write_status, name=f"scenario-status-{info.run_id}", daemon=True)
+        self._writer.start()
 
     @property
     def info(self) -> RunInfo:
@@ -563,7 +593,40 @@ class EtcdRun:
             wait = interval
 
     def lost(self) -> str | None:
-        return self._lost
+        return self._lost or self._write_failed
+
+    def _write_status(self) -> None:
+        while True:
+            with self._status:
+                while self._pending is None and not self._closing:
+                    self._status.wait()
+                if self._pending is None:
+                    return  # closing, and everything written
+                data, self._pending = self._pending, None
+                self._writing = True
+            try:
+                self._status_gateway.post(
+                    "/kv/put", {"key": _b64(self.run_key), "value": _b64(data)}, before_change=False
+                )
+            except StoreUnavailable as exc:
+                self._write_failed = f"the run's live status could not be written: {exc.where}: {exc.error}"
+            except Exception as exc:  # noqa: BLE001 - the thread must not die silently: the run stops
+                self._write_failed = f"the run's live status could not be written: {exc!r}"
+            finally:
+                with self._status:
+                    self._writing = False
+                    self._status.notify_all()
+
+    def _flush_status(self) -> None:
+        """Wait until the status written last is in etcd (or its write failed)."""
+        with self._status:
+            self._status.wait_for(lambda: self._pending is None and not self._writing, timeout=REQUEST_TIMEOUT + 1)
+
+    def _stop_status_writer(self) -> None:
+        with self._status:
+            self._closing = True
+            self._status.notify_all()
+        self._writer.join(timeout=REQUEST_TIMEOUT + 1)
 
     def _check_lease(self, before_change: bool) -> None:
         if self._lost:
@@ -571,6 +634,7 @@ class EtcdRun:
 
     def claim(self, hosts: Iterable[str]) -> None:
         self._check_lease(before_change=True)
+        self._flush_status()  # the claim rewrites the registration: no older status after it
         keys, store = self.store.keys, self.store
         owners = {self._info.run_id, *self._info.resumes}
         value, lease = _b64(self.claim_value), self.lease  # the same for every host: encoded once
@@ -627,9 +691,13 @@ class EtcdRun:
 
     def update(self, status: RunStatus) -> None:
         self.status = status
-        self.store.gateway.post(
-            "/kv/put", {"key": _b64(self.run_key), "value": _b64(self._registration())}, before_change=False
-        )
+        if self._write_failed:
+            raise StoreUnavailable(self.store.where, self._write_failed, before_change=False)
+        with self._status:
+            if self._closing:
+                return
+            self._pending = self._registration()
+            self._status.notify_all()
 
     def _mine(self, hosts: tuple[str, ...]) -> list[dict[str, Any]]:
         """Compares that this run still holds the claim on every host: its lease lives."""
@@ -677,16 +745,27 @@ class EtcdRun:
         return self.store.take_answer(self._info.run_id)
 
     def finish(self, exit_code: int, summary: str) -> FinishedRun:
+        self._stop_status_writer()  # its last status lands before the registration goes
         record = {"info": asdict(self._info), "exit_code": exit_code, "summary": summary, "finished": utc_now()}
-        self.store.txn(
+        keys = self.store.keys
+        # One round trip: the last word, the registration gone, and (read at that revision) the
+        # holds the run keeps and the number of finished runs, for the pruning.
+        _, responses = self.store.txn(
             [],
-            [_put(self.store.keys.key("finished", self._info.run_id), encode(record)), _delete(self.run_key)],
+            [
+                _put(keys.key("finished", self._info.run_id), encode(record)),
+                _delete(self.run_key),
+                {"request_range": keys.range("holds")},
+                {"request_range": keys.range("finished", count_only=True)},
+            ],
             before_change=False,
         )
         self.finished = True
         self.store.bury_resumed(self._info.resumes, self._info.run_id)
-        self.store.prune()
-        return finished_of(record, self.store.holds())
+        counted = responses[3].get("response_range", {}).get("count", 0) if len(responses) > 3 else 0
+        self.store.prune(int(counted or 0))
+        holds = [h for h, _ in self.store._holds(_kvs(responses[2]))] if len(responses) > 2 else self.store.holds()
+        return finished_of(record, holds)
 
     def _revoke(self) -> None:
         try:
@@ -698,6 +777,7 @@ class EtcdRun:
     def close(self) -> None:
         if self._stop.is_set():
             return
+        self._stop_status_writer()
         self._stop.set()
         self._thread.join(timeout=REQUEST_TIMEOUT + 1)
         if not self.finished and not self.ever_claimed:
