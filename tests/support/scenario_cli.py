@@ -6,6 +6,9 @@ import os
 import queue
 import threading
 import time
+from pathlib import Path
+
+import yaml
 
 from tests.support.paths import TESTS
 
@@ -52,11 +55,23 @@ def holds(sb):
     return {h["host"]: h for h in ret["holds"]}
 
 
+def _held_runs(sb):
+    """The run ids holding hosts, read from the master's local fleet store (`<cachedir>/scenario/
+    holds/*.json`) without a salt-run: reset() asks before every test, and most have none."""
+    config = yaml.safe_load((Path(sb.master_conf_dir) / "master").read_text(encoding="utf-8"))
+    directory = Path(config["cachedir"]) / "scenario" / "holds"
+    runs = set()
+    for path in directory.glob("*.json") if directory.is_dir() else ():
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            runs.add(json.loads(path.read_text(encoding="utf-8"))["run_id"])
+    return sorted(runs)
+
+
 def release_holds(sb, reason="test cleanup"):
     """Release every hold with `salt-run scenario.release RUN_ID reason=...`: a test whose run
     failed on purpose leaves its hosts held, and the next run on them would be refused (exit 4).
     Returns the run ids released."""
-    runs = sorted({h["run_id"] for h in holds(sb).values()})
+    runs = _held_runs(sb)
     for run_id in runs:
         code, ret, _ = scenario(sb, "release", run_id, f"reason={reason}", timeout=60)
         assert code == 0, ret
