@@ -47,9 +47,7 @@ def make(config=None):
 
 
 @pytest.mark.parametrize("bad", BAD_ADDRESSES + NOT_STRINGS)
-@pytest.mark.parametrize(
-    "fun", ["block", "unblock", "is_blocked", "verify_blocked", "refuse_new"]
-)
+@pytest.mark.parametrize("fun", ["block", "unblock", "is_blocked", "verify_blocked", "refuse_new"])
 def test_bad_address_refused_before_any_command(tools, fun, bad):
     module, run = make()
     with pytest.raises(SaltInvocationError) as err:
@@ -116,4 +114,3 @@ def test_bad_expected_refused(tools):
 def test_target_is_case_insensitive(tools):
     module, _ = make({"lbgate.target": "reject"})
     assert module.block("198.51.100.10")["target"] == "REJECT"
-
