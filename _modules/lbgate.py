@@ -23,14 +23,16 @@ Configuration (minion config, grains or pillar, read through ``config.get``):
     ``DROP`` (default) or ``REJECT``.
 
 Two ways to take a host out of rotation on the host itself: ``block`` drops every packet
-from the load balancer, established connections included; ``drain`` refuses only its new
-connections (conntrack state NEW) and waits until the established ones are gone, so no
-request in flight is cut. When the balancer is a minion running HAProxy, the ``lbhaproxy``
-module does the same on the balancer itself (drain, wait for ``scur`` 0, maint; ready).
+from the load balancer, established connections included; ``refuse_new`` refuses only its
+new connections (conntrack state NEW), so no request in flight is cut. The ``lbdrain``
+module counts the established connections and waits for them to close (``lbdrain.drain``
+is ``refuse_new`` plus that wait). When the balancer is a minion running HAProxy, the
+``lbhaproxy`` module does the same on the balancer itself (drain, wait for ``scur`` 0,
+maint; ready).
 
-Queries (``is_blocked``, ``connections``, ``status``) never set a retcode; verifications
-(``verify_*``) and ``drain`` set ``__context__["retcode"]`` to 1 when not ok, 0 when ok.
-Each function's docstring gives its return.
+Queries (``is_blocked``, ``status``) never set a retcode; ``verify_blocked`` sets
+``__context__["retcode"]`` to 1 when not ok, 0 when ok. Each function's docstring gives
+its return.
 
 Each call reads and writes only the configured backend: switching
 ``lbgate.backend`` while addresses are blocked leaves those rules where they are
@@ -45,7 +47,6 @@ import json
 import logging
 import re
 import shlex
-import time
 
 import salt.utils.path
 from salt.exceptions import CommandExecutionError, SaltInvocationError
@@ -463,17 +464,15 @@ def block(lb, target=None, chain=None, test=False):
         salt '*' lbgate.block 198.51.100.10
         salt '*' lbgate.block 2001:db8::/64 target=REJECT
     """
+    return _gate(lb, target, chain, test, drain=False)
+
+
+def _gate(lb, target, chain, test, drain):
+    """Put the block (or the drain's rules) of lb in place; the return dict of block/refuse_new."""
     net = _parse_lb(lb)
     test = _bool(test, "test")
     chain = _chain(chain)
     target = _target(target)
-    ret = _gate(net, chain, target, test, drain=False)
-    ret["blocked"] = True
-    return ret
-
-
-def _gate(net, chain, target, test, drain):
-    """Put the block (or the drain) of net in place; the return dict of block/drain."""
     backend = _backend()
     if backend == "iptables":
         plan = _ipt_block_plan(net, chain, target, drain)
@@ -490,7 +489,7 @@ def _gate(net, chain, target, test, drain):
         _apply(backend, plan)
         comment = f"{name} {what} ({target}) in {where}"
     log.debug("lbgate %s %s: %d command(s) planned, test=%s", what, name, len(plan), test)
-    return {
+    ret = {
         "lb": name,
         "blocked": not drain,
         "changed": bool(plan),
@@ -499,6 +498,9 @@ def _gate(net, chain, target, test, drain):
         "target": target,
         "comment": comment,
     }
+    if drain:
+        ret["drained"] = True
+    return ret
 
 
 def unblock(lb, chain=None, test=False):
@@ -610,180 +612,39 @@ def verify_blocked(lb, expected=True, chain=None):
     return ret
 
 
-# ------------------------------------------------------------------- drain
-
-DEFAULT_DRAIN_TIMEOUT = 30
-MAX_DRAIN_TIMEOUT = 3600
-# Seconds between two counts of the remaining connections while a drain waits.
-_DRAIN_POLL = 0.25
-
-
-def _seconds(value, name, maximum=MAX_DRAIN_TIMEOUT):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= maximum:
-        raise SaltInvocationError(f"lbgate: {name} must be a number of seconds from 0 to {maximum}, not {value!r}")
-    return value
-
-
-def _endpoint(text):
-    """(ip_address, port) from ss's "198.51.100.1:80" / "[2001:db8::1]:80", or None."""
-    host, _, port = text.rpartition(":")
-    try:
-        address = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (address, port)
-
-
-def _conntrack_flows(net):
-    """Established TCP flows conntrack tracks from net: {(src, sport, dst, dport)}."""
-    family = "ipv4" if net.version == 4 else "ipv6"
-    out = _run(["conntrack", "-L", "-f", family, "-p", "tcp", "--state", "ESTABLISHED"])
-    flows = set()
-    for line in out.splitlines():
-        # The first src/dst/sport/dport are the original direction: who opened the connection.
-        fields = {}
-        for token in line.split():
-            key, sep, value = token.partition("=")
-            if sep and key in ("src", "dst", "sport", "dport") and key not in fields:
-                fields[key] = value
-        try:
-            src, dst = ipaddress.ip_address(fields["src"]), ipaddress.ip_address(fields["dst"])
-        except (KeyError, ValueError):
-            continue
-        if src in net:
-            flows.add((src, fields.get("sport"), dst, fields.get("dport")))
-    return flows
-
-
-def _socket_flows(net):
-    """Established TCP connections from net accepted by a listening socket of this host.
-
-    conntrack sees a connection only from its first packet after tracking began (which a
-    drain's rules start), so an idle connection opened before would be missed without this.
+def refuse_new(lb, target=None, chain=None, test=False):
     """
-    if not salt.utils.path.which("ss"):
-        return set()
-    listening, established = set(), []
-    for line in _run(["ss", "-H", "-t", "-a", "-n"]).splitlines():
-        fields = line.split()
-        if len(fields) < 5:
-            continue
-        if fields[0] == "LISTEN":
-            # "*:80", "0.0.0.0:80", "[::]:80": only the port matters.
-            listening.add(fields[3].rpartition(":")[2])
-            continue
-        local, peer = _endpoint(fields[3]), _endpoint(fields[4])
-        if fields[0] == "ESTAB" and local is not None and peer is not None:
-            established.append((peer, local))
-    return {
-        (peer[0], peer[1], local[0], local[1])
-        for peer, local in established
-        if peer[0] in net and local[1] in listening
-    }
+    Refuse only the *new* connections from the load balancer ``lb`` (conntrack state NEW:
+    TCP SYNs and every non-TCP packet, IPv4 or IPv6 as ``lb`` is, with either backend);
+    its established connections keep flowing. The firewall half of a drain:
+    ``lbdrain.drain`` calls this, then waits for the established connections to close.
 
-
-def _count(net):
-    return len(_conntrack_flows(net) | _socket_flows(net))
-
-
-def connections(lb):
-    """
-    Count the established TCP connections opened from ``lb``: those conntrack tracks
-    (forwarded ones included) and those accepted by a listening socket of this host
-    (``ss``), which conntrack misses while it has seen no packet of them.
-
-    Returns ``{"lb", "connections"}``. A query: it never sets a retcode.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' lbgate.connections 198.51.100.10
-    """
-    net = _parse_lb(lb)
-    return {"lb": _canonical(net), "connections": _count(net)}
-
-
-def verify_no_connections(lb):
-    """
-    Verify that no established TCP connection from ``lb`` remains.
-
-    Returns ``{"lb", "connections", "ok"}`` and sets ``__context__["retcode"]`` to 1
-    when some remain, 0 when none do.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' lbgate.verify_no_connections 198.51.100.10
-    """
-    ret = connections(lb)
-    ret["ok"] = ret["connections"] == 0
-    __context__["retcode"] = 0 if ret["ok"] else 1
-    return ret
-
-
-def drain(lb, timeout=DEFAULT_DRAIN_TIMEOUT, target=None, chain=None, test=False):
-    """
-    Drain the load balancer ``lb``: refuse its *new* connections (conntrack state NEW,
-    IPv4 or IPv6 as ``lb`` is, with either backend), then wait until no established TCP
-    connection from it remains, for at most ``timeout`` seconds.
-
-    A request in flight when the drain lands completes; the balancer's next connection
-    (a request or a health check) is refused, so it takes the host out of its pool.
-    Idempotent like ``block``: draining a drained address changes nothing; draining a
-    blocked address replaces the block with the drain. ``unblock`` removes either.
+    Idempotent like ``block``: refusing an address already refused changes nothing;
+    refusing a blocked address replaces the block (add before delete, no gap). ``block``
+    replaces this in turn, and ``unblock`` removes either. ``is_blocked`` reports the
+    address as ``drained``.
 
     lb
         An IPv4/IPv6 address or network (CIDR), as for ``block``.
-    timeout
-        Seconds to wait for the connections to close (0 to 3600, default 30).
     target
         ``DROP`` or ``REJECT`` for the refused connections; default the ``lbgate.target``
         config (``DROP``).
     chain
         The module's chain; defaults to the ``lbgate.chain`` config (``SCENARIO-LB``).
     test
-        ``True``: report what would change, change nothing and wait for nothing.
+        ``True``: report what would change and change nothing.
 
     Returns ``{"lb", "blocked": False, "drained": True, "changed", "backend", "chain",
-    "target", "connections", "waited", "ok", "out_of_rotation", "comment"}``:
-    ``connections`` left when the wait ended and ``waited`` seconds. When some remain
-    at the timeout, ``ok`` is False and the retcode 1; the host stays drained.
+    "target", "comment"}``.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt '*' lbgate.drain 198.51.100.10
-        salt '*' lbgate.drain 198.51.100.10 timeout=120 target=REJECT
+        salt '*' lbgate.refuse_new 198.51.100.10
+        salt '*' lbgate.refuse_new 198.51.100.10 target=REJECT
     """
-    net = _parse_lb(lb)
-    timeout = _seconds(timeout, "timeout")
-    test = _bool(test, "test")
-    chain = _chain(chain)
-    target = _target(target)
-    if not salt.utils.path.which("conntrack"):
-        raise CommandExecutionError("lbgate: conntrack is not installed (it counts the connections a drain waits for)")
-    ret = _gate(net, chain, target, test, drain=True)
-    ret["drained"] = True
-    started = time.monotonic()
-    left = _count(net)
-    if not test:
-        deadline = started + timeout
-        while left and time.monotonic() < deadline:
-            time.sleep(min(_DRAIN_POLL, max(0.0, deadline - time.monotonic())))
-            left = _count(net)
-    waited = round(time.monotonic() - started, 3)
-    ret.update(connections=left, waited=waited, ok=left == 0, out_of_rotation=not test)
-    if left and not test:
-        ret["comment"] += f"; {left} connection(s) still open after {waited} s"
-    elif not test:
-        ret["comment"] += f"; no connection left after {waited} s"
-    __context__["retcode"] = 0 if ret["ok"] or test else 1
-    return ret
+    return _gate(lb, target, chain, test, drain=True)
 
 
 def status(chain=None):

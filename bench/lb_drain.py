@@ -6,7 +6,7 @@ On one sandbox of the HAProxy spec (sandbox/haproxy-spec.yaml: web1-web3 behind 
 with HTTP checks every second), in one session, for each way in turn:
 
   (a) block    salt-run scenario.run update_website batch=1          (lbgate.block / unblock)
-  (b) drain    salt-run scenario.run update_website_drain batch=1    (lbgate.drain / unblock)
+  (b) drain    salt-run scenario.run update_website_drain batch=1    (lbdrain.drain / lbgate.unblock)
   (c) haproxy  salt-run scenario.run update_website_haproxy batch=1  (HAProxy drain/maint/ready)
 
 every web host is reset to mywebapp 4.2.5-1 and HAProxy must report them all UP; then

@@ -1,4 +1,4 @@
-"""lbgate, pkgcheck and nrpe through real salt-minions of the sandbox.
+"""lbgate, lbdrain, pkgcheck and nrpe through real salt-minions of the sandbox.
 
 The functional tests cover the modules against real tools through Salt's loader; these
 show the same calls through the daemons, with the exit code `salt` gives and with the
@@ -51,6 +51,16 @@ def test_block_refuses_the_whole_world_and_changes_nothing(sandbox):
     assert "0.0.0.0/0" in json.dumps(ret)
     assert _rules(sandbox.exec("web1", ["iptables-save"]).stdout) == _rules(before)
     assert sandbox.probe("web1")
+
+
+def test_lbdrain_loads_on_the_hosts_and_refuses_the_whole_world(sandbox):
+    # Synced beside lbgate, loaded because the hosts have conntrack; the drain itself runs in
+    # test_sandbox_haproxy (the firewall drain feature) and tests/functional/test_lbdrain.py.
+    code, ret = _salt_json(sandbox, "web1", "lbdrain.connections", sandbox.lb)
+    assert code == 0 and ret["web1"]["lb"] == sandbox.lb
+    assert isinstance(ret["web1"]["connections"], int), ret
+    code, ret = _salt_json(sandbox, "web1", "lbdrain.verify_no_connections", "0.0.0.0/0")
+    assert code != 0 and "0.0.0.0/0" in json.dumps(ret)
 
 
 def _rules(dump):

@@ -39,6 +39,8 @@ READ_ONLY_FUNCTIONS = (
     "nrpe.check",
     "lbgate.verify_blocked",
     "lbgate.is_blocked",
+    "lbdrain.connections",
+    "lbdrain.verify_no_connections",
     "network.connect",
 )
 

@@ -293,32 +293,16 @@ def test_status_lists_both_families(present):
     }
 
 
-def _with_counters(firewall, conntrack="", ss=""):
-    """The fake firewall, plus conntrack and ss answering from fixed text."""
-
-    def run(argv, **kwargs):
-        if argv[0] in ("conntrack", "ss"):
-            firewall.calls.append((argv, kwargs))
-            return {"retcode": 0, "stdout": conntrack if argv[0] == "conntrack" else ss, "stderr": ""}
-        return firewall(argv, **kwargs)
-
-    return run
-
-
-@pytest.fixture
-def counters(present):
-    present.update({"conntrack", "ss"})
-    return present
-
-
-def test_iptables_drain_adds_two_new_connection_rules_then_a_block_replaces_them(counters):
+def test_iptables_refuse_new_adds_two_new_connection_rules_then_a_block_replaces_them(present):
     run = FakeIptables()
-    module = make(_with_counters(run))
-    ret = module.drain("198.51.100.10", timeout=0)
+    module = make(run)
+    ret = module.refuse_new("198.51.100.10")
     new = ["-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
     assert [*IPT, "-A", "SCENARIO-LB", "-s", "198.51.100.10/32", "-p", "tcp", "--syn", *new] in run.argvs
     assert [*IPT, "-A", "SCENARIO-LB", "-s", "198.51.100.10/32", "!", "-p", "tcp", *new] in run.argvs
-    assert (ret["ok"], ret["drained"], ret["blocked"], ret["connections"]) == (True, True, False, 0)
+    assert (ret["changed"], ret["drained"], ret["blocked"]) == (True, True, False)
+    assert ret["comment"] == "198.51.100.10 drained (new connections refused) (DROP) in iptables chain SCENARIO-LB"
+    assert module.refuse_new("198.51.100.10")["changed"] is False
     assert module.is_blocked("198.51.100.10")["state"] == "drained"
     assert module.block("198.51.100.10")["changed"] is True
     assert run.tables["iptables"]["SCENARIO-LB"] == [["-s", "198.51.100.10/32", "-j", "DROP"]]
@@ -326,26 +310,13 @@ def test_iptables_drain_adds_two_new_connection_rules_then_a_block_replaces_them
     assert run.tables["iptables"]["SCENARIO-LB"] == []
 
 
-def test_connections_count_conntrack_flows_and_accepted_sockets_once(counters):
-    conntrack = (
-        "tcp 6 431999 ESTABLISHED src=198.51.100.10 dst=198.51.100.11 sport=40000 dport=80 "
-        "src=198.51.100.11 dst=198.51.100.10 sport=80 dport=40000 [ASSURED] mark=0 use=1\n"
-        "tcp 6 431999 ESTABLISHED src=198.51.100.99 dst=198.51.100.11 sport=40001 dport=80 "
-        "src=198.51.100.11 dst=198.51.100.99 sport=80 dport=40001 [ASSURED] mark=0 use=1\n"
-    )
-    ss = (
-        "LISTEN 0 128 *:80 *:*\n"
-        "ESTAB 0 0 [::ffff:198.51.100.11]:80 [::ffff:198.51.100.10]:40000\n"  # the conntrack flow again
-        "ESTAB 0 0 198.51.100.11:80 198.51.100.10:40002\n"  # idle since before conntrack tracked
-        "ESTAB 0 0 198.51.100.11:51000 198.51.100.10:443\n"  # opened by the host: not counted
-    )
-    module = make(_with_counters(FakeIptables(), conntrack, ss))
-    assert module.connections("198.51.100.10") == {"lb": "198.51.100.10", "connections": 2}
-    ret = module.verify_no_connections("198.51.100.10")
-    assert ret["ok"] is False and module.__context__["retcode"] == 1
-
-
-def test_drain_needs_conntrack(present):
-    module = make(FakeIptables())
-    with pytest.raises(CommandExecutionError, match="conntrack is not installed"):
-        module.drain("198.51.100.10")
+def test_nft_refuse_new_matches_only_new_connections(present):
+    nft = FakeNft()
+    module = make(nft, {"lbgate.backend": "nftables"})
+    module.refuse_new("2001:db8::10", target="REJECT")
+    rules = [item["rule"]["expr"] for item in nft.items if "rule" in item]
+    assert len(rules) == 2
+    for expr in rules:
+        assert {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}} in expr
+        assert expr[-1] == {"reject": None}
+    assert module.is_blocked("2001:db8::10")["state"] == "drained"

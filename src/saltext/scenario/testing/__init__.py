@@ -2,7 +2,7 @@
 
 ``fake_fleet``
     ``FakeFleet``/``FakeHost``: the engine's transport interface answered in-process, with
-    lbgate, the HAProxy client, pkgcheck, nrpe, file and the mywebapp state simulated per host.
+    lbgate, lbdrain, the HAProxy client, pkgcheck, nrpe, file and the mywebapp state simulated per host.
 ``state_returns``
     ``state.apply`` returns copied from real runs of states/mywebapp.
 ``chromium``

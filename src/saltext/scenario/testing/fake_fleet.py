@@ -1,6 +1,6 @@
 """A fake fleet implementing the engine's transport interface (expected/ping/call/fire).
 
-Hosts simulate lbgate, pkgcheck, nrpe, file and the mywebapp state just enough for the
+Hosts simulate lbgate, lbdrain, pkgcheck, nrpe, file and the mywebapp state just enough for the
 engine's verdicts: state per host, dead hosts that never answer, per-host failures on demand.
 """
 
@@ -15,7 +15,7 @@ class FakeHost:
         self.nrpe = dict(nrpe or {})  # check -> list of codes returned in turn (last one repeats)
         self.files = set(files)
         self.blocked = False
-        self.drained = False  # lbgate.drain: new connections refused
+        self.drained = False  # lbdrain.drain: new connections refused
         self.connections = 0  # established connections from the LB that a drain waits for
         self.haproxy = "ready"  # this host's server state in the fake balancer: ready/drain/maint
         self.sessions = 0  # its sessions (scur) in the balancer
@@ -114,13 +114,13 @@ class FakeFleet:
 
     # simulated modules ---------------------------------------------------
     def _run(self, host, fun, args, kwargs):
-        if fun == "lbgate.drain":
+        if fun == "lbdrain.drain":
             changed, host.drained, host.blocked = not host.drained, True, False
             ok = host.connections == 0
             ret = {"lb": args[0], "blocked": False, "drained": True, "changed": changed, "ok": ok}
             ret.update(connections=host.connections, waited=0.0, out_of_rotation=True)
             return {"ret": ret, "retcode": 0 if ok else 1}
-        if fun == "lbgate.verify_no_connections":
+        if fun == "lbdrain.verify_no_connections":
             ok = host.connections == 0
             return {"ret": {"lb": args[0], "connections": host.connections, "ok": ok}, "retcode": 0 if ok else 1}
         if fun in ("lbgate.block", "lbgate.unblock"):

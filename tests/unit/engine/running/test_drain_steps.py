@@ -66,8 +66,8 @@ def test_firewall_drain_passes_and_calls_each_host():
     fleet = _fleet()
     result = _run(fleet, FIREWALL)
     assert result["retcode"] == 0 and result["still_blocked"] == []
-    drain = next(c for c in fleet.calls if c[1] == "lbgate.drain")
-    assert drain == (["web1", "web2", "web3"], "lbgate.drain", ["198.51.100.10"], {"timeout": 20})
+    drain = next(c for c in fleet.calls if c[1] == "lbdrain.drain")
+    assert drain == (["web1", "web2", "web3"], "lbdrain.drain", ["198.51.100.10"], {"timeout": 20})
 
 
 def test_firewall_drain_that_times_out_fails_and_the_host_stays_drained():

@@ -1,8 +1,9 @@
 """
-The firewall drain against real traffic and real conntrack: a host namespace running lbgate
-and a line-echo service, a load balancer namespace talking to it over a veth pair. A
-connection open when the drain lands keeps working; a new one from the load balancer is
-refused; the drain waits for the open one and fails at its timeout while it stays.
+The firewall drain against real traffic and real conntrack: a host namespace running lbdrain
+(which counts and waits) and lbgate (whose rules refuse the new connections), and a line-echo
+service, a load balancer namespace talking to it over a veth pair. A connection open when the
+drain lands keeps working; a new one from the load balancer is refused; the drain waits for
+the open one and fails at its timeout while it stays.
 """
 
 import subprocess
@@ -127,9 +128,9 @@ def test_drain_keeps_open_connections_refuses_new_ones_and_waits(pair, netns_min
     session = Session(lb, version)
     try:
         assert session.ask("before") == "before"
-        assert minion.call("lbgate.connections", LB[version])["connections"] == 1
+        assert minion.call("lbdrain.connections", LB[version])["connections"] == 1
 
-        ret, retcode = minion.call_full("lbgate.drain", LB[version], timeout=1, target=target)
+        ret, retcode = minion.call_full("lbdrain.drain", LB[version], timeout=1, target=target)
         assert ret["ok"] is False and retcode == 1
         assert ret["connections"] == 1 and ret["waited"] >= 1
         assert ret["drained"] is True and ret["blocked"] is False and ret["changed"] is True
@@ -141,17 +142,17 @@ def test_drain_keeps_open_connections_refuses_new_ones_and_waits(pair, netns_min
         state = minion.call("lbgate.is_blocked", LB[version])
         assert (state["state"], state["blocked"], state["drained"]) == ("drained", False, True)
         assert minion.call_full("lbgate.verify_blocked", LB[version])[1] == 1
-        assert minion.call_full("lbgate.verify_no_connections", LB[version]) == (
+        assert minion.call_full("lbdrain.verify_no_connections", LB[version]) == (
             {"lb": LB[version], "connections": 1, "ok": False},
             1,
         )
     finally:
         session.close()
 
-    again, retcode = minion.call_full("lbgate.drain", LB[version], timeout=10, target=target)
+    again, retcode = minion.call_full("lbdrain.drain", LB[version], timeout=10, target=target)
     assert again["ok"] is True and retcode == 0
     assert again["changed"] is False and again["connections"] == 0
-    assert minion.call_full("lbgate.verify_no_connections", LB[version])[1] == 0
+    assert minion.call_full("lbdrain.verify_no_connections", LB[version])[1] == 0
 
     assert minion.call("lbgate.unblock", LB[version])["changed"] is True
     assert connects(lb, LB[version], version)
@@ -165,7 +166,7 @@ def test_block_replaces_a_drain_and_cuts_open_connections(pair, netns_minion, ba
     minion = netns_minion(host, {"lbgate.backend": backend})
     session = Session(lb, 4)
     try:
-        assert minion.call("lbgate.drain", LB[4], timeout=0)["drained"] is True
+        assert minion.call("lbdrain.drain", LB[4], timeout=0)["drained"] is True
         assert session.ask("drained") == "drained"
         assert minion.call("lbgate.block", LB[4])["changed"] is True
         assert minion.call("lbgate.is_blocked", LB[4])["state"] == "blocked"
@@ -182,11 +183,11 @@ def test_block_replaces_a_drain_and_cuts_open_connections(pair, netns_minion, ba
 def test_drain_is_idempotent_and_test_mode_changes_nothing(pair, netns_minion):
     host, _lb = pair
     minion = netns_minion(host, {"lbgate.backend": "nftables"})
-    preview = minion.call("lbgate.drain", LB[4], test=True)
+    preview = minion.call("lbdrain.drain", LB[4], test=True)
     assert preview["changed"] is True
     assert minion.call("lbgate.is_blocked", LB[4])["state"] == "open"
-    first = minion.call("lbgate.drain", LB[4], timeout=0)
-    second = minion.call("lbgate.drain", LB[4], timeout=0)
+    first = minion.call("lbdrain.drain", LB[4], timeout=0)
+    second = minion.call("lbdrain.drain", LB[4], timeout=0)
     assert (first["changed"], second["changed"]) == (True, False)
     listing = run_in(host, "nft", "list", "table", "inet", "scenario_lb").stdout
     assert listing.count("ct state new") == 2, listing
