@@ -110,7 +110,18 @@ def run(
         if caller.progress:
             reporters.append(ProgressReporter(caller.progress))
         emit = _emitter(reporters, collector)
-        executor = Executor(the_plan, transport, emit, run_id, stop=stop or _never, approvals=approvals)
+        executor = Executor(
+            the_plan,
+            transport,
+            emit,
+            run_id,
+            stop=stop or _never,
+            approvals=approvals,
+            # Deadlines and stops: how long a step may take, and the step in flight after a stop.
+            step_deadline=settings.step_deadline,
+            stop_grace=settings.stop_grace,
+            answer_time=settings.timeout,
+        )
         try:
             executor.run(
                 found.pinned,
