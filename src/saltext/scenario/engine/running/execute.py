@@ -327,7 +327,10 @@ class Executor:
             [(pscenario.publish_fun(i), c.args, c.kwargs) for i, c in zip(indexes, calls, strict=True)],
             cut=group_cut,
         )
-        elapsed = self.clock() - t0
+        # One job ran the group and no host says how long each function took: the publish's
+        # time goes on the line of the step that decided it (the first a host failed), else
+        # on the last step's, when the job ended; each step adds its own retries.
+        pending = self.clock() - t0
         last = len(indexes) - 1
         for k, (p_index, call) in enumerate(zip(indexes, calls, strict=True)):
             pstep = steps[p_index]
@@ -342,9 +345,9 @@ class Executor:
                     jids += self.caller.retry(call, results, t0 + call.within)
                 finally:
                     self.caller.cut = None
-            # One job ran the group: it ended when its last function did, so the publish's
-            # time is on the last step's line; each step adds its own retries.
-            duration = (elapsed if k == last else 0.0) + (self.clock() - t1)
+            shared = pending if k == last or any(not results[h]["ok"] for h in active) else 0.0
+            pending -= shared
+            duration = shared + (self.clock() - t1)
             self._conclude(b_index, s_index, p_index, pstep, hosts, active, results, jids, duration)
 
     def _conclude(
