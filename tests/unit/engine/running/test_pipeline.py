@@ -213,7 +213,7 @@ def test_verdicts_equal_those_of_the_same_run_without_pipelining():
 class CapturingClient:
     """LocalClient.run_job + get_iter_returns as the transport calls them: what would go onto the wire."""
 
-    class event:  # noqa: N801 - LocalClient.event's one attribute the transport reads
+    class event:  # LocalClient.event: its one attribute the transport reads
         cpub = True
 
     def __init__(self):
