@@ -50,6 +50,10 @@ DEFAULT_GATHER_JOB_TIMEOUT = 2
 DEFAULT_DISCOVERY_TIMEOUT = 3
 MAX_SECONDS = 24 * 3600
 DEFAULT_PROMETHEUS_TIMEOUT = 5
+# A step that has not answered after this long is cut (hosts fail, their job is killed).
+DEFAULT_STEP_DEADLINE = 600
+# What the step in flight gets after a first SIGTERM/SIGINT before its job is killed.
+DEFAULT_STOP_GRACE = 30
 
 
 class InvalidOption(Exception):
@@ -368,6 +372,21 @@ OPTIONS: tuple[Option, ...] = (
         "Seconds a run's etcd lease lives without keepalive: a dead run's claims go, and it shows as "
         "interrupted, within this time.",
     ),
+    Option(
+        "scenario_step_deadline",
+        DEFAULT_STEP_DEADLINE,
+        seconds,
+        "Seconds any one step (or a When with the Thens sharing its publish) may take from publish to "
+        "verdict; hosts still running it then fail and their job is killed. A step's own "
+        "`taking at most N seconds|minutes`, `within N seconds` or library `deadline:` replaces it.",
+    ),
+    Option(
+        "scenario_stop_grace",
+        DEFAULT_STOP_GRACE,
+        seconds,
+        "Seconds the step in flight gets after a first SIGTERM/SIGINT; then its job is killed on the "
+        "hosts still running it (recorded as interrupted mid-step). A second signal kills it at once.",
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -403,6 +422,8 @@ class Settings:
     etcd_password: str | None = field(default=None, repr=False)  # never printed
     etcd_prefix: str = "/saltext-scenario/"
     store_ttl: int = 30
+    step_deadline: int = DEFAULT_STEP_DEADLINE
+    stop_grace: int = DEFAULT_STOP_GRACE
 
     def with_timeout(self, timeout: Any) -> Settings:
         """These settings with a runner's ``timeout=`` argument applied (checked like the option)."""
@@ -478,6 +499,8 @@ def load(opts: dict[str, Any] | Settings) -> Settings:
         etcd_password=values["etcd_password"],
         etcd_prefix=values["etcd_prefix"],
         store_ttl=values["store_ttl"],
+        step_deadline=values["step_deadline"],
+        stop_grace=values["stop_grace"],
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +29,18 @@ from .errors import InvalidScenario
 from .gates.prometheus import client_from_settings
 from .parsing.names import MAX_FEATURE_BYTES
 from .parsing.source import read_limited
-from .ports import CallSpec, EventBus, FeatureSource, MetricsSource, Reply, Transport
+from .ports import CallSpec, Cut, EventBus, FeatureSource, MetricsSource, Reply, Transport
 from .store import FleetStore, open_store
 
 log = logging.getLogger(__name__)
+
+# Seconds between reads of a job's returns while nothing arrives (and between `cut` checks).
+POLL_INTERVAL = 0.05
+# How a cut job is stopped on a host: SIGTERM first (the job may clean up), then SIGKILL;
+# after each, up to KILL_CHECKS find_job checks KILL_CHECK_INTERVAL apart.
+KILL_FUNCTIONS = ("saltutil.term_job", "saltutil.kill_job")
+KILL_CHECKS = 3
+KILL_CHECK_INTERVAL = 0.5
 
 
 class SaltTransport:
@@ -39,7 +48,8 @@ class SaltTransport:
 
     def __init__(self, opts: dict[str, Any], settings: Settings, bus: MasterEventBus | None = None) -> None:
         self.opts = opts
-        # Long jobs are not cut off at `timeout`: Salt keeps waiting while find_job says they run.
+        # Long jobs are not cut off at `timeout` (Salt keeps waiting while find_job says they
+        # run); the caller's `cut` ends the wait (a step's deadline, a stop).
         self.timeout = settings.timeout
         self.discovery_timeout = settings.discovery_timeout
         self.gather_job_timeout = settings.gather_job_timeout
@@ -67,52 +77,137 @@ class SaltTransport:
         kwargs: dict[str, Any],
         tgt_type: str,
         timeout: int | None = None,
-    ) -> tuple[str | None, dict[str, dict[str, Any]]]:
+        cut: Cut | None = None,
+    ) -> tuple[str | None, dict[str, dict[str, Any]], dict[str, str]]:
+        """(jid, {host: reply}, {host: why}) where `why` names the hosts a `cut` stopped waiting for.
+
+        Salt's cmd_iter waits as long as find_job says the job runs, with nothing to stop it:
+        this publishes with run_job and reads the returns without blocking, asking `cut`
+        between reads. When it gives a reason, the hosts that have not answered get the job
+        killed on them and fail with that reason (and how the kill went).
+        """
+        client = self.client
+        was_listening = client.event.cpub
         jid: str | None = None
         replies: dict[str, dict[str, Any]] = {}
-        for item in self.client.cmd_iter(
-            tgt,
-            fun,
-            arg=list(args),
-            kwarg=dict(kwargs) or None,
-            tgt_type=tgt_type,
-            timeout=timeout or self.timeout,
-            gather_job_timeout=self.gather_job_timeout,
-            expect_minions=True,
-            full_return=True,
-            yield_pub_data=True,
-        ):
-            if not item:
-                continue
-            if "jid" in item and "minions" in item:
-                jid = item["jid"]
-                continue
-            for minion, data in item.items():
-                replies[minion] = data if isinstance(data, dict) else {"ret": data}
-        return jid, replies
+        try:
+            pub = client.run_job(
+                tgt,
+                fun,
+                arg=list(args),
+                tgt_type=tgt_type,
+                timeout=timeout or self.timeout,
+                kwarg=dict(kwargs) or None,
+                listen=True,
+                gather_job_timeout=self.gather_job_timeout,
+            )
+            if not pub:
+                return None, {}, {}
+            jid = str(pub["jid"])
+            returns = client.get_iter_returns(
+                jid,
+                pub["minions"],
+                timeout=timeout or self.timeout,
+                tgt=tgt,
+                tgt_type=tgt_type,
+                expect_minions=True,
+                block=False,
+                gather_job_timeout=self.gather_job_timeout,
+            )
+            reason: str | None = None
+            try:
+                for item in returns:
+                    reason = cut() if cut is not None else None
+                    if reason is not None:
+                        break
+                    if item is None:
+                        time.sleep(POLL_INTERVAL)  # nothing arrived: get_iter_returns does not sleep itself
+                        continue
+                    for minion, data in item.items():
+                        if minion in ("jid", "minions") or not isinstance(data, dict):
+                            continue
+                        replies[minion] = data
+            finally:
+                returns.close()
+            if reason is None:
+                return jid, replies, {}
+            targets = tgt if isinstance(tgt, list) else list(pub["minions"])
+            still = [h for h in targets if h not in replies or replies[h].get("failed")]
+            outcome = self._kill(jid, still)
+            return jid, replies, {h: f"{reason}; {outcome[h]}" for h in still}
+        finally:
+            if jid is not None:
+                _quietly(client, "_clean_up_subscriptions", jid)
+            if not was_listening:
+                _quietly(client.event, "close_pub")
+
+    def _kill(self, jid: str, hosts: Sequence[str]) -> dict[str, str]:
+        """Kill job `jid` on `hosts` (term_job, then kill_job) and confirm it with find_job.
+
+        Bounded: two signals, each followed by a few find_job checks, every one with the
+        gather_job_timeout. Returns per host what happened, for its verdict.
+        """
+        left = list(hosts)
+        for fun in KILL_FUNCTIONS:
+            if not left:
+                break
+            self._quick(left, fun, [jid])
+            for check in range(KILL_CHECKS):
+                if check:
+                    time.sleep(KILL_CHECK_INTERVAL)
+                left = self._running(jid, left)
+                if not left:
+                    break
+        return {
+            h: f"the job {jid} could not be confirmed killed (saltutil.find_job)" if h in left else f"job {jid} killed"
+            for h in hosts
+        }
+
+    def _quick(self, hosts: list[str], fun: str, args: list[Any]) -> dict[str, Any]:
+        """A short job (kill, find) on `hosts`: {host: return}; a host that does not answer is left out."""
+        try:
+            got = self.client.cmd(
+                hosts, fun, arg=args, tgt_type="list", timeout=self.gather_job_timeout, full_return=True
+            )
+        except Exception as exc:  # noqa: BLE001 - a kill that cannot be sent is reported, not raised
+            log.warning("%s on %s failed: %s", fun, ", ".join(hosts), exc)
+            return {}
+        return {h: r.get("ret") for h, r in (got or {}).items() if isinstance(r, dict) and not r.get("failed")}
+
+    def _running(self, jid: str, hosts: list[str]) -> list[str]:
+        """The hosts that may still run `jid`: find_job found it there, or they did not answer."""
+        found = self._quick(hosts, "saltutil.find_job", [jid])
+        return [h for h in hosts if h not in found or found[h] not in ({}, None)]
 
     def ping(self, target: str) -> list[str]:
         """Ids answering test.ping for the compound target: the hosts that get pinned."""
-        _jid, replies = self._iter(target, "test.ping", (), {}, "compound", self.discovery_timeout)
+        _jid, replies, _cut = self._iter(target, "test.ping", (), {}, "compound", self.discovery_timeout)
         return [m for m, r in replies.items() if not r.get("failed") and r.get("ret") is True]
 
     def call(
-        self, hosts: Sequence[str], fun: str, args: Sequence[Any], kwargs: dict[str, Any]
+        self, hosts: Sequence[str], fun: str, args: Sequence[Any], kwargs: dict[str, Any], cut: Cut | None = None
     ) -> tuple[str | None, dict[str, Reply]]:
-        """(jid, {host: {"ret", "retcode", "failed"}}) with every requested host present."""
+        """(jid, {host: {"ret", "retcode", "failed"}}) with every requested host present.
+
+        `cut` (ports.Cut) stops the wait: hosts still running then fail with its reason.
+        """
         before = master_process(self.opts)
-        jid, replies = self._iter(list(hosts), fun, args, kwargs, "list")
+        jid, replies, cut_off = self._iter(list(hosts), fun, args, kwargs, "list", cut=cut)
         lost = _lost_master(before, master_process(self.opts))
         out: dict[str, Reply] = {}
         for host in hosts:
             reply = replies.get(host)
-            if reply is None or reply.get("failed"):
+            if host in cut_off:
+                out[host] = {"ret": None, "retcode": None, "failed": True, "why": cut_off[host]}
+            elif reply is None or reply.get("failed"):
                 out[host] = {"ret": None, "retcode": None, "failed": True, "why": lost}
             else:
                 out[host] = {"ret": reply.get("ret"), "retcode": reply.get("retcode", 0) or 0, "failed": False}
         return jid, out
 
-    def call_many(self, hosts: Sequence[str], calls: Sequence[CallSpec]) -> tuple[str | None, dict[str, list[Reply]]]:
+    def call_many(
+        self, hosts: Sequence[str], calls: Sequence[CallSpec], cut: Cut | None = None
+    ) -> tuple[str | None, dict[str, list[Reply]]]:
         """One compound job of `calls` [(fun, args, kwargs), ...] on `hosts`.
 
         (jid, {host: [{"ret", "retcode", "failed"} per call]}). Keyword arguments travel as
@@ -123,12 +218,14 @@ class SaltTransport:
         funs = [fun for fun, _args, _kwargs in calls]
         args = [[*a, {"__kwarg__": True, **k}] if k else list(a) for _fun, a, k in calls]
         before = master_process(self.opts)
-        jid, replies = self._iter(list(hosts), funs, args, {}, "list")
+        jid, replies, cut_off = self._iter(list(hosts), funs, args, {}, "list", cut=cut)
         lost = _lost_master(before, master_process(self.opts))
         out: dict[str, list[Reply]] = {}
         for host in hosts:
             reply = replies.get(host)
-            if reply is None or reply.get("failed"):
+            if host in cut_off:
+                out[host] = [{"ret": None, "retcode": None, "failed": True, "why": cut_off[host]} for _ in calls]
+            elif reply is None or reply.get("failed"):
                 out[host] = [{"ret": None, "retcode": None, "failed": True, "why": lost} for _ in calls]
             else:
                 out[host] = [_one_of(reply, index, fun) for index, fun in enumerate(funs)]
@@ -234,6 +331,16 @@ def resolve_reference(opts: dict[str, Any], saltenv: str, reference: str) -> str
     if not isinstance(value, str):
         raise LookupError("the reference resolved to no text")
     return value
+
+
+def _quietly(thing: Any, method: str, *args: Any) -> None:
+    """Call `thing.method(*args)` if it has it; a failure there is only logged (clean-up)."""
+    call = getattr(thing, method, None)
+    if callable(call):
+        try:
+            call(*args)
+        except Exception as exc:  # noqa: BLE001 - clean-up must not hide the step's verdict
+            log.debug("%s(%r) failed: %s", method, args, exc)
 
 
 def _destroy(thing: Any) -> None:

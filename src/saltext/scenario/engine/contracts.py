@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol, TypedDict
 
 Status = Literal["passed", "failed", "interrupted", "skipped"]
+# How a host's verdict reason starts when a stop cut its step short (its job killed after the
+# stop grace, or at once on a second signal): reports show that host as interrupted.
+INTERRUPTED_MID_STEP = "interrupted mid-step"
 
 
 # -- seams: what the engine asks of the master's fileserver and of the fleet ---------------------

@@ -8,13 +8,14 @@ tests pass a directory source and a fake fleet through the same seams.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from .contracts import FeatureSource, HostFinder
 
 __all__ = [
     "CallSpec",
+    "Cut",
     "EventBus",
     "FeatureSource",
     "HostFinder",
@@ -28,6 +29,10 @@ __all__ = [
 Reply = dict[str, Any]
 # A call as data: (function, positional arguments, keyword arguments).
 CallSpec = tuple[str, Sequence[Any], dict[str, Any]]
+# Asked while a call waits for its hosts: why to stop waiting now (e.g. "still running after
+# 10 s", "interrupted mid-step: ..."), or None to go on. The transport then stops waiting,
+# kills the job on the hosts that have not answered, and fails them with that reason.
+Cut = Callable[[], str | None]
 
 
 class EventBus(Protocol):
@@ -45,11 +50,11 @@ class Transport(HostFinder, EventBus, Protocol):
     def minion_data(self, hosts: Sequence[str]) -> dict[str, dict[str, Any]]: ...
 
     def call(
-        self, hosts: Sequence[str], fun: str, args: Sequence[Any], kwargs: dict[str, Any]
+        self, hosts: Sequence[str], fun: str, args: Sequence[Any], kwargs: dict[str, Any], cut: Cut | None = None
     ) -> tuple[str | None, dict[str, Reply]]: ...
 
     def call_many(
-        self, hosts: Sequence[str], calls: Sequence[CallSpec]
+        self, hosts: Sequence[str], calls: Sequence[CallSpec], cut: Cut | None = None
     ) -> tuple[str | None, dict[str, list[Reply]]]: ...
 
 

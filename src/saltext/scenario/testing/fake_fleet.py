@@ -43,7 +43,7 @@ class FakeFleet:
     def ping(self, target):
         return [h for h in self.hosts if h not in self.dead]
 
-    def call(self, hosts, fun, args, kwargs):
+    def call(self, hosts, fun, args, kwargs, cut=None):
         self.publishes.append([fun])
         self.calls.append((list(hosts), fun, list(args), dict(kwargs)))
         self.jid += 1
@@ -62,7 +62,7 @@ class FakeFleet:
             self.after_call(self, fun)
         return f"2026{self.jid:016d}", out
 
-    def call_many(self, hosts, calls):
+    def call_many(self, hosts, calls, cut=None):
         """A compound job: every call on each host in turn, one jid; `publishes` counts jobs."""
         self.publishes.append([fun for fun, _args, _kwargs in calls])
         self.jid += 1

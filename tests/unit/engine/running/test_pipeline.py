@@ -211,14 +211,21 @@ def test_verdicts_equal_those_of_the_same_run_without_pipelining():
 
 
 class CapturingClient:
-    """LocalClient.cmd_iter as the transport calls it: what would go onto the wire."""
+    """LocalClient.run_job + get_iter_returns as the transport calls them: what would go onto the wire."""
+
+    class event:  # LocalClient.event: its one attribute the transport reads
+        cpub = True
 
     def __init__(self):
         self.jobs = []
 
-    def cmd_iter(self, tgt, fun, arg=(), kwarg=None, **kw):
+    def run_job(self, tgt, fun, arg=(), kwarg=None, **kw):
         self.jobs.append({"tgt": tgt, "fun": fun, "arg": arg, "kwarg": kwarg})
-        yield {"jid": "1", "minions": tgt}
+        return {"jid": "1", "minions": tgt}
+
+    def get_iter_returns(self, jid, minions, **kw):
+        job = self.jobs[-1]
+        tgt, fun, arg = job["tgt"], job["fun"], job["arg"]
         funs = fun if isinstance(fun, list) else [fun]
         rets = {f: {"got": a} for f, a in zip(funs, arg if isinstance(fun, list) else [arg], strict=True)}
         for host in tgt:

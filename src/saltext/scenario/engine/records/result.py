@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TypedDict, cast
 
+from .. import contracts
 from ..contracts import (
     ApprovalRecord,
     CallInfo,
@@ -30,7 +31,7 @@ from ..running.plan import Plan, PlannedStep
 
 INTERRUPTED: Final = "interrupted"
 # The reason the executor gives a host whose step a stop cut short (its job killed after the grace).
-INTERRUPTED_MID_STEP = "interrupted mid-step"
+INTERRUPTED_MID_STEP = contracts.INTERRUPTED_MID_STEP
 # The summary's word for a step or scenario whose failed hosts the failure budget allowed (exit 5).
 WITHIN_BUDGET = "within budget"
 

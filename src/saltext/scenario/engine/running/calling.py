@@ -3,7 +3,8 @@
 A host passes when it returned, its retcode is 0 and the step's check holds on its return.
 A call may be retried on its failing hosts until a deadline (`within`), run once on a
 delegate minion for all the hosts (its answer holds a verdict per host), or given per-host
-arguments (hosts with the same arguments share one publish).
+arguments (hosts with the same arguments share one publish). Every call carries the step's
+`cut` (ports.Cut, set by the executor): the transport stops waiting when it says so.
 """
 
 from __future__ import annotations
@@ -18,17 +19,26 @@ NO_RESPONSE = "no response"
 RETRY_INTERVAL = 1.0
 
 Reply = Mapping[str, object]  # one host's {"ret", "retcode", "failed", "why"}
+Cut = Callable[[], str | None]  # why a call must stop waiting now, or None (ports.Cut)
 Results = dict[str, HostVerdict]
 HostArgs = tuple[object, ...] | NoCall
 
 
 class Transport(Protocol):
     def call(
-        self, hosts: Sequence[str], fun: str, args: Sequence[object], kwargs: Mapping[str, object]
+        self,
+        hosts: Sequence[str],
+        fun: str,
+        args: Sequence[object],
+        kwargs: Mapping[str, object],
+        cut: Cut | None = None,
     ) -> tuple[str, Mapping[str, Reply | None]]: ...
 
     def call_many(
-        self, hosts: Sequence[str], calls: Sequence[tuple[str, Sequence[object], Mapping[str, object]]]
+        self,
+        hosts: Sequence[str],
+        calls: Sequence[tuple[str, Sequence[object], Mapping[str, object]]],
+        cut: Cut | None = None,
     ) -> tuple[str, Mapping[str, Sequence[Reply | None] | None]]: ...
 
 
@@ -72,6 +82,7 @@ class Caller:
         self.clock = clock
         self.sleep = sleep
         self.stopping = stopping
+        self.cut: Cut | None = None  # the step in flight's (the executor sets it per step)
 
     def call_once(
         self, call: SaltCall, hosts: Sequence[str], args: Sequence[object] | None = None
@@ -79,14 +90,25 @@ class Caller:
         args = call.args if args is None else args
         if call.delegate:
             return self._delegated(call, hosts, args)
-        jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs)
+        jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs, cut=self.cut)
         return jid, {host: verdict(call, replies.get(host)) for host in hosts}
 
     def retry(self, call: SaltCall, results: Results, deadline: float) -> list[str]:
-        """Retry the hosts that fail `call` (only they) until `deadline`; updates `results`."""
+        """Retry the hosts that fail `call` (only they) until `deadline`; updates `results`.
+
+        When the step's cut says stop (a stop's grace ran out), the hosts still failing get
+        its reason: they were cut short, not judged.
+        """
         jids: list[str] = []
         todo = [h for h, r in results.items() if not r["ok"]]
-        while todo and self.clock() < deadline and not self.stopping():
+        while todo and self.clock() < deadline:
+            why = self.cut() if self.cut is not None else None
+            if why is not None:
+                for host in todo:
+                    results[host] = {"ok": False, "reason": why, "ret": results[host].get("ret")}
+                break
+            if self.cut is None and self.stopping():
+                break
             self.sleep(min(RETRY_INTERVAL, max(0.0, deadline - self.clock())))
             jid, got = self.call_once(call, todo)
             jids.append(jid)
@@ -128,7 +150,9 @@ class Caller:
         if delegate is None:
             raise ValueError(f"{call.fun} is not delegated")
         value = delegate.hosts_value(self.transport, hosts)
-        jid, replies = self.transport.call([delegate.minion], call.fun, args, {**call.kwargs, delegate.kwarg: value})
+        jid, replies = self.transport.call(
+            [delegate.minion], call.fun, args, {**call.kwargs, delegate.kwarg: value}, cut=self.cut
+        )
         reply = replies.get(delegate.minion)
         _ok, reason = judge(call, reply)
         ret = reply.get("ret") if reply and not reply.get("failed") else None

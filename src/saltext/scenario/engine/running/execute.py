@@ -21,7 +21,14 @@ The rules, in the order they apply:
 - When the run halts, the recovery scenarios run on the hosts of the batch in progress and
   every host that left, if they still answer. A host that fails a recovery step is dropped
   and left as it is; the others go on.
-- A stop request (SIGTERM/SIGINT) lets the step in flight finish and starts nothing new.
+- Every step (or group sharing one publish) has a deadline from publish to verdict: its
+  own (`taking at most`, a library's `deadline:`), a Then's `within` plus the step timeout,
+  else the master's `scenario_step_deadline`. Hosts still running it then fail ("still
+  running after N s"); the transport kills their job. Thens sharing a When's publish share
+  its deadline.
+- A stop request (SIGTERM/SIGINT) starts nothing new; the step in flight gets the stop grace,
+  then its job is killed on the hosts still running it, which are recorded as "interrupted
+  mid-step" (a second stop does that at once).
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, cast
 
-from ..contracts import StepFinished, StepStarted
+from ...config import DEFAULT_STEP_DEADLINE, DEFAULT_STOP_GRACE, DEFAULT_TIMEOUT
+from ..contracts import INTERRUPTED_MID_STEP, StepFinished, StepStarted
 from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, ScenarioError
 from ..ports import MetricsSource
 from ..steps.calls import ApprovalGate, SaltCall
@@ -38,7 +46,7 @@ from ..steps.effects import NO_EFFECTS, RECOVERY_PHASE, RECOVERY_RESULT, RECOVER
 from ..steps.master import MasterCheck, MasterContext
 from .approval import Decision
 from .batches import allowed_failures, compute_batches
-from .calling import Caller, HostArgs, Results, Transport, verdict
+from .calling import Caller, Cut, HostArgs, Results, Transport, verdict
 from .plan import Plan, PlannedScenario, PlannedStep
 
 PAUSE_SLICE = 0.5
@@ -91,6 +99,9 @@ class Executor:
         approvals: Approvals | None = None,
         hooks: RunHooks | None = None,
         prometheus: MetricsSource | None = None,
+        step_deadline: float = DEFAULT_STEP_DEADLINE,
+        stop_grace: float = DEFAULT_STOP_GRACE,
+        answer_time: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.plan = plan
         self.transport = transport
@@ -112,6 +123,10 @@ class Executor:
         self.batches: list[list[str]] = []
         # Master-side steps (metric gates) ask through this, on the run's clock.
         self.master = MasterContext(transport, prometheus, clock, sleep)
+        self.step_deadline = step_deadline  # seconds a step may take unless it says otherwise
+        self.stop_grace = stop_grace  # seconds the step in flight gets after a first stop
+        self.answer_time = answer_time  # what a within-step's last try gets to answer (the step timeout)
+        self.stop_seen: float | None = None  # when this executor first saw the stop (its clock)
 
     def _emit(self, event: Event) -> None:
         self.hooks.observe(event)
@@ -243,7 +258,37 @@ class Executor:
     def _stopping(self) -> bool:
         if self.interrupted is None:
             self.interrupted = self.stop()
+        if self.interrupted is not None and self.stop_seen is None:
+            self.stop_seen = self.clock()
         return self.interrupted is not None
+
+    # -- deadlines and stops of the step in flight ----------------------------------------------
+    def _limit(self, pstep: PlannedStep) -> float:
+        """Seconds `pstep` (or the group it leads) may take from publish to verdict."""
+        call = pstep.call
+        if call is not None and call.deadline:
+            return call.deadline
+        if call is not None and call.within:
+            return call.within + self.answer_time
+        return self.step_deadline
+
+    def _cut(self, limit: float, started: float) -> Cut:
+        """What the transport asks while the step waits: its deadline, a stop's grace, a second stop."""
+
+        def cut() -> str | None:
+            now = self.clock()
+            if self._stopping():
+                again = getattr(self.stop, "again", None)
+                if again:
+                    return f"{INTERRUPTED_MID_STEP}: {again} after {self.interrupted}, the step was abandoned at once"
+                if now - (self.stop_seen or now) >= self.stop_grace:
+                    grace = f"the stop grace of {self.stop_grace:g} s ran out"
+                    return f"{INTERRUPTED_MID_STEP}: {self.interrupted}, and {grace}"
+            if now - started >= limit:
+                return f"still running after {limit:g} s"
+            return None
+
+        return cut
 
     # -- the deploy ---------------------------------------------------------------------------------
     def _leave(self, host: str, pstep: PlannedStep, reason: str | None, b_index: int) -> None:
@@ -267,7 +312,11 @@ class Executor:
             self._skip(b_index, s_index, [p_index], hosts, DEPLOY_PHASE)
             return
         t0 = self.clock()
-        jids, results = self._execute(pstep, b_index, list(active))
+        self.caller.cut = self._cut(self._limit(pstep), t0)
+        try:
+            jids, results = self._execute(pstep, b_index, list(active))
+        finally:
+            self.caller.cut = None
         self._conclude(b_index, s_index, p_index, pstep, hosts, active, results, jids, self.clock() - t0)
 
     def _run_group(self, b_index: int, s_index: int, indexes: list[int], hosts: list[str], active: list[str]) -> None:
@@ -283,10 +332,18 @@ class Executor:
             self._skip(b_index, s_index, indexes, hosts, DEPLOY_PHASE)
             return
         t0 = self.clock()
+        # The Thens riding in the When's publish share its deadline.
+        group_cut = self._cut(self._limit(steps[indexes[0]]), t0)
         jid, replies = self.transport.call_many(
-            list(active), [(pscenario.publish_fun(i), c.args, c.kwargs) for i, c in zip(indexes, calls, strict=True)]
+            list(active),
+            [(pscenario.publish_fun(i), c.args, c.kwargs) for i, c in zip(indexes, calls, strict=True)],
+            cut=group_cut,
         )
-        elapsed = self.clock() - t0
+        # One job ran the group and no host says how long each function took: the publish's
+        # time goes on the line of the step that decided it (the first a host failed), else
+        # on the last step's, when the job ended; each step adds its own retries.
+        pending = self.clock() - t0
+        last = len(indexes) - 1
         for k, (p_index, call) in enumerate(zip(indexes, calls, strict=True)):
             pstep = steps[p_index]
             if self.halted:
@@ -295,8 +352,14 @@ class Executor:
             results = {h: verdict(call, (replies.get(h) or [None] * len(calls))[k]) for h in active}
             jids, t1 = [jid], self.clock()
             if call.within:
-                jids += self.caller.retry(call, results, t0 + call.within)
-            duration = (elapsed if k == 0 else 0.0) + (self.clock() - t1)
+                self.caller.cut = self._cut(self._limit(pstep), t0)
+                try:
+                    jids += self.caller.retry(call, results, t0 + call.within)
+                finally:
+                    self.caller.cut = None
+            shared = pending if k == last or any(not results[h]["ok"] for h in active) else 0.0
+            pending -= shared
+            duration = shared + (self.clock() - t1)
             self._conclude(b_index, s_index, p_index, pstep, hosts, active, results, jids, duration)
 
     def _conclude(
@@ -388,7 +451,11 @@ class Executor:
                 self._emit(self._step_event(-1, s_index, p_index, pstep, "skipped", alive, phase=RECOVERY_PHASE))
                 continue
             t0 = self.clock()
-            jids, results = self._execute(pstep, -1, list(active))
+            self.caller.cut = self._cut(self._limit(pstep), t0)
+            try:
+                jids, results = self._execute(pstep, -1, list(active))
+            finally:
+                self.caller.cut = None
             failed = [h for h in active if not results[h]["ok"]]
             for host in failed:
                 # Dropped and left as it is: a host whose recovery failed is never put back.

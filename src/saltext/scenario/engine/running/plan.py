@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ... import config
@@ -156,17 +156,26 @@ def match_all(registry: Any, scenarios: Sequence[Scenario]) -> list[list[Matched
     return matched
 
 
+def _with_deadline(call: SaltCall, m: Matched) -> SaltCall:
+    """The call with the deadline its step's wording set (`taking at most ...`), if any."""
+    deadline = getattr(m, "deadline", None)
+    return call if deadline is None else replace(call, deadline=deadline)
+
+
 def _planned_step(m: Matched, action: object, tags: Sequence[str] = ()) -> PlannedStep:
     """A handler's return as a PlannedStep: a gate, a master-side check (under the scenario's
     tags, which carry the feature's), a bare call, or a call with its declarations."""
     if isinstance(action, MasterCheck):
         return PlannedStep(m.step, m.stepdef, m.params, check=action.with_tags(tags))
     if isinstance(action, ApprovalGate):
+        if getattr(m, "deadline", None) is not None:
+            raise InvalidScenario("'taking at most' does not apply to an approval step", m.step.location)
         return PlannedStep(m.step, m.stepdef, m.params, gate=action)
     if isinstance(action, StepAction):
-        return PlannedStep(m.step, m.stepdef, m.params, call=action.call, effects=action.effects, orch=action.orch)
+        call = _with_deadline(action.call, m)
+        return PlannedStep(m.step, m.stepdef, m.params, call=call, effects=action.effects, orch=action.orch)
     if isinstance(action, SaltCall):
-        return PlannedStep(m.step, m.stepdef, m.params, call=action)
+        return PlannedStep(m.step, m.stepdef, m.params, call=_with_deadline(action, m))
     return PlannedStep(m.step, m.stepdef, m.params)
 
 

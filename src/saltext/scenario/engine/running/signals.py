@@ -1,14 +1,16 @@
-"""SIGTERM and SIGINT end a run cleanly: the step in flight finishes, nothing new starts.
+"""SIGTERM and SIGINT end a run cleanly: the step in flight gets a grace, nothing new starts.
 
 While a run goes, its own handlers replace salt-run's (whose SIGTERM handler raises
 SystemExit(0) wherever the runner happens to be, which would lose the step in flight and
-make the exit code 0). The handlers only set a flag that the executor reads between steps;
-the old handlers come back when the run ends.
+make the exit code 0). The handlers only set a flag that the executor reads between steps
+and while a step waits (running/execute.py: after `scenario_stop_grace` seconds the step's
+job is killed; a second signal kills it at once); the old handlers come back when the run ends.
 
 A reactor-started run goes in a thread of the master's reactor process, where no signal
 handler can be set. That process ends on SIGTERM by running the finalize methods registered
 on it, then `os._exit`: the run registers one that sets its flag and waits (a bounded time)
-for the step in flight, so the run is recorded as interrupted there too.
+for the step in flight (the stop grace plus the time to kill and record it), so the run is
+recorded as interrupted there too.
 """
 
 from __future__ import annotations
@@ -17,24 +19,42 @@ import contextlib
 import multiprocessing
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# How long a process that is shutting down waits for a run's step in flight.
-FINALIZE_WAIT = 120
+# How long killing a cut step's job on its hosts and recording the run may take after the
+# stop grace (the transport's kill waits: term_job, find_job, kill_job, find_job).
+KILL_MARGIN = 30
+# How long a process that is shutting down waits for a run's step in flight by default.
+FINALIZE_WAIT = 30 + KILL_MARGIN
+
+
+def finalize_wait(grace: float) -> float:
+    """How long a process that is shutting down waits for a run with this stop grace."""
+    return grace + KILL_MARGIN
 
 
 class StopFlag:
-    """Callable: why the run must stop ("SIGTERM"), or None. `set` works from anywhere."""
+    """Callable: why the run must stop ("SIGTERM"), or None. `set` works from anywhere.
 
-    def __init__(self) -> None:
+    `since` is when the first stop came (time.monotonic()), `again` whether another came
+    after it: the executor cuts the step in flight at once then.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.reason: str | None = None
+        self.since: float | None = None
+        self.again: str | None = None  # the second stop's reason, once one came
+        self.clock = clock
 
     def set(self, reason: str) -> None:
         if self.reason is None:
-            self.reason = reason
+            self.reason, self.since = reason, self.clock()
+        elif self.again is None:
+            self.again = reason
 
     def __call__(self) -> str | None:
         return self.reason

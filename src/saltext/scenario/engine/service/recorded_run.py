@@ -7,6 +7,10 @@ Around the engine's run this adds, in order:
 - after the run, the report files and the final journal record, all built from the run's
   own return data and events, so they carry the same verdict; then the write-ahead record
   goes.
+Records that cannot be written stop the run cleanly: before it starts, every directory it
+writes to is probed (writable.py: exit 3, nothing changed); a write-ahead rewrite that fails
+mid-run stops it at the next step boundary (exit 6, hosts as they are, the reason named); a
+final record that cannot be appended is logged and returned in full, as JSON.
 Test-mode runs change nothing and are neither reported nor journaled; every other run,
 including one refused with exit 2/3/4, gets a run id and a journal record, so the audit
 trail also shows who tried to deploy what.
@@ -14,6 +18,7 @@ trail also shows who tried to deploy what.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -24,16 +29,19 @@ from ..contracts import Event, RunReturn
 from ..errors import EXIT_INTERRUPTED, InvalidScenario, ScenarioError
 from ..ports import FeatureSource, MetricsSource, Transport
 from ..records import journal_record
-from ..records.inflight import InflightRecord, encode, with_lists
+from ..records.inflight import InflightRecord, encode, runs_dir, with_lists
 from ..records.journal import append, find, journal_path
 from ..records.report_files import write_reports
 from ..records.run_recorder import RunRecorder
-from ..running.signals import stop_on_signals
+from ..running.leases import lease_dir
+from ..running.lock import lock_path
+from ..running.signals import finalize_wait, stop_on_signals
 from . import returns
 from . import run as engine
 from .notifying import Resolve, RunNotice, notice_for
 from .request import Caller, RunRequest
 from .resume import resume_spec
+from .writable import check_writable
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,10 @@ class WriteAhead:
         self.recorder = recorder
         self.meta = meta
         self.opened = False
+        # Told why, when the record cannot be written: the run then stops at the next step
+        # boundary (the stop flag's `set`); a run with no write-ahead record must not go on.
+        self.on_failure: Callable[[str], None] | None = None
+        self.failed: str | None = None
         self.encoded: dict[str, list[str]] = {key: [] for key in _PER_STEP}  # JSON text per step event so far
 
     def _encode_new_steps(self) -> None:
@@ -62,8 +74,17 @@ class WriteAhead:
             self.encoded["steps"].append(encode(journal_record.event_step(entry)))
 
     def __call__(self, event: Event) -> None:
-        if event.get("event") not in _WRITE_ON:
+        if event.get("event") not in _WRITE_ON or self.failed:
             return
+        try:
+            self._write()
+        except OSError as exc:
+            self.failed = f"the write-ahead record {self.file.path} could not be written ({exc.strerror or exc})"
+            log.error("scenario run %s: %s; stopping at the next step boundary", self.recorder.run_id, self.failed)
+            if self.on_failure is not None:
+                self.on_failure(self.failed)
+
+    def _write(self) -> None:
         if not self.opened:
             self.file.open()
             self.opened = True
@@ -97,6 +118,25 @@ def _meta(request: RunRequest, caller: Caller, resumes: str | None = None) -> di
     }
 
 
+def _unwritable(settings: Settings, request: RunRequest) -> returns.Return | None:
+    """Exit 3 (nothing ran) when a directory the run writes its records to cannot be written."""
+    try:
+        path = journal_path(settings)
+        directories = [
+            ("journal", os.path.dirname(path)),
+            ("write-ahead record", runs_dir(path)),
+            ("lock", os.path.dirname(lock_path(settings.cachedir, request.name))),
+            ("lease", lease_dir(settings.cachedir)),
+        ]
+        if request.report_dir is not None:
+            directories.append(("report", request.report_dir))
+        check_writable(directories)
+    except ScenarioError as exc:
+        log.error("scenario %s: %s", request.name, exc)
+        return returns.error(exc, name=request.name)
+    return None
+
+
 def _recorded(
     settings: Settings,
     request: RunRequest,
@@ -110,7 +150,8 @@ def _recorded(
     path = journal_path(settings)
     recorder = RunRecorder()
     ahead = WriteAhead(InflightRecord(path, recorder.run_id), recorder, meta)
-    with stop_on_signals() as stop:
+    with stop_on_signals(wait=finalize_wait(settings.stop_grace)) as stop:
+        ahead.on_failure = stop.set
         try:
             listeners: list[Any] = [recorder, ahead] if notice is None else [recorder, ahead, notice]
             ret = call_engine(listeners, recorder.run_id, stop, None)
@@ -120,7 +161,7 @@ def _recorded(
     recorder.finish()
     ret.setdefault("run_id", recorder.run_id)
     if caller.progress and stop():
-        caller.say(f"{stop()} received: the run ended after the step in flight (exit {EXIT_INTERRUPTED})")
+        caller.say(f"stopped ({stop()}): nothing started after the step in flight (exit {EXIT_INTERRUPTED})")
     reports = None
     if report_dir is not None:
         try:
@@ -133,14 +174,23 @@ def _recorded(
     noticed = notice.finish(ret) if notice is not None else []
     if noticed:
         ret["warnings"] = [*ret.get("warnings", []), *noticed]
+    record = journal_record.build(cast(RunReturn, ret), recorder, meta, reports)
+    if noticed:
+        record["warnings"] = noticed
     try:
-        final = journal_record.build(cast(RunReturn, ret), recorder, meta, reports)
-        if noticed:
-            final["warnings"] = noticed
-        append(path, final)
+        append(path, record)
     except (OSError, InvalidScenario) as exc:
-        log.error("scenario %s run %s: journal record not written: %s", name, recorder.run_id, exc)
-        ret.setdefault("warnings", []).append(f"journal record not written: {exc}")
+        # Nothing may be lost: the record goes to the log and the return in full.
+        text = json.dumps(record, sort_keys=True, default=str)
+        log.error(
+            "scenario %s run %s: journal record not written to %s: %s; the record: %s",
+            name,
+            recorder.run_id,
+            path,
+            exc,
+            text,
+        )
+        ret.setdefault("warnings", []).append(f"journal record not written to {path}: {exc}; the record: {text}")
         ahead.file.close(remove=False)  # keep the write-ahead record: it is all the trail has
     else:
         ahead.close()
@@ -165,6 +215,9 @@ def run(
     caller = caller or Caller()
     if request.test:
         return engine.run(settings, request, source, transport_factory, caller, listeners)
+    refused = _unwritable(settings, request)
+    if refused is not None:
+        return refused
     extra = list(listeners)
 
     def call_engine(
@@ -207,6 +260,9 @@ def resume(
         return returns.error(exc, name=None)
     assert record is not None  # resume_spec refused a missing record
     request = request.resuming(record["name"], args)
+    refused = _unwritable(settings, request)
+    if refused is not None:
+        return refused
 
     def call_engine(
         recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: Any

@@ -149,6 +149,10 @@ def run(
             stop=run_stop,
             approvals=approvals or store_approvals(handle),
             prometheus=metrics,
+            # Deadlines and stops: how long a step may take, and the step in flight after a stop.
+            step_deadline=settings.step_deadline,
+            stop_grace=settings.stop_grace,
+            answer_time=settings.timeout,
         )
         try:
             executor.run(

@@ -50,6 +50,7 @@ class SaltCall:
     within: int | None = None  # retry failing hosts until this many seconds have passed
     summarize: Summarize | None = None  # a short line for reports beside the verdict
     delegate: Delegate | None = None  # run once on another minion for the hosts
+    deadline: int | None = None  # seconds from publish to verdict (else `within`, else the master's)
 
     @property
     def on(self) -> str | None:
@@ -65,6 +66,8 @@ class SaltCall:
         data: dict[str, object] = {"fun": self.fun, "args": list(self.args), "kwargs": dict(self.kwargs)}
         if self.within:
             data["within"] = self.within
+        if self.deadline:
+            data["deadline"] = self.deadline
         if self.delegate:
             data["on"] = self.delegate.minion
         return data

@@ -7,6 +7,7 @@
       kwargs: {}
       expect: true                     # a value, or a dict of keys the return must contain
       within: 30                       # optional: retry failing hosts until N seconds
+      deadline: 120                    # optional: hosts still running after N seconds fail
       pipeline: false                  # optional: never share a publish with the step before
 
 The master option `scenario_step_functions` (list of globs) says which functions
@@ -35,7 +36,7 @@ FUNCTIONS_OPTION = "scenario_step_functions"
 DEFAULT_ALLOWED = READ_ONLY_FUNCTIONS
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FUN_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
-_KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within", "pipeline"}
+_KEYS = {"step", "kind", "function", "args", "kwargs", "expect", "within", "deadline", "pipeline"}
 
 
 # A library entry is YAML the site wrote: checked key by key (_check_entry), its args and
@@ -58,7 +59,7 @@ def _fill(template: Any, params: dict[str, ParamValue]) -> Any:
 
 def _handler(entry: dict[str, Any]) -> Callable[..., SaltCall]:
     fun, args, kwargs = entry["function"], entry.get("args") or [], entry.get("kwargs") or {}
-    expect, within = entry.get("expect"), entry.get("within")
+    expect, within, deadline = entry.get("expect"), entry.get("within"), entry.get("deadline")
     if isinstance(expect, dict):
         check = expect_subset(expect)
     elif "expect" in entry:
@@ -67,7 +68,7 @@ def _handler(entry: dict[str, Any]) -> Callable[..., SaltCall]:
         check = None
 
     def handler(ctx: object, step: object, **params: ParamValue) -> SaltCall:
-        return SaltCall(fun, _fill(args, params), _fill(kwargs, params), check=check, within=within)
+        return SaltCall(fun, _fill(args, params), _fill(kwargs, params), check=check, within=within, deadline=deadline)
 
     return handler
 
@@ -93,9 +94,10 @@ def _check_entry(entry: object, where: str, allowed: tuple[str, ...]) -> None:
         raise InvalidScenario("args must be a list and kwargs a mapping", where)
     if not isinstance(entry.get("pipeline", True), bool):
         raise InvalidScenario("pipeline must be true or false", where)
-    within = entry.get("within")
-    if within is not None and (not isinstance(within, int) or isinstance(within, bool) or within < 1):
-        raise InvalidScenario("within must be a positive number of seconds", where)
+    for key in ("within", "deadline"):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise InvalidScenario(f"{key} must be a positive number of seconds", where)
 
 
 def load_library(text: str, uri: str, allowed: tuple[str, ...]) -> list[StepDef]:

@@ -48,6 +48,36 @@ class Match:
     step: Step
     stepdef: StepDef
     params: dict[str, ParamValue]
+    deadline: int | None = None  # seconds, from a When's `, taking at most N seconds|minutes`
+
+
+# The one suffix any When step may carry: its own deadline. It is taken off the text before
+# the step is matched, so no step definition spells it.
+DEADLINE_SUFFIX_RE = re.compile(r",\s*taking at most\s+(?P<n>\S+)\s+(?P<unit>\S+)\s*$")
+_UNITS = {"second": 1, "seconds": 1, "minute": 60, "minutes": 60}
+MAX_DEADLINE = 24 * 3600
+
+
+def split_deadline(step: Step) -> tuple[str, int | None]:
+    """(the text to match, the deadline in seconds or None) of a step; bad wording names file:line."""
+    found = DEADLINE_SUFFIX_RE.search(step.text)
+    if found is None:
+        return step.text, None
+    where = f"step {step.keyword} {step.text!r}"
+    if step.kind != "when":
+        raise InvalidScenario(
+            f"only a When step can say 'taking at most N seconds|minutes' ({where}); "
+            "a Then that waits says 'within N seconds'",
+            step.location,
+        )
+    n, unit = found.group("n"), found.group("unit")
+    if not n.isdigit() or unit not in _UNITS or not 1 <= int(n) * _UNITS[unit] <= MAX_DEADLINE:
+        raise InvalidScenario(
+            f"'taking at most {n} {unit}' is not a deadline: say a whole number of seconds or minutes, "
+            f"from 1 second to 24 hours ({where})",
+            step.location,
+        )
+    return step.text[: found.start()].rstrip(), int(n) * _UNITS[unit]
 
 
 def compile_pattern(pattern: str) -> tuple[re.Pattern[str], dict[str, ParamType]]:
@@ -115,8 +145,9 @@ class Registry:
         return [d for kind in KINDS for d in self.defs[kind]]
 
     def match(self, step: Step) -> Match:
+        text, deadline = split_deadline(step)
         candidates = self.defs[step.kind] if step.kind else self.all()
-        found = [(d, m) for d in candidates for m in (d.regex.match(step.text),) if m]
+        found = [(d, m) for d in candidates for m in (d.regex.match(text),) if m]
         if len(found) > 1:
             names = " and ".join(d.describe() for d, _ in found)
             raise InvalidScenario(f"ambiguous step {step.keyword} {step.text!r}: matches {names}", step.location)
@@ -136,7 +167,11 @@ class Registry:
                     f"{name} {raw!r} is not a valid {ptype.describe}: {exc} (step {step.keyword} {step.text!r})",
                     step.location,
                 ) from None
-        return Match(step=step, stepdef=stepdef, params=values)
+        if deadline is not None and stepdef.context_only:
+            raise InvalidScenario(
+                f"'taking at most' needs a step that calls hosts (step {step.keyword} {step.text!r})", step.location
+            )
+        return Match(step=step, stepdef=stepdef, params=values, deadline=deadline)
 
     def _undefined(self, step: Step) -> str:
         msg = f"undefined step: {step.keyword} {step.text!r}"
