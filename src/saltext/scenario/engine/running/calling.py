@@ -10,7 +10,7 @@ arguments (hosts with the same arguments share one publish). Every call carries 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from ..contracts import HostVerdict
 from ..steps.calls import NoCall, SaltCall, short
@@ -29,17 +29,17 @@ class Transport(Protocol):
         self,
         hosts: Sequence[str],
         fun: str,
-        args: Sequence[object],
-        kwargs: Mapping[str, object],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
         cut: Cut | None = None,
-    ) -> tuple[str, Mapping[str, Reply | None]]: ...
+    ) -> tuple[str | None, Mapping[str, Reply | None]]: ...
 
     def call_many(
         self,
         hosts: Sequence[str],
-        calls: Sequence[tuple[str, Sequence[object], Mapping[str, object]]],
+        calls: Sequence[tuple[str, Sequence[Any], dict[str, Any]]],
         cut: Cut | None = None,
-    ) -> tuple[str, Mapping[str, Sequence[Reply | None] | None]]: ...
+    ) -> tuple[str | None, Mapping[str, Sequence[Reply | None] | None]]: ...
 
 
 def judge(call: SaltCall, reply: Reply | None) -> tuple[bool, str | None]:
@@ -91,7 +91,7 @@ class Caller:
         if call.delegate:
             return self._delegated(call, hosts, args)
         jid, replies = self.transport.call(hosts, call.fun, args, call.kwargs, cut=self.cut)
-        return jid, {host: verdict(call, replies.get(host)) for host in hosts}
+        return jid or "", {host: verdict(call, replies.get(host)) for host in hosts}
 
     def retry(self, call: SaltCall, results: Results, deadline: float) -> list[str]:
         """Retry the hosts that fail `call` (only they) until `deadline`; updates `results`.
@@ -171,4 +171,4 @@ class Caller:
                     "reason": f"{delegate.minion}: {reason or 'no answer for this host'}",
                     "ret": None,
                 }
-        return jid, results
+        return jid or "", results

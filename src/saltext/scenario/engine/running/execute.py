@@ -91,7 +91,7 @@ class Executor:
         self,
         plan: Plan,
         transport: Transport,
-        emit: Callable[[Event], None],
+        emit: Callable[[Event], object],
         run_id: str,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -350,7 +350,7 @@ class Executor:
                 self._emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
                 continue
             results = {h: verdict(call, (replies.get(h) or [None] * len(calls))[k]) for h in active}
-            jids, t1 = [jid], self.clock()
+            jids, t1 = [jid or ""], self.clock()
             if call.within:
                 self.caller.cut = self._cut(self._limit(pstep), t0)
                 try:

@@ -13,8 +13,8 @@ is a plan (``running/prepare.py``): nothing changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
 
 from ...config import Settings
 from ..contracts import Event
@@ -144,7 +144,8 @@ def run(
         executor = Executor(
             the_plan,
             transport,
-            emit,
+            # The executor builds contracts' events and hands them on as plain mappings.
+            cast("Callable[[Mapping[str, object]], object]", emit),
             run_id,
             stop=run_stop,
             approvals=approvals or store_approvals(handle),
