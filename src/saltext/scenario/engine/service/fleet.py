@@ -114,7 +114,16 @@ def stop_or_lost(
             lost = f"{exc.where}: {exc.error}"
         return str(StoreFailed(f"{where}: {lost}")) if lost else None
 
-    return why
+    class _Flag:
+        """`why` plus what the signal flag tells the executor (a second signal: `again`)."""
+
+        def __call__(self) -> str | None:
+            return why()
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(stop, name)
+
+    return _Flag()
 
 
 def held_lines(held: Sequence[Hold]) -> list[str]:
