@@ -17,7 +17,15 @@ import pytest
 import yaml
 
 from tests.support.paths import TESTS
-from tests.support.scenario_cli import LB, Background, minion_job_ids, probes, scenario, unbuffered_env
+from tests.support.scenario_cli import (
+    LB,
+    Background,
+    minion_job_ids,
+    probes,
+    release_holds,
+    scenario,
+    unbuffered_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +80,8 @@ def clean(sb):
 
 
 def _unblock(sb):
+    # Each test's run leaves its hosts held (as it must); the next test starts from released hosts.
+    release_holds(sb)
     sb.salt("-L", ",".join(HOSTS), "lbgate.unblock", LB, "--out=json", "-t", "20", timeout=60, check=True)
 
 
