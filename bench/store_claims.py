@@ -29,7 +29,7 @@ from saltext.scenario.engine.errors import LockHeld
 from saltext.scenario.engine.store import RunInfo
 from saltext.scenario.engine.store.etcd import EtcdStore
 from saltext.scenario.engine.store.local import LocalStore
-from tests.support.etcd_server import EtcdServer
+from saltext.scenario.testing.etcd_server import EtcdServer
 
 TARGET_MS = 100.0
 

@@ -14,7 +14,7 @@ import pytest
 from saltext.scenario.engine.errors import InvalidScenario, LockHeld
 from saltext.scenario.engine.store import RunInfo, RunStatus
 from saltext.scenario.engine.store.local import LocalStore
-from tests.support.etcd_server import ETCD, EtcdServer
+from saltext.scenario.testing.etcd_server import ETCD, EtcdServer
 
 _counter = itertools.count()
 

@@ -15,7 +15,7 @@ import pytest
 
 from saltext.scenario.engine.errors import LockHeld
 from saltext.scenario.engine.store import RunInfo, StoreUnavailable
-from tests.support.etcd_server import ETCD, EtcdServer, free_port
+from saltext.scenario.testing.etcd_server import ETCD, EtcdServer, free_port
 from tests.support.tls_certs import make_certs
 
 pytest.importorskip("etcd3gw")
