@@ -197,6 +197,40 @@ def _recorded(
     return ret
 
 
+def _engine_call(
+    settings: Settings,
+    request: RunRequest,
+    source: FeatureSource,
+    transport_factory: Callable[[], Transport],
+    caller: Caller,
+    extra: list[Any],
+    resume: Any,
+    prometheus: Callable[[], MetricsSource | None] | None,
+    store: Any,
+) -> Callable[[list[Any], str, Callable[[], str | None], Any], returns.Return]:
+    """What `_recorded` calls: the engine's run with the recorders, run id, stop flag and approvals."""
+
+    def call_engine(
+        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: Any
+    ) -> returns.Return:
+        return engine.run(
+            settings,
+            request,
+            source,
+            transport_factory,
+            caller,
+            listeners=[*recorders, *extra],
+            run_id=run_id,
+            stop=stop,
+            approvals=approvals,
+            resume=resume,
+            prometheus=prometheus,
+            store=store,
+        )
+
+    return call_engine
+
+
 def run(
     settings: Settings,
     request: RunRequest,
@@ -218,25 +252,9 @@ def run(
     refused = _unwritable(settings, request)
     if refused is not None:
         return refused
-    extra = list(listeners)
-
-    def call_engine(
-        recorders: list[Any], run_id: str, stop: Callable[[], str | None], approvals: Any
-    ) -> returns.Return:
-        return engine.run(
-            settings,
-            request,
-            source,
-            transport_factory,
-            caller,
-            listeners=[*recorders, *extra],
-            run_id=run_id,
-            stop=stop,
-            approvals=approvals,
-            prometheus=prometheus,
-            store=store,
-        )
-
+    call_engine = _engine_call(
+        settings, request, source, transport_factory, caller, list(listeners), None, prometheus, store
+    )
     return _recorded(settings, request, _meta(request, caller), call_engine, caller, notice_for(settings, resolve))
 
 
@@ -258,29 +276,13 @@ def resume(
         spec, args = resume_spec(record, run_id, force=request.force)
     except ScenarioError as exc:  # unknown, passed, never started (2), still running (4)
         return returns.error(exc, name=None)
-    assert record is not None  # resume_spec refused a missing record
+    if record is None:  # resume_spec refuses a missing record; this only tells the type checker
+        return returns.error(ScenarioError(f"no run {run_id} in the journal"), name=None)
     request = request.resuming(record["name"], args)
     refused = _unwritable(settings, request)
     if refused is not None:
         return refused
-
-    def call_engine(
-        recorders: list[Any], new_run_id: str, stop: Callable[[], str | None], approvals: Any
-    ) -> returns.Return:
-        return engine.run(
-            settings,
-            request,
-            source,
-            transport_factory,
-            caller,
-            listeners=recorders,
-            run_id=new_run_id,
-            stop=stop,
-            approvals=approvals,
-            resume=spec,
-            prometheus=prometheus,
-            store=store,
-        )
+    call_engine = _engine_call(settings, request, source, transport_factory, caller, [], spec, prometheus, store)
 
     meta = _meta(request, caller, resumes=run_id)
     ret = _recorded(settings, request, meta, call_engine, caller, notice_for(settings, resolve))
