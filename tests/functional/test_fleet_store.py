@@ -7,6 +7,7 @@ Every etcd test has a key prefix of its own, so one etcd serves the whole module
 
 import itertools
 import shutil
+import time
 import uuid
 
 import pytest
@@ -217,7 +218,13 @@ def test_live_status_is_seen_by_the_other_master(masters):
     running = open_run(m1, "update_website")
     running.claim(["web1", "web2"])
     running.update(RunStatus("Then I wait for approval", 2, 3, "Then I wait for approval", ("web9",), True))
-    (seen,) = m2.live_runs()
+    # etcd's status is written by a thread of its own (no step waits for it): read until it lands.
+    deadline = time.monotonic() + 10
+    while True:
+        (seen,) = m2.live_runs()
+        if seen.status.batch == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert seen.alive and seen.info.master == "m1" and seen.info.feature == "update_website"
     assert seen.hosts == ("web1", "web2")
     assert (seen.status.batch, seen.status.batches, seen.status.waiting) == (2, 3, True)

@@ -112,10 +112,12 @@ def test_a_burst_of_20_identical_requests_starts_one_run(sb):
     # Reactions run side by side in the reactor's threads. When the runner fired progress on the
     # __jid_event__ those threads share, Salt logged errors and dropped about 1 request in 150
     # before it reached scenario.react; the ERROR lines show such trouble even when none is lost.
+    # The bus is the contract: 20 delivered, one run and 19 busy refusals account for every request.
+    # The log's counts are shown, not required: once in a CI run a refusal's busy event arrived but
+    # its WARNING line (logged just before the fire) never reached the master's log file.
     errors = [line for line in log.splitlines() if "[ERROR" in line]
     if not (
-        taken == delivered == reached == 20
-        and ignored == 19
+        taken == delivered == 20
         and not errors
         and len(started) == 1
         and len(finished) == 1
