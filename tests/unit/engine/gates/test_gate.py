@@ -166,7 +166,31 @@ def test_a_stop_ends_the_gate_and_never_passes():
     result, _, _ = _gate([0.01] * 10, Policy(BELOW, duration=20, interval=2), stop_after=3)
     assert not result.ok and result.verdict == "stopped"
     assert result.values == [0.01] * 3
-    assert "stopped after 3 checks" in result.reason
+    assert result.reason == "interrupted mid-step: the gate stopped after 3 checks, before a verdict"
+
+
+def test_a_stop_while_waiting_between_checks_ends_the_gate_at_that_wait():
+    # The wait returns early on a stop (MasterContext.wait): no further check is asked, and the
+    # gate does not sit out the rest of its 20 seconds.
+    t, asked = FakeTime(), []
+    stop = {"now": False}
+
+    def query():
+        asked.append(t.now)
+        return Observed(0.01)
+
+    def wait(seconds):
+        if len(asked) == 2:
+            t.now += 0.5  # the stop arrives half a second into the wait; the wait returns then
+            stop["now"] = True
+            return
+        t.wait(seconds)
+
+    result = run_gate(
+        query, Policy(BELOW, duration=20, interval=2), clock=t.clock, wait=wait, stopping=lambda: stop["now"]
+    )
+    assert result.verdict == "stopped" and not result.ok and len(asked) == 2
+    assert t.now - 100.0 == 4.5 and result.reason.startswith("interrupted mid-step:")
 
 
 def test_the_schedule_counts_query_time():

@@ -1,14 +1,19 @@
 """Master-side steps in a run: a metric gate asked once per batch on the master, its verdict on
 every host of the batch; asked once before any host is touched; shown by plan; refused by compile."""
 
+import os
+import time
+
 import pytest
 
-from saltext.scenario.engine.gates.prometheus import Inconclusive, Observed, Rejected
+from saltext.scenario import config
+from saltext.scenario.engine.gates.prometheus import Inconclusive, Observed, Rejected, SeveralSeries
 from saltext.scenario.engine.parsing.parse import parse_feature
 from saltext.scenario.engine.parsing.source import DirSource
 from saltext.scenario.engine.records.result import ResultCollector
 from saltext.scenario.engine.running.execute import Executor
 from saltext.scenario.engine.running.prepare import builtin_registry
+from saltext.scenario.engine.store import RunInfo, open_store
 from tests.support import engine_calls as api
 from tests.support.fake_fleet import FakeFleet, FakeHost
 
@@ -103,6 +108,45 @@ def test_a_query_prometheus_rejects_is_refused_before_any_host_with_exit_2(site,
     assert [c for c in fleet.calls if c[1] != "test.ping"] == []
 
 
+def test_a_query_returning_several_series_is_refused_before_any_host_with_exit_2(site, tmp_path):
+    # The query does not aggregate: every check would fail the same way, after the canary changed.
+    fleet = _fleet()
+    several = SeveralSeries(({"server": "srv-one", "code": "5xx"}, {"server": "srv-one", "code": "200"}))
+    prom = FakePrometheus(fleet, lambda q, n: several)
+    ret = api.run(
+        _opts(tmp_path), "m", _write(site, _feature("should be below 0.05")), lambda: fleet, prometheus=lambda: prom
+    )
+    assert ret["retcode"] == 2, ret
+    # The run-time reason (a gate's "rejected" check), with the step's file:line before it.
+    assert ret["error"] == (
+        "features/m.feature:8: the query returned 2 series "
+        '({code="5xx", server="srv-one"}, {code="200", server="srv-one"}); '
+        "a gate judges one number: aggregate it (sum, max, avg ...) (asked before the run, with the first batch)"
+    )
+    assert ret["error"].startswith(f"features/m.feature:8: {several.reason}")
+    assert len(prom.asked) == 1 and 'server=~"(?:srv\\\\-one)"' in prom.asked[0][0]
+    assert [c for c in fleet.calls if c[1] != "test.ping"] == []
+
+
+def test_the_check_before_the_run_renders_the_first_batch_without_the_held_hosts(site, tmp_path):
+    # web1 is held by another run: exclude_held=True leaves it out, so the first batch is web2.
+    opts = {**_opts(tmp_path), "id": "master1"}
+    with open_store(config.load(opts)).open_run(RunInfo(OTHER_RUN, "master2", "m", "bob", os.getpid())) as other:
+        other.claim(["web1"])
+        other.hold(["web1"], "When I block the load balancer", "taken out of the balancer")
+        other.finish(1, "1 scenario (1 failed)")
+    fleet = _fleet()
+    prom = FakePrometheus(fleet, lambda q, n: Observed(0.0))
+    source = _write(site, _feature("should be below 0.05"))
+    ret = api.run(opts, "m", source, lambda: fleet, prometheus=lambda: prom, exclude_held=True)
+    assert ret["retcode"] == 0 and ret["held"] == ["web1"], ret
+    before, touched = prom.asked[0]
+    assert touched == 0 and 'server=~"(?:web2)"' in before, before
+    # No query of the run names the held host (its HAProxy name is srv-one).
+    assert [q for q, _n in prom.asked if "srv" in q or "web1" in q] == []
+    assert not [c for c in fleet.calls if "web1" in c[0] and c[1] != "test.ping"]
+
+
 @pytest.mark.parametrize(
     "prometheus,words",
     [
@@ -163,6 +207,7 @@ def _execute(text, answer, stop=lambda: None):
     return retcode, collector.result(), fleet, clock
 
 
+OTHER_RUN = "20261204101500-aaaaaaaa"
 STAY = "should stay below 0.05 for 20 seconds, checked every 2 seconds"
 
 
@@ -215,7 +260,12 @@ def test_a_stop_request_ends_the_gate_at_once_without_passing():
     )
     assert retcode == 6
     reason = _gate_steps(ret)[0]["hosts"]["web1"]["reason"]
-    assert "stopped after 3 checks" in reason and clock.now - 100.0 < 10
+    assert reason == "interrupted mid-step: the gate stopped after 3 checks, before a verdict"
+    assert clock.now - 100.0 < 10
+    # Cut short by the stop, not failed: the step and its hosts are interrupted.
+    (step,) = _gate_steps(ret)
+    assert step["status"] == "interrupted" and step["hosts"]["web1"]["status"] == "interrupted"
+    assert ret["result"] == "interrupted" and ret["interrupted"] == "SIGTERM"
 
 
 def test_a_recorded_run_reports_and_journals_the_gate_with_its_observed_value(site, tmp_path):
@@ -229,3 +279,39 @@ def test_a_recorded_run_reports_and_journals_the_gate_with_its_observed_value(si
     html = next((tmp_path / "r").glob("*.html")).read_text(encoding="utf-8")
     junit = next((tmp_path / "r").glob("*.junit.xml")).read_text(encoding="utf-8")
     assert "0.31 is not below 0.05" in html and "0.31 is not below 0.05" in junit
+
+
+BLOCKED_GATE = """Feature: M
+  Scenario: S
+    Given the load balancer has ip address 198.51.100.10
+    And I want to update hosts matching "*"
+    And I update hosts in batches of 1, 2
+    When I block the load balancer
+    When I update the package mywebapp to version 4.2.6-3
+    Then the metric "sum(up)" should stay below 0.05 for 60 seconds, checked every 1 second
+    When I unblock the load balancer
+"""
+
+
+def test_a_stop_during_a_long_gate_ends_it_at_once_interrupted_with_the_host_blocked_and_held(site, tmp_path):
+    opts = {**_opts(tmp_path), "id": "master1"}
+    fleet = _fleet()
+    prom = FakePrometheus(fleet, lambda q, n: Observed(0.0))
+    # SIGTERM once the gate made its first check (the second query: the first is the pre-run one).
+    stop = lambda: "SIGTERM" if len(prom.asked) >= 2 else None  # noqa: E731
+    started = time.monotonic()
+    ret = api.run(opts, "m", _write(site, BLOCKED_GATE), lambda: fleet, prometheus=lambda: prom, stop=stop)
+    took = time.monotonic() - started
+    assert ret["retcode"] == 6 and ret["result"] == "interrupted", ret
+    assert took < 10, took  # not the 60 s the gate watches: it ends at its next wait
+    assert len(prom.asked) == 2
+    steps = ret["scenarios"][0]["steps"]
+    (gate,) = [st for st in steps if st["text"].startswith("the metric")]
+    assert gate["status"] == "interrupted" and gate["hosts"]["web1"]["status"] == "interrupted"
+    assert gate["hosts"]["web1"]["reason"] == "interrupted mid-step: the gate stopped after 1 check, before a verdict"
+    assert steps[-1]["status"] == "skipped"  # the unblock never ran
+    # The canary stays out of the balancer and held; the other batch was never touched.
+    assert fleet.hosts["web1"].blocked and not fleet.hosts["web2"].blocked
+    holds = {h.host: h for h in open_store(config.load(opts)).holds()}
+    assert sorted(holds) == ["web1"] and "interrupted mid-step" in holds["web1"].reason
+    assert ret["holds"] == ["web1"]

@@ -13,7 +13,9 @@ Pure: the query, the clock, the wait and the stop flag are passed in, so a test 
   schedule ends on an inconclusive check, the gate checks on, every interval, until a check
   is conclusive or the limit is reached: its verdict never rests on an inconclusive answer.
 - **rejected** query or **several series**: the query cannot be judged; the gate fails at once.
-- **stopped** (the run is being interrupted): the gate ends at once and does not pass.
+- **stopped** (the run is being interrupted): the gate ends at once, at its next wait, and
+  does not pass; its reason starts with ``interrupted mid-step``, so the reports show the
+  batch's hosts as interrupted (exit 6), not as failing the gate.
 - **dry run**: every scheduled check is made and recorded, and the gate passes; the reason
   says what the verdict would have been.
 
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..contracts import INTERRUPTED_MID_STEP
 from .prometheus import Answer, Inconclusive, Observed, Rejected, SeveralSeries, format_value
 
 Comparison = Literal["below", "above", "at most", "at least"]
@@ -235,7 +238,8 @@ def run_gate(
 
 def _stopped(tally: _Tally) -> GateResult:
     done = len(tally.checks)
-    reason = f"stopped after {done} check{'s' if done != 1 else ''}: the run is being interrupted"
+    # Neither passed nor failed: the reports count the batch's hosts as interrupted (records/result.py).
+    reason = f"{INTERRUPTED_MID_STEP}: the gate stopped after {done} check{'s' if done != 1 else ''}, before a verdict"
     return GateResult(False, "stopped", reason, tuple(tally.checks), tally.policy.dry_run)
 
 

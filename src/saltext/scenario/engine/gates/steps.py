@@ -29,7 +29,7 @@ from ..steps.builtin_steps import haproxy_servers
 from ..steps.master import MasterContext, MasterVerdict
 from ..steps.registry import StepDef
 from .gate import DEFAULT_INCONCLUSIVE_LIMIT, DEFAULT_RETRY_SECONDS, Comparison, Condition, Policy, run_gate
-from .prometheus import Inconclusive, Rejected, format_value
+from .prometheus import Inconclusive, Rejected, SeveralSeries, format_value
 from .template import BatchValues, TemplateError, placeholders, render
 
 DRY_RUN_TAG = "@metrics-dry-run"
@@ -118,8 +118,10 @@ class MetricGate:
         """Ask the query once, rendered for `hosts` (the first batch), before anything changes.
 
         No Prometheus, or one that cannot be reached: Unreachable (exit 3). A query Prometheus
-        rejects (HTTP 400/422), or a placeholder the batch has no value for: InvalidScenario
-        (exit 2). An empty result or NaN is fine here: the batch has served nothing yet.
+        rejects (HTTP 400/422), one that returns several series (it does not aggregate: every
+        check would fail the same way, after the batch was changed), or a placeholder the batch
+        has no value for: InvalidScenario (exit 2). An empty result or NaN is fine here: the
+        batch has served nothing yet.
         """
         if context.prometheus is None:
             raise Unreachable(NO_PROMETHEUS, self.location)
@@ -130,6 +132,8 @@ class MetricGate:
         answer = context.prometheus.query(query)
         if isinstance(answer, Rejected):
             raise InvalidScenario(f"Prometheus rejected the query: {answer.reason}", self.location)
+        if isinstance(answer, SeveralSeries):
+            raise InvalidScenario(f"{answer.reason} (asked before the run, with the first batch)", self.location)
         if isinstance(answer, Inconclusive) and answer.kind in ("http", "timeout", "unreachable"):
             raise Unreachable(f"the metric step's query could not be checked: {answer.reason}", self.location)
 

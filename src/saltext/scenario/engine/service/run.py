@@ -119,15 +119,16 @@ def run(
     try:
         transport = transport_factory()
         found = _resumed_hosts(transport, resume) if resume else discover(transport, the_plan.context)
-        # Metric gates: every master-side step asked once with the first batch; refused (2/3) before any change.
-        metrics = prometheus() if prometheus is not None and the_plan.master_checks() else None
-        batch = first_batch(the_plan, found.pinned, resume.batches if resume else None, resume.done if resume else None)
-        check_before_run(the_plan, batch, transport, metrics)
         # Holds: exclude_held leaves held hosts out; otherwise a held pinned host refuses the claim (exit 4).
         mine = fleet.owners(resume)
         pinned, held = (
             fleet.leave_out_held(fleet_store, found.pinned, mine) if request.exclude_held else (list(found.pinned), [])
         )
+        # Metric gates: every master-side step asked once with the first batch that will run (held
+        # hosts already left out, as the executor batches them); refused (2/3) before any change.
+        metrics = prometheus() if prometheus is not None and the_plan.master_checks() else None
+        batch = first_batch(the_plan, pinned, resume.batches if resume else None, resume.done if resume else None)
+        check_before_run(the_plan, batch, transport, metrics)
         handle = fleet_store.open_run(fleet.run_info(settings, run_id, name, caller.user, resume))
         try:
             handle.claim(pinned)
