@@ -1,9 +1,11 @@
 """Master-side steps before the run: each one asked once, with the first batch, before any host
 is touched; and what each would ask, for ``scenario.plan``.
 
-A metric step whose query Prometheus rejects refuses the run with exit 2, naming the step's
-``file:line``; a Prometheus that is not configured or does not answer refuses it with exit 3.
-Either way nothing has changed: this runs after discovery and before the first step.
+A metric step whose query Prometheus rejects, or that returns several series, refuses the run
+with exit 2, naming the step's ``file:line``; a Prometheus that is not configured or does not
+answer refuses it with exit 3. Either way nothing has changed: this runs after discovery, after
+``exclude_held`` left the held hosts out (the first batch is one that will run), and before
+the first step.
 """
 
 from __future__ import annotations
