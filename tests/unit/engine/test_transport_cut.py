@@ -123,3 +123,41 @@ def test_without_a_cut_every_host_that_answers_is_collected(transport):
     client.get_iter_returns = ending_returns
     _jid, out = transport(client).call(["web1", "web2"], "test.ping", [], {})
     assert out["web1"]["ret"] is True and out["web2"]["retcode"] == 1 and client.cmds == []
+
+
+class RestartingMasterClient(FakeClient):
+    """The master restarts while a step publishes: run_job raises what LocalClient raises then."""
+
+    def run_job(self, tgt, fun, arg=(), **kw):
+        import salt.exceptions
+
+        raise salt.exceptions.SaltReqTimeoutError("Salt request timed out. The master is not responding.")
+
+
+def test_a_publish_the_restarting_master_never_took_fails_the_hosts_naming_the_restart(transport, monkeypatch):
+    # Up at the start of the run (pid 10), gone when the step begins, back as pid 11 after it.
+    masters = [(10, "a"), None, (11, "b")]
+    t = transport(RestartingMasterClient({}))
+    monkeypatch.setattr(adapters, "master_process", lambda opts: masters.pop(0) if len(masters) > 1 else masters[0])
+    t._seen_master = masters.pop(0)  # what the transport saw when the run began
+    jid, out = t.call(["web1", "web2"], "test.sleep", [300], {})
+    assert jid is None
+    assert set(out) == {"web1", "web2"}
+    for reply in out.values():
+        assert reply["failed"] is True
+        assert reply["why"].startswith("no response: the salt-master restarted during this step (pid 10 -> 11)")
+
+
+def test_a_publish_the_master_refused_fails_the_hosts_with_its_error(transport):
+    t = transport(RestartingMasterClient({}))
+    _jid, out = t.call_many(["web1"], [("pkgcheck.version", ["nginx"], {}), ("test.ping", [], {})])
+    assert [r["failed"] for r in out["web1"]] == [True, True]
+    assert "the salt-master did not take the job (Salt request timed out" in out["web1"][0]["why"]
+
+
+def test_discovery_raises_when_the_master_takes_no_job(transport):
+    import salt.exceptions
+
+    t = transport(RestartingMasterClient({}))
+    with pytest.raises(salt.exceptions.SaltReqTimeoutError):
+        t.ping("G@country:de")

@@ -20,6 +20,7 @@ from typing import Any
 
 import salt.cache
 import salt.client
+import salt.exceptions
 import salt.fileclient
 import salt.utils.event
 import salt.utils.minions
@@ -55,6 +56,9 @@ class SaltTransport:
         self.gather_job_timeout = settings.gather_job_timeout
         self.client: Any = salt.client.get_local_client(mopts=opts)
         self.bus = bus or MasterEventBus(opts)
+        # The master last seen up: a publish that fails while it restarts is told from one
+        # it refused, even when the restart began before the step did.
+        self._seen_master = master_process(opts)
 
     def expected(self, target: str) -> list[str]:
         """Minion ids the master expects for a compound target (from its grains/pillar cache)."""
@@ -91,16 +95,24 @@ class SaltTransport:
         jid: str | None = None
         replies: dict[str, dict[str, Any]] = {}
         try:
-            pub = client.run_job(
-                tgt,
-                fun,
-                arg=list(args),
-                tgt_type=tgt_type,
-                timeout=timeout or self.timeout,
-                kwarg=dict(kwargs) or None,
-                listen=True,
-                gather_job_timeout=self.gather_job_timeout,
-            )
+            try:
+                pub = client.run_job(
+                    tgt,
+                    fun,
+                    arg=list(args),
+                    tgt_type=tgt_type,
+                    timeout=timeout or self.timeout,
+                    kwarg=dict(kwargs) or None,
+                    listen=True,
+                    gather_job_timeout=self.gather_job_timeout,
+                )
+            except salt.exceptions.SaltException as exc:
+                if not isinstance(tgt, list):
+                    raise  # discovery: nothing is blocked yet, the run stops with the error
+                # A step's hosts fail with the reason (the run halts and they stay blocked);
+                # the exception must not abort the run as an internal error.
+                why = self._unpublished(exc)
+                return None, {}, dict.fromkeys(tgt, why)
             if not pub:
                 return None, {}, {}
             jid = str(pub["jid"])
@@ -140,6 +152,13 @@ class SaltTransport:
                 _quietly(client, "_clean_up_subscriptions", jid)
             if not was_listening:
                 _quietly(client.event, "close_pub")
+
+    def _unpublished(self, exc: Exception) -> str:
+        """Why a step's hosts fail when the master did not take its job."""
+        lost = _lost_master(self._seen_master, master_process(self.opts))
+        if lost is not None:
+            return lost
+        return f"no response: the salt-master did not take the job ({exc}); it may not have reached the hosts"
 
     def _kill(self, jid: str, hosts: Sequence[str]) -> dict[str, str]:
         """Kill job `jid` on `hosts` (term_job, then kill_job) and confirm it with find_job.
@@ -192,8 +211,9 @@ class SaltTransport:
         `cut` (ports.Cut) stops the wait: hosts still running then fail with its reason.
         """
         before = master_process(self.opts)
+        self._seen_master = before or self._seen_master
         jid, replies, cut_off = self._iter(list(hosts), fun, args, kwargs, "list", cut=cut)
-        lost = _lost_master(before, master_process(self.opts))
+        lost = _lost_master(self._seen_master, master_process(self.opts))
         out: dict[str, Reply] = {}
         for host in hosts:
             reply = replies.get(host)
@@ -218,8 +238,9 @@ class SaltTransport:
         funs = [fun for fun, _args, _kwargs in calls]
         args = [[*a, {"__kwarg__": True, **k}] if k else list(a) for _fun, a, k in calls]
         before = master_process(self.opts)
+        self._seen_master = before or self._seen_master
         jid, replies, cut_off = self._iter(list(hosts), funs, args, {}, "list", cut=cut)
-        lost = _lost_master(before, master_process(self.opts))
+        lost = _lost_master(self._seen_master, master_process(self.opts))
         out: dict[str, list[Reply]] = {}
         for host in hosts:
             reply = replies.get(host)
