@@ -33,6 +33,9 @@ PLACED = {
     ("store", "base"): "records",
     ("store", "local"): "records",
     ("store", "etcd"): "records",
+    ("store", "etcd_client"): "records",
+    ("store", "etcd_keys"): "records",
+    ("store", "etcd_run"): "records",
 }
 # The fleet store's backends read the journal's run ids and write files as the records do. An
 # earlier stage that needs the store gets it as a Protocol of ports.py, never from here.
