@@ -32,6 +32,8 @@ PLACED = {
     ("store", "__init__"): "records",
     ("store", "base"): "records",
     ("store", "local"): "records",
+    ("store", "local_files"): "records",
+    ("store", "local_run"): "records",
     ("store", "etcd"): "records",
     ("store", "etcd_client"): "records",
     ("store", "etcd_keys"): "records",
