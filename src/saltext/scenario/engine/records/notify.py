@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...config import DEFAULT_NOTIFY_TIMEOUT, FORMATS, KINDS, REFERENCES, Webhook, webhooks
+from ...config_webhooks import DEFAULT_NOTIFY_TIMEOUT, FORMATS, KINDS, REFERENCES, Webhook, webhooks
 from ...redact import shown_url
 from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, RESULTS
 
