@@ -3,7 +3,7 @@
     python bench/store_calls.py OUT.json -c CONF_DIR scenario.run update_website --out=json
 
 Run in the master's network namespace (bench/store_overhead.py --calls does). It wraps
-`Gateway.post` (engine/store/etcd.py), then runs salt-run's own entry point with the rest of
+`Gateway.post` (engine/store/etcd_client.py), then runs salt-run's own entry point with the rest of
 the arguments; at exit it writes one row per request: [thread name, API path, start, seconds],
 the start relative to the process start.
 """
@@ -19,7 +19,7 @@ STARTED = time.perf_counter()
 
 def main():
     out, argv = sys.argv[1], sys.argv[2:]
-    from saltext.scenario.engine.store import etcd
+    from saltext.scenario.engine.store import etcd_client as etcd
 
     rows = []
     original = etcd.Gateway.post

@@ -3,7 +3,8 @@
 Where things are:
 
 - ``engine/``: a feature file becomes a run here (``engine/__init__.py`` tells the way).
-- ``config.py``: every master option the extension reads, with its default.
+- ``config.py``: every master option the extension reads, with its default (its value
+  checkers in ``config_checks.py``, the webhooks of ``scenario_notify`` in ``config_webhooks.py``).
 - ``sandbox/``: the embedded Salt cluster behind ``make demo`` and the tests.
 - The Salt-facing modules (``_modules``, ``_states``, ``_runners``, ``_output``) live at
   the repository root, where file_roots/gitfs users sync them from; a pip install maps

@@ -10,14 +10,25 @@ engine stage may import it. The README's option table is ``options_table()``
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .redact import shown_url
+from .config_checks import (
+    GLOB_RE,
+    NAME_RE,
+    absolute_path,
+    address,
+    choice,
+    http_url,
+    key_prefix,
+    seconds,
+    secret_text,
+    string_list,
+    urls,
+)
+from .config_webhooks import DEFAULT_NOTIFY_TIMEOUT, Webhook, webhooks
 
 # Read-only Salt functions: what site step libraries may call unless the master widens it.
 READ_ONLY_FUNCTIONS = (
@@ -48,7 +59,6 @@ DEFAULT_TIMEOUT = 5
 DEFAULT_GATHER_JOB_TIMEOUT = 2
 # test.ping answers in well under a second; a known host that is down should cost seconds.
 DEFAULT_DISCOVERY_TIMEOUT = 3
-MAX_SECONDS = 24 * 3600
 DEFAULT_PROMETHEUS_TIMEOUT = 5
 # A step that has not answered after this long is cut (hosts fail, their job is killed).
 DEFAULT_STEP_DEADLINE = 600
@@ -60,157 +70,6 @@ class InvalidOption(Exception):
     """A master option (or a runner's ``timeout=``) with a bad value: nothing ran (exit 2)."""
 
     retcode = 2
-
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
-_GLOB_RE = re.compile(r"^[A-Za-z0-9_.*?\[\]\-@]+$")
-_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]+)?/?$")
-
-
-def seconds(value: Any) -> int:
-    """A whole number of seconds from 1 to MAX_SECONDS; ValueError says what is wrong."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError("must be a number of seconds")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError("must be a whole number of seconds") from None
-    if not 1 <= number <= MAX_SECONDS:
-        raise ValueError(f"must be between 1 and {MAX_SECONDS} seconds")
-    return number
-
-
-def _address(value: Any) -> str:
-    try:
-        return str(ipaddress.ip_address(str(value)))
-    except ValueError:
-        raise ValueError("must be an IPv4 or IPv6 address") from None
-
-
-def _absolute_path(value: Any) -> str:
-    if not isinstance(value, str) or not os.path.isabs(value) or ".." in value.split("/"):
-        raise ValueError("must be an absolute path without '..'")
-    return value
-
-
-def _http_url(value: Any) -> str:
-    # The URL itself is not repeated: it may hold a secret.
-    if not isinstance(value, str) or not re.match(r"^https?://[^/?#\s]+", value) or any(c.isspace() for c in value):
-        raise ValueError("must be an http:// or https:// URL")
-    return value
-
-
-def _secret(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("must be a non-empty string")
-    return value
-
-
-def _choice(*allowed: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if value not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return str(value)
-
-    return check
-
-
-def _urls(value: Any) -> tuple[str, ...]:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ValueError("must be a list of http(s) URLs")
-    for item in items:
-        if not isinstance(item, str) or not _URL_RE.match(item):
-            raise ValueError(f"{item!r} is not an http(s) URL (http://host:port)")
-    return tuple(items)
-
-
-def _key_prefix(value: Any) -> str:
-    if not isinstance(value, str) or not value.startswith("/") or any(ord(c) < 32 for c in value):
-        raise ValueError("must be a key path starting with '/'")
-    return value if value.endswith("/") else value + "/"
-
-
-def _string_list(pattern: re.Pattern[str], what: str) -> Callable[[Any], tuple[str, ...]]:
-    def check(value: Any) -> tuple[str, ...]:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)):
-            raise ValueError(f"must be a list of {what}")
-        for item in items:
-            if not isinstance(item, str) or not pattern.match(item):
-                raise ValueError(f"{item!r} is not a valid {what[:-1]}")
-        return tuple(items)
-
-    return check
-
-
-# -- the webhooks of scenario_notify (records/notify.py posts to them) ----------------------------
-KINDS = ("started", "batch", "approval", "halted", "finished")
-FORMATS = ("slack", "json")
-REFERENCES = ("sdb://", "pillar:")
-DEFAULT_NOTIFY_TIMEOUT = 3
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """One entry of ``scenario_notify``; its repr never holds the URL's secret parts."""
-
-    number: int  # 1-based, as the warnings name it
-    url: str = field(repr=False)
-    kinds: tuple[str, ...] = KINDS
-    format: str = "json"
-
-    @property
-    def is_reference(self) -> bool:
-        return self.url.startswith(REFERENCES)
-
-    @property
-    def shown(self) -> str:
-        if self.is_reference:
-            return self.url.split(":", 1)[0] + ":…"
-        return shown_url(self.url)
-
-    def __repr__(self) -> str:
-        return f"Webhook(#{self.number} {self.shown}, {'/'.join(self.kinds)}, {self.format})"
-
-
-def webhooks(value: Any) -> tuple[Webhook, ...]:
-    """The checker of ``scenario_notify``: a ValueError names the bad entry (never its URL's secrets)."""
-    if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise ValueError("must be a list of webhooks, each {url, events, format}")
-    return tuple(_webhook(number, entry) for number, entry in enumerate(value, 1))
-
-
-def _webhook(number: int, entry: Any) -> Webhook:
-    where = f"webhook {number}"
-    if not isinstance(entry, dict):
-        raise ValueError(f"{where} must be a mapping with url, events and format")
-    unknown = sorted(str(k) for k in entry if k not in ("url", "events", "format"))
-    if unknown:
-        raise ValueError(f"{where}: unknown key {unknown[0]!r} (known: url, events, format)")
-    url = entry.get("url")
-    if not isinstance(url, str) or not (url.startswith(("http://", "https://", *REFERENCES))):
-        raise ValueError(f"{where}: url must be an http(s):// URL, an sdb:// reference or pillar:<key>")
-    if url.startswith(("http://", "https://")) and shown_url(url).startswith("<"):
-        raise ValueError(f"{where}: url is malformed")
-    events = entry.get("events", list(KINDS))
-    if isinstance(events, str):
-        events = [events]
-    if not isinstance(events, list) or not events:
-        raise ValueError(f"{where} ({_shown(url)}): events must be a non-empty list of {', '.join(KINDS)}")
-    for kind in events:
-        if kind not in KINDS:
-            raise ValueError(f"{where} ({_shown(url)}): unknown event {kind!r} (known: {', '.join(KINDS)})")
-    fmt = entry.get("format", "json")
-    if fmt not in FORMATS:
-        raise ValueError(f"{where} ({_shown(url)}): format must be slack or json, not {fmt!r}")
-    return Webhook(number, url, tuple(k for k in KINDS if k in events), fmt)
-
-
-def _shown(url: str) -> str:
-    return url.split(":", 1)[0] + ":…" if url.startswith(REFERENCES) else shown_url(url)
 
 
 @dataclass(frozen=True)
@@ -231,7 +90,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_lb_address",
         None,
-        _address,
+        address,
         "Load-balancer address for the seed's bare `Given the load balancer has ip address` step.",
         "unset",
     ),
@@ -258,35 +117,35 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_journal",
         None,
-        _absolute_path,
+        absolute_path,
         "The run journal (JSON lines, append-only).",
         "`<cachedir>/scenario/journal.jsonl`",
     ),
     Option(
         "scenario_step_functions",
         READ_ONLY_FUNCTIONS,
-        _string_list(_GLOB_RE, "function globs"),
+        string_list(GLOB_RE, "function globs"),
         "Salt functions (globs) that site step libraries may call.",
         "read-only functions (`test.*`, `pkg.version`, `service.status`, ...)",
     ),
     Option(
         "scenario_reactor_allow",
         (),
-        _string_list(_NAME_RE, "scenario names"),
+        string_list(NAME_RE, "scenario names"),
         "Scenarios that reactor events (`scenario/request`) may start.",
         "`[]`: none",
     ),
     Option(
         "scenario_reactor_senders",
         (),
-        _string_list(_GLOB_RE, "minion id globs"),
+        string_list(GLOB_RE, "minion id globs"),
         "Minion ids (globs) whose reactor events are accepted.",
         "`[]`: none",
     ),
     Option(
         "scenario_prometheus_url",
         None,
-        _http_url,
+        http_url,
         "Prometheus for metric steps (`/api/v1/query` is appended); http:// or https://.",
         "unset: metric steps are refused",
         secret=True,
@@ -294,16 +153,16 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_prometheus_token",
         None,
-        _secret,
+        secret_text,
         "Bearer token for Prometheus (never printed); or the user and password below.",
         "unset",
         secret=True,
     ),
-    Option("scenario_prometheus_user", None, _secret, "Basic-auth user for Prometheus.", "unset"),
+    Option("scenario_prometheus_user", None, secret_text, "Basic-auth user for Prometheus.", "unset"),
     Option(
         "scenario_prometheus_password",
         None,
-        _secret,
+        secret_text,
         "Basic-auth password for Prometheus (never printed).",
         "unset",
         secret=True,
@@ -311,7 +170,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_prometheus_ca",
         None,
-        _absolute_path,
+        absolute_path,
         "CA file (PEM) that Prometheus' https certificate is checked against.",
         "the system's CAs",
     ),
@@ -339,30 +198,34 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scenario_store",
         "local",
-        _choice("local", "etcd"),
+        choice("local", "etcd"),
         "The fleet store of leases, holds, live runs and approvals: `local` (files in the cachedir, "
         "one master) or `etcd` (shared by several masters; `pip install 'saltext-scenario[etcd]'`).",
     ),
     Option(
         "scenario_etcd_endpoints",
         (),
-        _urls,
+        urls,
         "etcd's client URLs (`http(s)://host:2379`), tried in turn.",
         "`[]`",
     ),
     Option(
-        "scenario_etcd_ca", None, _absolute_path, "CA bundle that etcd's TLS certificate is checked against.", "unset"
+        "scenario_etcd_ca", None, absolute_path, "CA bundle that etcd's TLS certificate is checked against.", "unset"
     ),
-    Option("scenario_etcd_cert", None, _absolute_path, "Client certificate for etcd's TLS client auth.", "unset"),
-    Option("scenario_etcd_key", None, _absolute_path, "Key of that client certificate.", "unset"),
+    Option("scenario_etcd_cert", None, absolute_path, "Client certificate for etcd's TLS client auth.", "unset"),
+    Option("scenario_etcd_key", None, absolute_path, "Key of that client certificate.", "unset"),
     Option(
-        "scenario_etcd_user", None, _secret, "etcd user (with `scenario_etcd_password`), when etcd auth is on.", "unset"
+        "scenario_etcd_user",
+        None,
+        secret_text,
+        "etcd user (with `scenario_etcd_password`), when etcd auth is on.",
+        "unset",
     ),
-    Option("scenario_etcd_password", None, _secret, "That user's password (never printed).", "unset", secret=True),
+    Option("scenario_etcd_password", None, secret_text, "That user's password (never printed).", "unset", secret=True),
     Option(
         "scenario_etcd_prefix",
         "/saltext-scenario/",
-        _key_prefix,
+        key_prefix,
         "Key prefix of the fleet store in etcd (masters sharing a fleet use the same one).",
     ),
     Option(

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from saltext.scenario.sandbox import Sandbox, SandboxError, cli, load_spec
-from saltext.scenario.sandbox.cluster import services_of
 from saltext.scenario.sandbox.master import Master
+from saltext.scenario.sandbox.spec_services import services_of
 from saltext.scenario.sandbox.webhook import make_handler
 
 BASE = {"repo": {"mywebapp": ["4.2.5-1"]}, "hosts": {"web1": {"packages": {"mywebapp": "4.2.5-1"}}}}

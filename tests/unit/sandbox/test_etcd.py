@@ -3,8 +3,8 @@
 import pytest
 
 from saltext.scenario.sandbox import ETCD_SPEC, SandboxError, load_spec
-from saltext.scenario.sandbox.cluster import services_of
 from saltext.scenario.sandbox.etcd import Etcd
+from saltext.scenario.sandbox.spec_services import services_of
 
 BASE = {"repo": {"mywebapp": ["4.2.5-1"]}, "hosts": {"web1": {"packages": {"mywebapp": "4.2.5-1"}}}}
 

@@ -5,9 +5,9 @@ import yaml
 
 from saltext.scenario.sandbox import METRICS_SPEC, SandboxError, load_spec
 from saltext.scenario.sandbox.balancer import Balancer
-from saltext.scenario.sandbox.cluster import services_of
 from saltext.scenario.sandbox.hosts import Host
 from saltext.scenario.sandbox.nrpecfg import default_commands
+from saltext.scenario.sandbox.spec_services import services_of
 from saltext.scenario.sandbox.web import BadBuilds
 
 BASE = {

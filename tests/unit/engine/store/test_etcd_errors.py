@@ -6,7 +6,7 @@ pytest.importorskip("etcd3gw")
 
 from etcd3gw import exceptions
 
-from saltext.scenario.engine.store.etcd import _error_text
+from saltext.scenario.engine.store.etcd_client import error_text
 
 
 @pytest.mark.parametrize(
@@ -28,5 +28,5 @@ from saltext.scenario.engine.store.etcd import _error_text
     ],
 )
 def test_the_error_text_is_etcds_or_the_connections_own_words(detail, said):
-    text = _error_text(exceptions.ConnectionFailedError(detail))
+    text = error_text(exceptions.ConnectionFailedError(detail))
     assert said in text and "Traceback" not in text and "HTTPConnectionPool" not in text

@@ -35,11 +35,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...config import DEFAULT_NOTIFY_TIMEOUT, FORMATS, KINDS, REFERENCES, Webhook, webhooks
+from ...config_webhooks import DEFAULT_NOTIFY_TIMEOUT, FORMATS, KINDS, REFERENCES, Webhook, webhooks
 from ...redact import shown_url
 from ..errors import EXIT_FAILED, EXIT_INTERRUPTED, RESULTS
 
-# The webhooks are a master option: config.py reads and checks them (Webhook, webhooks).
+# The webhooks are a master option: config.py reads them, config_webhooks.py checks them (Webhook, webhooks).
 __all__ = ["DEFAULT_NOTIFY_TIMEOUT", "FORMATS", "KINDS", "REFERENCES", "Notifier", "Webhook", "webhooks"]
 
 TRIES = 2

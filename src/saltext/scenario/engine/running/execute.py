@@ -1,10 +1,10 @@
 """Run a Plan over pinned hosts, batch by batch, step by step, and recover when it fails.
 
-Execution only emits events (plain dicts, see contracts.py) through `emit`; reporters build
-the return, progress lines, bus events, the journal and the reports from them. What a step
-means for the fleet is the plan's business (its run hooks, see running/fleet_effects.py):
-they see every event first, may give a step per-host arguments, and add their fields to
-the run's end. This module only calls, judges and decides what runs next.
+Execution only emits events (plain dicts, see contracts.py, built by executor_events.py)
+through `emit`; reporters build the return, progress lines, bus events, the journal and the
+reports from them. What a step means for the fleet is the plan's business (its run hooks, see
+running/fleet_effects.py): they see every event first, may give a step per-host arguments, and
+add their fields to the run's end. This module only calls, judges and decides what runs next.
 
 The rules, in the order they apply:
 - Before each step (or group of steps sharing one publish) runs, `step_started` names it,
@@ -38,19 +38,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, cast
 
 from ...config import DEFAULT_STEP_DEADLINE, DEFAULT_STOP_GRACE, DEFAULT_TIMEOUT
-from ..contracts import INTERRUPTED_MID_STEP, StepFinished, StepStarted
+from ..contracts import INTERRUPTED_MID_STEP
 from ..errors import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, ScenarioError
 from ..ports import MetricsSource
 from ..steps.calls import ApprovalGate, SaltCall
-from ..steps.effects import NO_EFFECTS, RECOVERY_PHASE, RECOVERY_RESULT, RECOVERY_STARTED
+from ..steps.effects import RECOVERY_PHASE, RECOVERY_STARTED
 from ..steps.master import MasterCheck, MasterContext
 from .approval import Decision
 from .batches import allowed_failures, compute_batches
 from .calling import Caller, Cut, HostArgs, Results, Transport, verdict
+from .executor_events import DEPLOY_PHASE, RunEvents
 from .plan import Plan, PlannedScenario, PlannedStep
 
 PAUSE_SLICE = 0.5
-DEPLOY_PHASE = "deploy"
 
 Event = Mapping[str, object]
 
@@ -112,6 +112,7 @@ class Executor:
         self.stop = stop  # () -> why the run must stop (e.g. "SIGTERM"), or None
         self.approvals: Approvals = approvals or NoApprovals()
         self.hooks: RunHooks = hooks if hooks is not None else plan.run_hooks()
+        self.events = RunEvents(plan, run_id)
         self.caller = Caller(transport, clock, sleep, self._stopping)
         self.left: dict[str, dict[str, object]] = {}  # host -> where and why it failed and left the run
         self.interrupted: str | None = None  # the stop reason, once seen
@@ -135,29 +136,9 @@ class Executor:
     # -- one step on a set of hosts ------------------------------------------------------------
     def _approve(self, gate: ApprovalGate, b_index: int, hosts: Sequence[str]) -> tuple[list[str], Results]:
         so_far = sorted({h for batch in self.batches[: b_index + 1] for h in batch})
-        self._emit(
-            {
-                "event": "approval_wanted",
-                "run_id": self.run_id,
-                "batch": b_index,
-                "hosts": list(hosts),
-                "hosts_so_far": so_far,
-                "timeout": gate.within,
-                "approve": f"salt-run scenario.approve {self.run_id}",
-                "abort": f"salt-run scenario.abort {self.run_id} reason='...'",
-            }
-        )
+        self._emit(self.events.approval_wanted(b_index, hosts, so_far, gate.within))
         decision = self.approvals.wait(self.run_id, b_index, list(hosts), gate.within, self._stopping)
-        self._emit(
-            {
-                "event": "approval_finished",
-                "run_id": self.run_id,
-                "batch": b_index,
-                "approved": decision.approved,
-                "user": decision.user,
-                "reason": decision.reason,
-            }
-        )
+        self._emit(self.events.approval_finished(b_index, decision))
         ret = {"user": decision.user}
         return [], {h: {"ok": decision.approved, "reason": decision.reason, "ret": dict(ret)} for h in hosts}
 
@@ -179,72 +160,12 @@ class Executor:
             return self.caller.per_host(call, hosts, per_host)
         return self.caller.run_call(call, hosts)
 
-    # -- events -----------------------------------------------------------------------------------
-    def _step_event(
-        self,
-        b_index: int,
-        s_index: int,
-        p_index: int,
-        pstep: PlannedStep,
-        status: str,
-        hosts: Sequence[str],
-        results: Results | None = None,
-        jids: Sequence[str] = (),
-        duration: float = 0.0,
-        phase: str = DEPLOY_PHASE,
-    ) -> StepFinished:
-        results = results or {}
-        event = {
-            "event": "step_finished",
-            "run_id": self.run_id,
-            "phase": phase,
-            "batch": b_index,
-            "scenario": s_index,
-            "scenario_name": self.plan.all_scenarios[s_index].scenario.name,
-            "step": p_index,
-            "keyword": pstep.step.keyword,
-            "text": pstep.step.text,
-            "location": pstep.step.location,
-            "status": status,
-            "hosts_in_batch": list(hosts),
-            "results": results,
-            "passed": sorted(h for h, r in results.items() if r["ok"]),
-            "failed": sorted(h for h, r in results.items() if not r["ok"]),
-            "jids": [j for j in jids if j],
-            "duration": round(duration, 3),
-            "call": pstep.call_info(),
-            "effects": pstep.effects_info(),
-        }
-        return cast(StepFinished, event)
-
+    # -- announcing a step ------------------------------------------------------------------------
     def _announce(
         self, b_index: int, s_index: int, indexes: Sequence[int], hosts: Sequence[str], phase: str = DEPLOY_PHASE
     ) -> bool:
         """`step_started` before a step's (or a fused group's) publish; False when a listener refused it."""
-        pscenario = self.plan.all_scenarios[s_index]
-        steps = [pscenario.steps[i] for i in indexes]
-        effects = NO_EFFECTS
-        for pstep in steps:
-            effects = effects.union(pstep.effects)
-        lead = steps[0]
-        event: StepStarted = {
-            "event": "step_started",
-            "run_id": self.run_id,
-            "phase": phase,
-            "batch": b_index,
-            "scenario": s_index,
-            "scenario_name": pscenario.scenario.name,
-            "step": indexes[0],
-            "keyword": lead.step.keyword,
-            "text": lead.step.text,
-            "location": lead.step.location,
-            "hosts": list(hosts),
-            "effects": effects.as_dict(),
-            "steps": [
-                {"step": i, "location": st.step.location, "effects": st.effects_info()}
-                for i, st in zip(indexes, steps, strict=True)
-            ],
-        }
+        event = self.events.step_started(b_index, s_index, indexes, hosts, phase)
         try:
             self._emit(event)
         except ScenarioError as exc:
@@ -302,7 +223,9 @@ class Executor:
     def _skip(self, b_index: int, s_index: int, indexes: Sequence[int], hosts: Sequence[str], phase: str) -> None:
         steps = self.plan.all_scenarios[s_index].steps
         for p_index in indexes:
-            self._emit(self._step_event(b_index, s_index, p_index, steps[p_index], "skipped", hosts, phase=phase))
+            self._emit(
+                self.events.step_finished(b_index, s_index, p_index, steps[p_index], "skipped", hosts, phase=phase)
+            )
 
     def _run_step(
         self, b_index: int, s_index: int, p_index: int, pstep: PlannedStep, hosts: list[str], active: list[str]
@@ -347,7 +270,7 @@ class Executor:
         for k, (p_index, call) in enumerate(zip(indexes, calls, strict=True)):
             pstep = steps[p_index]
             if self.halted:
-                self._emit(self._step_event(b_index, s_index, p_index, pstep, "skipped", hosts))
+                self._emit(self.events.step_finished(b_index, s_index, p_index, pstep, "skipped", hosts))
                 continue
             results = {h: verdict(call, (replies.get(h) or [None] * len(calls))[k]) for h in active}
             jids, t1 = [jid or ""], self.clock()
@@ -380,7 +303,7 @@ class Executor:
             self._leave(host, pstep, results[host]["reason"], b_index)
             active.remove(host)
         status = "failed" if failed else "passed"
-        self._emit(self._step_event(b_index, s_index, p_index, pstep, status, hosts, results, jids, duration))
+        self._emit(self.events.step_finished(b_index, s_index, p_index, pstep, status, hosts, results, jids, duration))
         if not failed:
             return
         # A batch in which every host failed is no special case: it halts the run unless the
@@ -402,7 +325,7 @@ class Executor:
                 if lead.context_only:
                     # Given steps shaped the whole run: report them once, not per batch.
                     if first:
-                        self._emit(self._step_event(b_index, s_index, group[0], lead, "passed", hosts))
+                        self._emit(self.events.step_finished(b_index, s_index, group[0], lead, "passed", hosts))
                 elif self.halted or self._stopping():
                     self._skip(b_index, s_index, group, hosts, DEPLOY_PHASE)
                 elif len(group) > 1:
@@ -445,10 +368,14 @@ class Executor:
     ) -> None:
         for p_index, pstep in enumerate(pscenario.steps):
             if pstep.context_only:
-                self._emit(self._step_event(-1, s_index, p_index, pstep, "passed", alive, phase=RECOVERY_PHASE))
+                self._emit(
+                    self.events.step_finished(-1, s_index, p_index, pstep, "passed", alive, phase=RECOVERY_PHASE)
+                )
                 continue
             if not active or self.refused or not self._announce(-1, s_index, [p_index], active, RECOVERY_PHASE):
-                self._emit(self._step_event(-1, s_index, p_index, pstep, "skipped", alive, phase=RECOVERY_PHASE))
+                self._emit(
+                    self.events.step_finished(-1, s_index, p_index, pstep, "skipped", alive, phase=RECOVERY_PHASE)
+                )
                 continue
             t0 = self.clock()
             self.caller.cut = self._cut(self._limit(pstep), t0)
@@ -464,42 +391,12 @@ class Executor:
             status = "failed" if failed else "passed"
             duration = self.clock() - t0
             self._emit(
-                self._step_event(-1, s_index, p_index, pstep, status, alive, results, jids, duration, RECOVERY_PHASE)
+                self.events.step_finished(
+                    -1, s_index, p_index, pstep, status, alive, results, jids, duration, RECOVERY_PHASE
+                )
             )
 
     # -- the run --------------------------------------------------------------------------------------
-    def _run_started(self, pinned: Sequence[str]) -> dict[str, object]:
-        plan = self.plan
-        return {
-            "event": "run_started",
-            "run_id": self.run_id,
-            "name": plan.name,
-            "feature": plan.feature.name,
-            "uri": plan.feature.uri,
-            "target": plan.target,
-            "feature_line": plan.feature.line,
-            "feature_description": plan.feature.description,
-            "feature_tags": list(plan.feature.tags),
-            "pinned": sorted(pinned),
-            "batches": self.batches,
-            "scenarios": [s.scenario.name for s in plan.all_scenarios],
-            # Every step, run or not: what a report of this run needs even if it dies.
-            "plan": [
-                {
-                    "name": s.scenario.name,
-                    "location": s.scenario.location,
-                    "tags": list(s.scenario.tags),
-                    "on_failure": s.recovery,
-                    "steps": [st.as_dict() for st in s.steps],
-                }
-                for s in plan.all_scenarios
-            ],
-            "allowed_failures": self.allowed,
-            "feature_sha256": plan.feature.sha256,
-            # Steps that ask hosts something, per batch: a batch passed when all of them did.
-            "deploy_steps": sum(1 for sc in plan.scenarios for st in sc.steps if not st.context_only),
-        }
-
     def run(
         self,
         pinned: Sequence[str],
@@ -511,22 +408,22 @@ class Executor:
         done = done or {}
         self.allowed = allowed_failures(self.plan.budget, len(pinned))
         self.started = self.clock()
-        self._emit(self._run_started(pinned))
+        self._emit(self.events.run_started(pinned, self.batches, self.allowed))
         in_progress: list[str] = []
         first = True
         for b_index, hosts in enumerate(self.batches):
             if b_index in done:
-                self._emit(self._batch_skipped(b_index, hosts, done[b_index]))
+                self._emit(self.events.batch_skipped(b_index, hosts, done[b_index]))
                 continue
             if self.halted or self._stopping():
-                self._emit(self._batch_skipped(b_index, hosts, "interrupted" if self.interrupted else "halted"))
+                self._emit(self.events.batch_skipped(b_index, hosts, "interrupted" if self.interrupted else "halted"))
                 continue
             if not first and self.plan.pause:
                 self._pause(self.plan.pause)
                 if self._stopping():
-                    self._emit(self._batch_skipped(b_index, hosts, "interrupted"))
+                    self._emit(self.events.batch_skipped(b_index, hosts, "interrupted"))
                     continue
-            self._emit(self._batch_started(b_index, hosts))
+            self._emit(self.events.batch_started(b_index, hosts, len(self.batches), self._elapsed()))
             in_progress = hosts
             self._run_batch(b_index, hosts, first)
             first = False
@@ -547,31 +444,13 @@ class Executor:
         self.interrupted = self.interrupted or reason
         self._finished(EXIT_INTERRUPTED, None)
 
+    def _elapsed(self) -> float:
+        return self.clock() - (self.started or self.clock())
+
     def _finished(self, retcode: int, recovery: dict[str, object] | None) -> None:
         fields = dict(self.hooks.final_fields())
-        event: dict[str, object] = {
-            "event": "run_finished",
-            "run_id": self.run_id,
-            "retcode": retcode,
-            "duration": round(self.clock() - (self.started or self.clock()), 3),
-            "interrupted": self.interrupted,
-            "halted": self.halted,
-            "left": dict(sorted(self.left.items())),
-            "allowed_failures": self.allowed,
-            RECOVERY_RESULT: recovery,
-            **fields,
-        }
-        self._emit(event)
-
-    def _batch_skipped(self, b_index: int, hosts: list[str], why: str) -> dict[str, object]:
-        return {"event": "batch_skipped", "run_id": self.run_id, "batch": b_index, "hosts": hosts, "reason": why}
-
-    def _batch_started(self, b_index: int, hosts: list[str]) -> dict[str, object]:
-        return {
-            "event": "batch_started",
-            "run_id": self.run_id,
-            "batch": b_index,
-            "count": len(self.batches),
-            "hosts": list(hosts),
-            "elapsed": round(self.clock() - (self.started or self.clock()), 3),
-        }
+        left, allowed = self.left, self.allowed
+        duration = self._elapsed()
+        self._emit(
+            self.events.run_finished(retcode, duration, self.interrupted, self.halted, left, allowed, recovery, fields)
+        )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ... import config
+from ...config_checks import seconds
 from ..errors import InvalidScenario
 from ..records.report_files import check_report_dir
 
@@ -25,7 +25,7 @@ def _timeout(value: Any) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return config.seconds(value)
+        return seconds(value)
     except ValueError as exc:
         raise InvalidScenario(f"timeout={value!r}: {exc}") from None
 
