@@ -14,8 +14,9 @@ and the master option scenario_notify pointing at the sandbox's webhook receiver
   a failing feature: exit 1, scenario.status names the failed host, the job's success false.
 - Through salt-api (runner_async, the eauth user deployer): scenario.abort ends a canary run
   waiting at its approval gate (exit 1, the job's success false, its return the run id);
-  scenario.resume of that run answers with its own jid and run id, waits at the gate again,
-  scenario.approve releases it and the run passes (exit 0, the job's success true).
+  scenario.resume of that run is a job of its own with its own run id, aborted again (exit 1,
+  success false); resumed once more, scenario.approve releases each gate and the run passes
+  (exit 0, the job's success true).
 - The watcher user (eauth: scenario.status only) is refused scenario.run; nothing runs.
 """
 
@@ -267,32 +268,48 @@ def _started(sb, fun, **kwarg):
     return started["return"][0]["jid"]
 
 
+def _abort_waiting(sb, jid, reason):
+    """Abort, through salt-api, the run of job `jid` once it waits at its gate; its final status
+    and its runner job's record."""
+    waiting = _wait_waiting(sb, jid)
+    ((code, decided),) = api(sb, "deployer", runner("scenario.abort", run_id=waiting["run_id"], reason=reason))
+    assert code == 200 and decided["return"][0]["decision"] == "abort", decided
+    aborted, approved = _wait_done(sb, jid, approve=False)
+    assert aborted["run_id"] == waiting["run_id"] and approved == 0
+    return aborted, job(sb, jid)
+
+
 def test_abort_resume_and_approve_through_salt_api_and_the_jobs_success_follows_the_exit_code(sb):
     reset(sb)
     jid = _started(sb, "scenario.run", name="canary_approval")
-    waiting = _wait_waiting(sb, jid)
-    abort = runner("scenario.abort", run_id=waiting["run_id"], reason="canary looks off")
-    ((code, decided),) = api(sb, "deployer", abort)
-    assert code == 200 and decided["return"][0]["decision"] == "abort", decided
-    aborted, approved = _wait_done(sb, jid, approve=False)
+    aborted, ran = _abort_waiting(sb, jid, "canary looks off")
     # scenario.abort: the approval step fails on every host of the batch (the canary, web1) and
     # the run halts as on any failed step: exit 1.
-    assert (aborted["state"], aborted["exit_code"], aborted["failed"], approved) == ("failed", 1, ["web1"], 0)
-    ran = job(sb, jid)
+    assert (aborted["state"], aborted["exit_code"], aborted["failed"]) == ("failed", 1, ["web1"])
     assert ran["success"] is False and ran["return"]["retcode"] == 1
-    assert ran["return"]["run_id"] == aborted["run_id"] == waiting["run_id"]
+    assert ran["return"]["run_id"] == aborted["run_id"]
     assert ran["return"]["failed_hosts"]["web1"]["reason"] == "aborted by deployer: canary looks off"
 
-    again = _started(sb, "scenario.resume", run_id=aborted["run_id"])
-    assert again != jid
-    # The resumed run waits at the gate again (web1's batch starts over), then at web2 and
-    # web3's; each approval through salt-api releases the gate.
-    done, approved = _wait_done(sb, again)
-    assert (done["state"], done["exit_code"], done["failed"], approved) == ("passed", 0, [], 2)
-    resumed = job(sb, again)
-    assert resumed["success"] is True and resumed["return"]["retcode"] == 0
-    assert resumed["return"]["run_id"] == done["run_id"] != aborted["run_id"]
+    # A resume through salt-api that is aborted again: a run of its own, failed, success false.
+    second = _started(sb, "scenario.resume", run_id=aborted["run_id"])
+    again, resumed = _abort_waiting(sb, second, "still off")
+    assert (again["state"], again["exit_code"], again["failed"]) == ("failed", 1, ["web1"])
+    assert resumed["success"] is False and resumed["return"]["retcode"] == 1
+    assert resumed["return"]["run_id"] == again["run_id"] not in (aborted["run_id"], None)
     assert resumed["return"]["resumes"] == aborted["run_id"]
+
+    # Resumed once more: web1's batch starts over, waits at the gate, then web2 and web3's;
+    # each approval through salt-api releases the gate, and the run passes.
+    third = _started(sb, "scenario.resume", run_id=again["run_id"])
+    assert len({jid, second, third}) == 3
+    done, approved = _wait_done(sb, third)
+    assert (done["state"], done["exit_code"], done["failed"], approved) == ("passed", 0, [], 2)
+    passed = job(sb, third)
+    assert passed["success"] is True and passed["return"]["retcode"] == 0
+    assert passed["return"]["run_id"] == done["run_id"] not in (aborted["run_id"], again["run_id"])
+    assert passed["return"]["resumes"] == again["run_id"]
+    ((_code, shown),) = api(sb, "deployer", runner("scenario.show", run_id=done["run_id"]))
+    assert [a["user"] for a in shown["return"][0]["record"]["approvals"]] == ["deployer", "deployer"]
     assert holds(sb) == {} and all(probes(sb, WEB).values())
 
 
