@@ -6,8 +6,8 @@ by default; ``--out=json`` etc. still win. Progress events print as their one li
 
 When ``salt-run`` already printed a run's progress line by line (the runner marks such a
 return ``streamed``), the final rendering does not print the steps again: only what needs
-acting on (failed hosts with step and reason, still-blocked hosts, hosts not started, the
-rollback), the report paths, warnings, the run id and the summary line. Without streaming
+acting on (failed hosts with step and reason, still-blocked hosts, hosts not started, held
+hosts, the rollback), the report paths, warnings, the run id and the summary line. Without streaming
 (``scenario.run`` called from Python or orchestrate, ``scenario.show``) the whole tree is
 rendered: feature, scenarios, steps with their per-host verdicts.
 
@@ -23,6 +23,7 @@ import salt.utils.color
 try:
     # The runner needs the engine on the master anyway; its marks are the live progress lines'.
     from saltext.scenario.engine.errors import RUN_RESULTS
+    from saltext.scenario.engine.records.held_hosts import held_hosts
     from saltext.scenario.engine.records.progress import MARKS
 
     _IMPORT_ERROR = None
@@ -193,6 +194,8 @@ def _outcome(data, col):
         tail.append(f"{col['warn']}Still blocked at the load balancer: {', '.join(data['still_blocked'])}{col['end']}")
     if data.get("not_started"):
         tail.append(f"{col['warn']}Not started (later batches): {', '.join(data['not_started'])}{col['end']}")
+    # Held hosts, from the return or the journal record (the same keys): records/held_hosts.py.
+    tail += [f"{col['warn']}{line}{col['end']}" for line in held_hosts(data).lines(data.get("run_id"))]
     tail += _rollback(data, col)
     if tail:
         out += ["", *tail]

@@ -451,4 +451,5 @@ class JournalRecord(_JournalRecordBase, total=False):
     halted: str | None
     held: list[str]  # pinned hosts exclude_held left out: held by other runs
     holds: list[str]  # the hosts this run held at its end
+    held_by: list[dict[str, Any]]  # a refusal (exit 4): the holds that refused it
     warnings: list[str]  # what the run's webhooks could not be told (scenario_notify)

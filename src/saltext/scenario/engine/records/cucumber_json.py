@@ -8,6 +8,14 @@ failed step's `error_message` names every failed host and its reason (and, in a 
 failure budget, says the budget allowed it). Cucumber has no status for a step a stop cut short:
 such a step is "skipped", its `output` naming each host "interrupted" with the reason, so no
 consumer reads it as a failed check. Durations are integer nanoseconds, as Cucumber writes them.
+
+Held hosts (records/held_hosts.py: the hosts this run holds, those exclude_held left out) are
+lines after the feature's own text in its `description`: Cucumber JSON has no field for what a
+run leaves behind, its canonical schema (cucumber-json-schema) allows no field of our own on
+a feature (additionalProperties: false), and every consumer shows a feature's description. A tag
+would read as a scenario's label, and an embedding belongs to a step. A run that never started
+(refused with exit 4, its held hosts in `held_by`) has no feature to describe: its document
+stays empty, and its JUnit report and HTML page name the holds.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from typing import Any, cast
 
 from ..contracts import RunReturn
 from ..errors import EXIT_BUDGET
+from .held_hosts import held_hosts
 from .report_view import StepView, is_run, scenario_batches
 from .run_recorder import RunRecorder
 
@@ -94,6 +103,12 @@ def _elements(ret: RunReturn, recorder: RunRecorder | None, feature_id: str) -> 
     return elements
 
 
+def _description(text: str, ret: RunReturn) -> str:
+    """The feature's description, then one line per kind of held host (records/held_hosts.py)."""
+    held = held_hosts(ret).lines(ret.get("run_id"))
+    return "\n".join([text, "", *held] if text else held) if held else text
+
+
 def cucumber_report(ret: RunReturn, recorder: RunRecorder | None) -> list[Json]:
     """The Cucumber JSON document (a list) for the return data `ret` of one run."""
     if not is_run(ret):
@@ -107,7 +122,7 @@ def cucumber_report(ret: RunReturn, recorder: RunRecorder | None) -> list[Json]:
             "keyword": "Feature",
             "name": ret.get("feature") or "",
             "line": int(started.get("feature_line") or 1),
-            "description": started.get("feature_description") or "",
+            "description": _description(started.get("feature_description") or "", ret),
             "tags": [{"name": t} for t in started.get("feature_tags") or []],
             "elements": _elements(ret, recorder, feature_id),
         }

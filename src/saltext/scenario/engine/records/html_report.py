@@ -4,7 +4,8 @@ Built from the same inputs as the Cucumber JSON and JUnit reports (the return da
 per-batch step events a RunRecorder kept, walked by report_view), so the three always agree.
 
 - Summary first: verdict, summary line, why the run halted or was interrupted, failed hosts
-  (linked to their rows), still-blocked hosts, hosts not started, the rollback, approvals.
+  (linked to their rows), still-blocked hosts, hosts not started, held hosts (records/
+  held_hosts.py), the rollback, approvals.
 - Rows are hosts, columns are the steps that act on hosts (grouped by scenario; Given steps
   touch no host and are listed above the grid), cells are coloured passed/failed/skipped, and
   interrupted where a stop cut a host's step short. The badge says the outcome: passed (green),
@@ -14,7 +15,7 @@ per-batch step events a RunRecorder kept, walked by report_view), so the three a
 - Groups are the rolling batches, each a collapsible <details>; failed rows come first in
   their group. Above OPEN_UP_TO hosts only the groups with a failure start open, so a
   500-host run opens on what went wrong. Approval steps and the @on-failure rollback (its own
-  group) are marked; rows carry flags (still blocked, not started, rolled back, ...).
+  group) are marked; rows carry flags (still blocked, held, not started, rolled back, ...).
 
 Everything is inline (CSS and script from html_assets.py; no fonts, images or URLs), so the
 file opens offline from a CI artifact. Every string from the run is escaped: host names and
@@ -38,6 +39,7 @@ from ..contracts import (
     StepResult,
 )
 from ..errors import EXIT_BUDGET, RUN_RESULTS
+from .held_hosts import held_hosts
 from .html_assets import CSS, SCRIPT
 from .progress import MARKS
 from .report_view import BatchView, scenario_batches
@@ -124,6 +126,7 @@ class _Run:
                 flags.setdefault(host, []).append((cls, text, why))
 
         add(ret.get("still_blocked") or (), "blocked", "still blocked", "still blocked at the load balancer")
+        add(held_hosts(ret).holding, "bad", "held", "held by this run: no other run may touch it until released")
         add(sorted(self.not_started), "", "not started", "its batch never started")
         add(ret.get("done_earlier") or (), "", "done earlier", "passed in the run this one resumed")
         rollback: RollbackInfo | dict[str, Any] = ret.get("rollback") or {}
@@ -230,10 +233,9 @@ def _alerts(run: _Run) -> str:
         out.append(_alert(f"Still blocked at the load balancer ({len(blocked)}): {_host_list(run, blocked)}"))
     if run.not_started:
         out.append(_alert(f"Not started ({len(run.not_started)}): {_host_list(run, sorted(run.not_started))}"))
-    held = ret.get("held") or []
-    if held:
-        # Left out by exclude_held: held by other runs, so not in the grid.
-        out.append(_alert(_e(f"Held by other runs, left out ({len(held)}): {', '.join(held)}")))
+    # Held hosts: those this run holds (flagged in the grid too), those exclude_held left out
+    # (not in the grid) and, on a refusal, the holds that refused the run.
+    out += [_alert(_e(line)) for line in held_hosts(ret).lines(ret.get("run_id"))]
     if ret.get("rollback"):
         out.append(_rollback_alert(ret["rollback"]))
     out += [_approval_alert(a) for a in ret.get("approvals") or []]

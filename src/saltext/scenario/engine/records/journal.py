@@ -44,6 +44,7 @@ class RunSummary(TypedDict):
     state: str
     summary: str | None
     still_blocked: list[str]
+    held: list[str]  # pinned hosts exclude_held left out: held by other runs
 
 
 # A record as read back: the JSON its writer (of any format version) appended.
@@ -123,6 +124,7 @@ def summary_of(record: Record) -> RunSummary:
         "state": record.get("state", "finished"),
         "summary": record.get("summary"),
         "still_blocked": record.get("still_blocked", []),
+        "held": record.get("held", []),
     }
 
 
@@ -185,4 +187,7 @@ def history_line(summary: Mapping[str, Any]) -> str:
     holds = [h.get("host") for h in summary.get("holds") or [] if isinstance(h, dict)]
     if holds:
         line += f"  holds: {', '.join(str(h) for h in holds)}"
+    # The holds above are the fleet store's now; the hosts exclude_held left out are the record's.
+    if summary.get("held"):
+        line += f"  left out (held by other runs): {', '.join(str(h) for h in summary['held'])}"
     return line

@@ -183,11 +183,14 @@ def build(
     for key in ("interrupted", "halted"):
         if ret.get(key):
             record[key] = ret[key]
-    # Holds: the hosts exclude_held left out, and those the run holds at its end.
+    # Holds: the hosts exclude_held left out, those the run holds at its end, and the holds
+    # that refused it (exit 4), so reports rendered from the record name them too.
     if ret.get("held"):
         record["held"] = list(ret["held"])
     if ret.get("holds"):
         record["holds"] = list(ret["holds"])
+    if ret.get("held_by"):
+        record["held_by"] = [dict(h) for h in ret["held_by"]]
     return record
 
 

@@ -8,7 +8,8 @@ split classname at its last dot into package and class). Hosts of a batch that n
 and steps after the halt, are <skipped/> with the reason. A host a stop cut short mid-step is
 an <error type="Interrupted">: neither a failed check nor a pass. A host that failed within
 the failure budget (exit 5) is a <failure> that says so. A run that could not start or aborted
-is one testcase with <error>, so a CI server never shows it as green.
+is one testcase with <error>, so a CI server never shows it as green. Held hosts
+(records/held_hosts.py) are properties of the suite and its <system-out>.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import xml.etree.ElementTree as ET
 
 from ..contracts import RunReturn, Status, StepHost
 from ..errors import EXIT_BUDGET
+from .held_hosts import held_hosts
 from .report_view import BatchView, StepView, is_run, scenario_batches
 from .run_recorder import RunRecorder
 
@@ -100,6 +102,7 @@ def _scenario_cases(
 
 def _properties(suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None) -> None:
     props = ET.SubElement(suite, "properties")
+    held = held_hosts(ret)
     values: dict[str, object] = {
         "run_id": ret.get("run_id") or (recorder.run_id if recorder else ""),
         "name": ret.get("name"),
@@ -109,8 +112,13 @@ def _properties(suite: ET.Element, ret: RunReturn, recorder: RunRecorder | None)
         "pinned": ", ".join(ret.get("pinned") or []),
         "batches": " | ".join(", ".join(b) for b in ret.get("batches") or []),
         "still_blocked": ", ".join(ret.get("still_blocked") or []),
-        # Pinned hosts left out by exclude_held: held by other runs.
-        "held": ", ".join(ret.get("held") or []) or None,
+        # Held hosts (records/held_hosts.py): this run holds them (out of the balancer until it
+        # is resumed and passes or they are released); exclude_held left them out, held by
+        # other runs; they refused the run (exit 4). One property each, a sentence in "held_hosts".
+        "holds": ", ".join(held.holding) or None,
+        "held": ", ".join(held.left_out) or None,
+        "held_by": ", ".join(held.refused_hosts()) or None,
+        "held_hosts": " | ".join(held.lines(ret.get("run_id"))) or None,
         "summary": ret.get("summary"),
     }
     for key, value in values.items():
@@ -154,6 +162,11 @@ def junit_report(ret: RunReturn, recorder: RunRecorder | None) -> bytes:
         case = _testcase(suite, _classname(str(ret.get("name"))), f"scenario.run {ret.get('name')}", None, 0.0)
         ET.SubElement(case, "error", {"message": str(ret.get("error")), "type": f"exit {ret.get('retcode')}"})
         statuses, errors = ["error"], 1
+    held = held_hosts(ret).lines(ret.get("run_id"))
+    if held:
+        # After the testcases, as the JUnit schema orders a suite: CI servers show a suite's
+        # output where its properties stay hidden.
+        ET.SubElement(suite, "system-out").text = "\n".join(held)
     counts = {
         "tests": str(len(statuses)),
         "failures": str(statuses.count("failed")),

@@ -131,9 +131,14 @@ def run_from_record(record: Record) -> tuple[RunReturn, RunRecorder]:
                 "rollback",
                 "interrupted",
                 "halted",
+                "error",
             )
         },
     )
+    # Held hosts (records/held_hosts.py), as the run's own reports had them.
+    for key in ("held", "holds", "held_by"):
+        if record.get(key):
+            ret[key] = record[key]
     ret["scenarios"] = scenarios
     ret["approvals"] = record.get("approvals") or []
     ret["duration"] = record.get("duration") or 0.0
