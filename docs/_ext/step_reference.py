@@ -38,6 +38,13 @@ example, and the Salt call the engine makes for that example on each host of the
 Parameters are checked when the feature is matched, before anything runs. Site step
 libraries (`features/steps/*.yaml`) add steps of their own: `salt-run scenario.steps` lists
 every step a master knows.
+
+Any When may end with `, taking at most N seconds` or `, taking at most N minutes` (1 second
+to 24 hours): the step's own deadline, in place of a library's `deadline:` and the master's
+`scenario_step_deadline`. Hosts still running it then fail (`still running after N s`) and
+their job is killed. The suffix is taken off before the step is matched, so no wording below
+spells it; on a Given or a Then it is refused (a Then that waits says `within N seconds`).
+See [deadlines and stops](../user-guide/deadlines-and-stops.md).
 """
 
 

@@ -3,16 +3,16 @@
 | code | meaning |
 |---|---|
 | 0 | passed on every pinned host |
-| 1 | a step failed and the run halted (or the failure budget was exceeded) |
+| 1 | a step failed and the run halted (or the failure budget was exceeded); a step past its deadline fails |
 | 2 | invalid scenario or arguments; nothing ran |
 | 3 | what the run needs cannot be reached or written (hosts, Prometheus, the fleet store, the disk); nothing ran |
 | 4 | another run holds this feature's lock, a claim or a hold on one of the pinned hosts; nothing ran |
 | 5 | finished within the failure budget: some hosts failed, left the run and stay as they are |
-| 6 | interrupted (SIGTERM/SIGINT, the fleet store lost mid-run): hosts kept blocked and held |
+| 6 | interrupted (SIGTERM/SIGINT, the fleet store or the records' disk lost mid-run): hosts kept blocked and held |
 
 Exit 3 also covers a fleet store that cannot be reached or written at the start; a hold is a
-host some run left out of the balancer (engine/store/); exit 6 collects the step in flight and
-skips the rest.
+host some run left out of the balancer (engine/store/); exit 6 gives the step in flight the stop
+grace (a second signal none), then kills its job on the hosts still running it, and skips the rest.
 """
 
 from __future__ import annotations
