@@ -165,3 +165,15 @@ def test_runner_react_goes_through_run_and_sets_retcode(tmp_path, monkeypatch, w
     assert calls == [("update_website", mod.log.info, {"batch": None})]
     assert mod.react(tag="scenario/request", data=_event({"scenario": "../x"}))["retcode"] == 2
     assert mod.__context__["retcode"] == 2 and fired == ["saltext/scenario/react/refused"] and len(calls) == 1
+
+
+def test_a_request_that_ran_no_step_for_another_reason_says_why_in_the_log(warnings_logged):
+    ret = {"retcode": 3, "result": "error", "error": "the fleet store cannot be reached or written: /x: EIO"}
+    h = Harness(run_ret=ret)
+    out = h.react(_event({"scenario": "update_website"}))
+    assert out["retcode"] == 3 and h.runs == [("update_website", None)]
+    assert h.fired == []  # not a busy refusal
+    assert warnings_logged == [
+        "scenario.react: scenario 'update_website' ran no step for 'web1': exit 3: "
+        "the fleet store cannot be reached or written: /x: EIO"
+    ]

@@ -143,5 +143,15 @@ def react(settings: Settings, tag: Any, data: Any, run: Callable[[str, Any], Ret
     elif ret.get("retcode") == EXIT_LOCKED:
         log.warning("scenario.react: scenario %r already running; request from %r ignored", name, sender)
         fire({**request, "reason": "already running"}, f"{TAG_PREFIX}/busy")
+    elif ret.get("retcode") and not ret.get("steps"):
+        # Ended before any step ran, for another reason (an unreachable store, a discovery
+        # shortfall ...): the operator reading the master log sees why this request did nothing.
+        log.warning(
+            "scenario.react: scenario %r ran no step for %r: exit %s: %s",
+            name,
+            sender,
+            ret.get("retcode"),
+            ret.get("error") or ret.get("result"),
+        )
     ret["request"] = request
     return ret
