@@ -57,6 +57,19 @@ BLOCKED = "I block the load balancer"
 FULL_FS = TESTS / "support" / "full_fs_run.py"
 
 
+def _wait_for_the_sleep_on_every_host(sb, timeout=60):
+    """Until test.sleep runs on every host: a signal sent right after the block step's progress
+    line can land before the sleep step is published, and then that step is skipped, not in flight."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        proc = sb.salt("-L", ",".join(HOSTS), "saltutil.running", "--out=json", "--static", timeout=60)
+        running = json.loads(proc.stdout or "{}")
+        if all(any(j.get("fun") == "test.sleep" for j in running.get(h) or []) for h in HOSTS):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"test.sleep never ran on every host: {running}")
+
+
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("deadline_root")
@@ -126,6 +139,7 @@ def test_sigterm_gives_the_step_its_grace_then_kills_it_and_the_run_reads_interr
     run = Background(sb, "scenario.run", "hang")
     try:
         run.wait_for(BLOCKED)
+        _wait_for_the_sleep_on_every_host(sb)
         signalled = time.monotonic()
         run.proc.send_signal(signal.SIGTERM)
         code, ret, _progress, stderr = run.finish()
@@ -148,6 +162,7 @@ def test_a_second_sigint_abandons_the_step_at_once(clean):
     run = Background(sb, "scenario.run", "hang")
     try:
         run.wait_for(BLOCKED)
+        _wait_for_the_sleep_on_every_host(sb)
         signalled = time.monotonic()
         run.proc.send_signal(signal.SIGINT)
         time.sleep(0.5)  # two signals, not one: the first must have been handled

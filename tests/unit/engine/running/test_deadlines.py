@@ -201,6 +201,8 @@ def test_a_first_stop_gives_the_step_its_grace_then_the_hosts_are_interrupted_mi
     assert fleet.killed == [(["web2"], 108.0)]  # 3 s in, plus the 5 s grace
     assert _finished(events, "the service mywebapp should be running")["status"] == "skipped"
     assert result["interrupted"] == "SIGTERM"
+    # The halt line of the output says interrupted, not failed.
+    assert result["halted"].startswith(f"{UPDATE} interrupted at "), result["halted"]
 
 
 def test_a_second_signal_abandons_the_step_at_once():

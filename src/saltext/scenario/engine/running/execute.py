@@ -314,7 +314,10 @@ class Executor:
             elif self.allowed:
                 why = f"{len(self.left)} host(s) failed, more than the failure budget of {self.allowed}"
             else:
-                why = f"{pstep.step.keyword} {pstep.step.text} failed at {pstep.step.location}"
+                # A step a stop cut short was interrupted, not failed: the halt says so.
+                cut = all(str(results[h]["reason"]).startswith(INTERRUPTED_MID_STEP) for h in failed)
+                how = "interrupted" if cut else "failed"
+                why = f"{pstep.step.keyword} {pstep.step.text} {how} at {pstep.step.location}"
             self.halted = why
 
     def _run_batch(self, b_index: int, hosts: list[str], first: bool) -> list[str]:
