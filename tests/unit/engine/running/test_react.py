@@ -148,7 +148,7 @@ def test_runner_react_goes_through_run_and_sets_retcode(tmp_path, monkeypatch, w
 
     def fake_run(settings, request, source, transport_factory, caller, prometheus=None, store=None, resolve=None):
         calls.append((request.name, caller.progress, {"batch": request.batch}))
-        return {"retcode": 1}
+        return {"retcode": 1, "scenarios": [{"steps": []}]}  # a run that failed a step
 
     class Bus:
         def fire(self, data, tag):
@@ -172,7 +172,12 @@ def test_a_request_that_ran_no_step_for_another_reason_says_why_in_the_log(warni
     h = Harness(run_ret=ret)
     out = h.react(_event({"scenario": "update_website"}))
     assert out["retcode"] == 3 and h.runs == [("update_website", None)]
-    assert h.fired == []  # not a busy refusal
+    assert h.fired == [
+        (
+            "saltext/scenario/react/not_run",
+            {**out["request"], "reason": "ran no step", "retcode": 3, "error": ret["error"]},
+        )
+    ]
     assert warnings_logged == [
         "scenario.react: scenario 'update_website' ran no step for 'web1': exit 3: "
         "the fleet store cannot be reached or written: /x: EIO"

@@ -143,7 +143,7 @@ def react(settings: Settings, tag: Any, data: Any, run: Callable[[str, Any], Ret
     elif ret.get("retcode") == EXIT_LOCKED:
         log.warning("scenario.react: scenario %r already running; request from %r ignored", name, sender)
         fire({**request, "reason": "already running"}, f"{TAG_PREFIX}/busy")
-    elif ret.get("retcode") and not ret.get("steps"):
+    elif ret.get("retcode") and not ret.get("scenarios"):
         # Ended before any step ran, for another reason (an unreachable store, a discovery
         # shortfall ...): the operator reading the master log sees why this request did nothing.
         log.warning(
@@ -152,6 +152,10 @@ def react(settings: Settings, tag: Any, data: Any, run: Callable[[str, Any], Ret
             sender,
             ret.get("retcode"),
             ret.get("error") or ret.get("result"),
+        )
+        fire(
+            {**request, "reason": "ran no step", "retcode": ret.get("retcode"), "error": ret.get("error")},
+            f"{TAG_PREFIX}/not_run",
         )
     ret["request"] = request
     return ret
