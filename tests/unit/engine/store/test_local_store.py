@@ -133,3 +133,26 @@ def test_the_store_records_are_json_a_human_can_read(tmp_path):
         assert lease["run_id"] == RUN_A and lease["feature"] == "update_website"
     hold = json.loads((tmp_path / "scenario" / "holds" / "web1.json").read_text())
     assert hold["step"] == "When I block the load balancer" and hold["master"] == "m1"
+
+
+def test_threads_of_one_process_check_the_store_side_by_side(tmp_path):
+    # Reactor runs are threads of one process: with probe files named by pid only, one thread
+    # unlinked the other's probe and a run was refused with "the fleet store cannot be written".
+    import threading
+
+    store = LocalStore(str(tmp_path / "scenario"), "m1")
+    errors = []
+
+    def check():
+        try:
+            for _ in range(200):
+                store.check()
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 
 from ..contracts import RunReturn
 from ..errors import InvalidScenario
@@ -49,7 +50,8 @@ def report_stem(ret: RunReturn) -> str:
 def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     """Write `data` (bytes) to a temporary file, fsync it, and rename it over `path`:
     a reader (a CI job, `scenario.history`) sees the old file or the new one, never half."""
-    tmp = f"{path}.tmp{os.getpid()}"
+    # Per process and thread: reactor runs are threads of one process, writing side by side.
+    tmp = f"{path}.tmp{os.getpid()}.{threading.get_ident()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
         os.write(fd, data)

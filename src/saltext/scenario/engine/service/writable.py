@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Iterable
 
 from ..errors import EXIT_DISCOVERY, ScenarioError
@@ -28,7 +29,8 @@ class RecordsUnwritable(ScenarioError):
 def probe(directory: str) -> None:
     """Create `directory` if needed and write, sync and remove a probe file in it (OSError if not)."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    path = os.path.join(directory, f"{PROBE_NAME}.{os.getpid()}")
+    # Per process and thread: reactor runs are threads of one process, probing side by side.
+    path = os.path.join(directory, f"{PROBE_NAME}.{os.getpid()}.{threading.get_ident()}")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         written = os.write(fd, b"\0" * PROBE_BYTES)

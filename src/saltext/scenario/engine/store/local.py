@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
@@ -77,7 +78,9 @@ class LocalStore:
     def check(self) -> None:
         self._makedirs()
         for directory in self._dirs():
-            probe = os.path.join(directory, f".probe{os.getpid()}")
+            # Per process and thread: reactor runs are threads of one process; a shared name
+            # let one thread unlink the other's probe (a false "store cannot be written").
+            probe = os.path.join(directory, f".probe{os.getpid()}.{threading.get_ident()}")
             with os_errors(directory):
                 write_atomic(probe, b"probe\n", 0o600)
                 os.unlink(probe)
@@ -205,7 +208,7 @@ class LocalStore:
 
     def take_answer(self, run_id: str) -> Answer | None:
         path = self._answer_path(run_id)
-        taken = f"{path}.taken{os.getpid()}"
+        taken = f"{path}.taken{os.getpid()}.{threading.get_ident()}"
         with os_errors(path, before_change=False):
             try:
                 os.rename(path, taken)  # atomic: the answer is taken once
