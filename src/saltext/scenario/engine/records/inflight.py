@@ -81,8 +81,10 @@ class InflightRecord:
             self.fd = None
 
 
-def _alive(lock_path: str) -> bool:
-    """True while the run that owns the lock file still holds it."""
+def lock_held(lock_path: str) -> bool:
+    """True while some process holds the flock on `lock_path` (the run that owns it lives).
+
+    Raises OSError when the file exists but cannot be opened; the fleet store translates it."""
     try:
         fd = os.open(lock_path, os.O_RDWR)
     except FileNotFoundError:
@@ -121,5 +123,5 @@ def records(journal_path: str, warnings: list[str] | None = None) -> list[tuple[
             if warnings is not None:
                 warnings.append(message)
             continue
-        found.append((record, _alive(os.path.join(directory, record["run_id"] + ".lock"))))
+        found.append((record, lock_held(os.path.join(directory, record["run_id"] + ".lock"))))
     return found

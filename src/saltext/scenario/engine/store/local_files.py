@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 
-from ..records import report_files
+from ..records import inflight, report_files
 from .base import StoreUnavailable, decode
 
 # The project's atomic write (temporary file, fsync, rename), typed for this module.
@@ -45,22 +45,9 @@ def read_json(path: str) -> dict[str, Any] | None:
 
 
 def locked(path: str) -> bool:
-    """True while some process holds the flock on `path` (a live run)."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise StoreUnavailable(path, exc.strerror or exc) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
+    """True while some process holds the flock on `path` (a live run); StoreUnavailable if unreadable."""
+    with os_errors(path):
+        return inflight.lock_held(path)
 
 
 def read_holder(fd: int) -> dict[str, Any]:
